@@ -1,0 +1,49 @@
+//! Command-line grammar and dispatch.
+
+mod data;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Rastro: track precursor chemicals from port to destination and turn weak signals into
+/// explainable leads.
+#[derive(Parser)]
+#[command(name = "rastro", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Clone)]
+pub struct Global {
+    /// Database file (created if missing).
+    #[arg(long, global = true, env = "RASTRO_DB", default_value = "rastro.db")]
+    pub db: PathBuf,
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr; no progress bars.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Ingest CSV or JSON Lines files (kind detected from the header unless --kind is given).
+    Ingest(data::IngestArgs),
+    /// List quarantined records: what was rejected, where, and why.
+    Quarantine(data::QuarantineArgs),
+    /// Counts of what the database holds.
+    Stats(data::StatsArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Ingest(a) => data::ingest(&cli.global, a),
+        Command::Quarantine(a) => data::quarantine(&cli.global, a),
+        Command::Stats(a) => data::stats(&cli.global, a),
+    }
+}

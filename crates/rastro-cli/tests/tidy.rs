@@ -1,0 +1,250 @@
+//! Keeps the codebase honest: every module documents itself, no leftover debugging, and the
+//! boundaries ARCHITECTURE.md promises hold (SQL only in rastro-store, the simulator's truth
+//! never a dependency of analysis, the CLI the only crate that touches argv and the terminal).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if p.file_name()
+                .is_some_and(|n| n != "target" && n != "snapshots")
+            {
+                rust_files(&p, out);
+            }
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+fn crates() -> BTreeMap<String, PathBuf> {
+    std::fs::read_dir(root().join("crates"))
+        .unwrap()
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect()
+}
+
+#[test]
+fn every_module_starts_with_a_doc_comment() {
+    let mut files = Vec::new();
+    rust_files(&root().join("crates"), &mut files);
+    rust_files(&root().join("fuzz"), &mut files);
+    assert!(files.len() > 10);
+    let missing: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            !text
+                .lines()
+                .find(|l| !l.trim().is_empty() && !l.starts_with("#!"))
+                .is_some_and(|l| l.starts_with("//!"))
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "modules without a leading //! line: {missing:#?}"
+    );
+}
+
+#[test]
+fn no_leftover_markers_or_debug_macros() {
+    let banned = [
+        concat!("FIX", "ME"),
+        concat!("db", "g!("),
+        concat!("tod", "o!("),
+        concat!("unimpl", "emented!("),
+    ];
+    let mut files = Vec::new();
+    rust_files(&root().join("crates"), &mut files);
+    let mut hits = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            for b in banned {
+                if line.contains(b) {
+                    hits.push(format!("{}:{}: {b}", f.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(hits.is_empty(), "{hits:#?}");
+}
+
+#[test]
+fn only_the_store_speaks_sql() {
+    let sql = ["SELECT ", "INSERT INTO", "CREATE TABLE", "rusqlite"];
+    let mut hits = Vec::new();
+    for (name, dir) in crates() {
+        if name == "rastro-store" {
+            continue;
+        }
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for s in sql {
+                if text.contains(s) {
+                    hits.push(format!("{}: {s}", f.display()));
+                }
+            }
+        }
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        if manifest.contains("rusqlite") {
+            hits.push(format!("{name}/Cargo.toml depends on rusqlite"));
+        }
+    }
+    assert!(hits.is_empty(), "SQL outside rastro-store: {hits:#?}");
+}
+
+fn deps(name: &str) -> Vec<String> {
+    let manifest =
+        std::fs::read_to_string(root().join("crates").join(name).join("Cargo.toml")).unwrap();
+    let mut in_deps = false;
+    let mut out = Vec::new();
+    for line in manifest.lines() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            in_deps = l == "[dependencies]";
+            continue;
+        }
+        if in_deps {
+            if let Some(dep) = l
+                .split(['=', '.'])
+                .next()
+                .map(str::trim)
+                .filter(|d| d.starts_with("rastro-"))
+            {
+                out.push(dep.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Every rastro crate `name` depends on, directly or not.
+fn closure(name: &str) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut stack = deps(name);
+    while let Some(d) = stack.pop() {
+        if !seen.contains(&d) {
+            stack.extend(deps(&d));
+            seen.push(d);
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_simulator_truth_never_reaches_analysis() {
+    // Analysis and everything that feeds it may not depend on the simulator, even indirectly.
+    let analysis = [
+        "rastro-core",
+        "rastro-store",
+        "rastro-ingest",
+        "rastro-pipeline",
+        "rastro-track",
+        "rastro-detect",
+        "rastro-fuse",
+        "rastro-policy",
+        "rastro-audit",
+        "rastro-server",
+    ];
+    for (name, _) in crates() {
+        if analysis.contains(&name.as_str()) {
+            let c = closure(&name);
+            assert!(
+                !c.contains(&"rastro-sim".to_string()),
+                "{name} depends on rastro-sim: {c:?}"
+            );
+            assert!(
+                !c.contains(&"rastro-eval".to_string()),
+                "{name} depends on rastro-eval: {c:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn analysis_crates_do_no_io() {
+    // The pure stages take values and return values; the store and the filesystem are the
+    // pipeline's business.
+    let pure = [
+        "rastro-core",
+        "rastro-track",
+        "rastro-detect",
+        "rastro-fuse",
+    ];
+    let io = ["std::fs", "std::net", "File::open", "rastro_store", "tokio"];
+    let mut hits = Vec::new();
+    for name in pure {
+        let dir = root().join("crates").join(name).join("src");
+        let mut files = Vec::new();
+        rust_files(&dir, &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for s in io {
+                if text.contains(s) {
+                    hits.push(format!("{}: {s}", f.display()));
+                }
+            }
+        }
+    }
+    assert!(hits.is_empty(), "I/O in pure analysis crates: {hits:#?}");
+}
+
+#[test]
+fn only_the_cli_reads_argv_or_draws_progress() {
+    let mut hits = Vec::new();
+    for (name, dir) in crates() {
+        if name == "rastro-cli" {
+            continue;
+        }
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for s in ["std::env::args", "indicatif", "clap::"] {
+                if text.contains(s) {
+                    hits.push(format!("{}: {s}", f.display()));
+                }
+            }
+        }
+    }
+    assert!(hits.is_empty(), "{hits:#?}");
+}
+
+#[test]
+fn every_crate_is_described_in_architecture_md() {
+    let arch = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    for (name, _) in crates() {
+        assert!(
+            arch.contains(&format!("`{name}`")),
+            "ARCHITECTURE.md does not describe {name}"
+        );
+    }
+}
+
+#[test]
+fn every_record_kind_is_documented_in_formats_md() {
+    let doc = std::fs::read_to_string(root().join("docs/formats.md")).unwrap();
+    for kind in rastro_core::Kind::ALL {
+        for col in rastro_ingest::columns(kind) {
+            assert!(
+                doc.contains(&format!("`{col}`")),
+                "docs/formats.md does not document column {col} of {kind}"
+            );
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Small geodesy helpers on WGS84 positions (great-circle distance and bearing).
+
+use crate::ids::Position;
+
+/// Mean Earth radius in metres (IUGG), the usual choice for haversine distances.
+pub const EARTH_RADIUS_M: f64 = 6_371_008.8;
+
+/// Great-circle distance in metres by the haversine formula.
+pub fn haversine_m(a_lat: f64, a_lon: f64, b_lat: f64, b_lon: f64) -> f64 {
+    let (p1, p2) = (a_lat.to_radians(), b_lat.to_radians());
+    let dp = p2 - p1;
+    let dl = (b_lon - a_lon).to_radians();
+    let h = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
+}
+
+pub fn distance_m(a: Position, b: Position) -> f64 {
+    haversine_m(a.lat, a.lon, b.lat, b.lon)
+}
+
+/// Moves `meters` from `p` along `bearing_deg` (clockwise from north) on a sphere.
+pub fn destination(p: Position, bearing_deg: f64, meters: f64) -> Position {
+    let d = meters / EARTH_RADIUS_M;
+    let b = bearing_deg.to_radians();
+    let (lat1, lon1) = (p.lat.to_radians(), p.lon.to_radians());
+    let lat2 = (lat1.sin() * d.cos() + lat1.cos() * d.sin() * b.cos()).asin();
+    let lon2 = lon1 + (b.sin() * d.sin() * lat1.cos()).atan2(d.cos() - lat1.sin() * lat2.sin());
+    let lon2 = (lon2.to_degrees() + 540.0).rem_euclid(360.0) - 180.0;
+    Position {
+        lat: lat2.to_degrees(),
+        lon: lon2,
+    }
+}
+
+/// Distance in metres from point `p` to the segment `a`-`b`, on a local equirectangular
+/// projection (accurate to well under 1% for segments of a few hundred kilometres).
+pub fn point_segment_m(p: Position, a: Position, b: Position) -> f64 {
+    let k = p.lat.to_radians().cos();
+    let to_xy = |q: Position| ((q.lon - p.lon) * k, q.lat - p.lat);
+    let (ax, ay) = to_xy(a);
+    let (bx, by) = to_xy(b);
+    let (dx, dy) = (bx - ax, by - ay);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 == 0.0 {
+        0.0
+    } else {
+        (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
+    };
+    let (cx, cy) = (ax + t * dx, ay + t * dy);
+    (cx * cx + cy * cy).sqrt().to_radians() * EARTH_RADIUS_M
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manzanillo_to_guadalajara() {
+        let d = haversine_m(19.06, -104.30, 20.6767, -103.3475);
+        assert!((d - 204_000.0).abs() < 5_000.0, "{d}");
+        let p = destination(
+            Position {
+                lat: 19.0,
+                lon: -100.0,
+            },
+            90.0,
+            1000.0,
+        );
+        assert!((haversine_m(19.0, -100.0, p.lat, p.lon) - 1000.0).abs() < 0.01);
+    }
+}

@@ -1,0 +1,556 @@
+//! Rastro's embedded store: one SQLite file in WAL mode with versioned migrations.
+//!
+//! This is the only crate that contains SQL. Writes are keyed: a record whose `(kind, id)` is
+//! already stored with the same content is a duplicate and changes nothing; with different
+//! content it is a conflict and goes to the quarantine, never over the stored record. That is
+//! what makes ingest idempotent and a killed run resumable by simply running it again.
+//!
+//! The public API speaks domain types only, so a PostgreSQL backend can implement the same
+//! surface later without the analytics noticing.
+
+mod schema;
+
+use rastro_core::{
+    Kind, Marking, Observation, ObservationSource, Quarantine, Record, SubjectKind, Tlp,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use std::path::Path;
+
+pub use schema::SCHEMA_VERSION;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database {path} has schema version {found}, newer than this rastro ({supported}); upgrade rastro")]
+    TooNew {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
+    #[error("stored record {kind}/{id} cannot be decoded: {err}")]
+    Decode {
+        kind: String,
+        id: String,
+        err: String,
+    },
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A record ready to be written: validated, hashed and (when it has a position) placed in its
+/// H3 cell. Hashing and cell lookup happen before the writer so they can run on another core.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub line: u64,
+    pub record: Record,
+    pub hash: u64,
+    pub h3: Option<u64>,
+}
+
+impl Prepared {
+    pub fn new(line: u64, record: Record) -> Self {
+        let hash = record.content_hash();
+        let h3 = record.position().and_then(|p| {
+            rastro_core::grid::cell(p.lat, p.lon, rastro_core::grid::INDEX_RESOLUTION)
+        });
+        Prepared {
+            line,
+            record,
+            hash,
+            h3,
+        }
+    }
+}
+
+/// What one batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BatchStats {
+    pub inserted: u64,
+    pub duplicates: u64,
+    pub conflicts: u64,
+    pub quarantined: u64,
+}
+
+impl BatchStats {
+    pub fn add(&mut self, o: BatchStats) {
+        self.inserted += o.inserted;
+        self.duplicates += o.duplicates;
+        self.conflicts += o.conflicts;
+        self.quarantined += o.quarantined;
+    }
+}
+
+/// Counts of what the store holds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stats {
+    pub schema_version: i64,
+    pub records: Vec<(String, u64)>,
+    pub observations: u64,
+    pub quarantined: u64,
+    pub sources: u64,
+    pub first_observation: Option<String>,
+    pub last_observation: Option<String>,
+}
+
+/// A stored quarantine entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarantineRow {
+    pub seq: i64,
+    #[serde(flatten)]
+    pub entry: Quarantine,
+}
+
+/// A stored record with its provenance.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredRecord {
+    pub seq: i64,
+    pub source: String,
+    pub line: u64,
+    pub record: Record,
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+fn rel_text(m: &Marking) -> Option<String> {
+    (!m.releasable_to.is_empty()).then(|| m.releasable_text())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        Self::init(conn, &path.display().to_string())
+    }
+
+    pub fn open_in_memory() -> Result<Store> {
+        Self::init(Connection::open_in_memory()?, ":memory:")
+    }
+
+    fn init(conn: Connection, name: &str) -> Result<Store> {
+        // WAL lets readers (the server, `rastro stats`) run beside a long ingest; NORMAL sync
+        // is durable across process crashes, which is what resumable ingest needs.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // 64 MiB of page cache keeps index inserts fast while bounding memory.
+        conn.pragma_update(None, "cache_size", -65536)?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mut store = Store { conn };
+        schema::migrate(&mut store.conn, name)?;
+        Ok(store)
+    }
+
+    /// The id of a named source (file path or feed), registering it on first use.
+    pub fn source_id(&mut self, name: &str, now_ms: i64) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO source(name, first_seen_ms) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
+            params![name, now_ms],
+        )?;
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM source WHERE name = ?1", [name], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// Writes one batch in one transaction: every record is inserted, recognised as a duplicate,
+    /// or quarantined as a conflict; `quarantine` entries are stored once per (source, line).
+    pub fn write_batch(
+        &mut self,
+        src: i64,
+        items: &[Prepared],
+        quarantine: &[Quarantine],
+    ) -> Result<BatchStats> {
+        self.write_batch_with(src, items, quarantine, |_| {})
+    }
+
+    /// As [`Store::write_batch`], calling `after_row` with the number of rows written so far in
+    /// this batch; the fault-injection tests use it to kill the process mid-transaction.
+    pub fn write_batch_with(
+        &mut self,
+        src: i64,
+        items: &[Prepared],
+        quarantine: &[Quarantine],
+        mut after_row: impl FnMut(u64),
+    ) -> Result<BatchStats> {
+        let tx = self.conn.transaction()?;
+        let mut stats = BatchStats::default();
+        let mut conflicts: Vec<Quarantine> = Vec::new();
+        {
+            let mut ins_obs = tx.prepare_cached(
+                "INSERT INTO observation(id, hash, src, line, originator, tlp, rel, source, subject_kind, subject, t_ms, lat, lon, h3, accuracy_m, confidence)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT(id) DO NOTHING",
+            )?;
+            let mut ins_rec = tx.prepare_cached(
+                "INSERT INTO record(kind, id, hash, src, line, originator, tlp, rel, ref, t_ms, lat, lon, h3, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT(kind, id) DO NOTHING",
+            )?;
+            let mut get_obs = tx.prepare_cached("SELECT o.hash, s.name, o.line FROM observation o JOIN source s ON s.id = o.src WHERE o.id = ?1")?;
+            let mut get_rec = tx.prepare_cached("SELECT r.hash, s.name, r.line FROM record r JOIN source s ON s.id = r.src WHERE r.kind = ?1 AND r.id = ?2")?;
+            for (n, p) in items.iter().enumerate() {
+                let m = p.record.marking();
+                let changed = match &p.record {
+                    Record::Observation(o) => ins_obs.execute(params![
+                        o.id,
+                        p.hash as i64,
+                        src,
+                        p.line as i64,
+                        o.originator,
+                        m.tlp.code(),
+                        rel_text(m),
+                        o.source.code(),
+                        o.subject_kind.code(),
+                        o.subject,
+                        o.time_ms,
+                        o.lat,
+                        o.lon,
+                        p.h3.map(|h| h as i64).unwrap_or(0),
+                        o.accuracy_m,
+                        o.confidence,
+                    ])?,
+                    r => {
+                        let pos = r.position();
+                        ins_rec.execute(params![
+                            r.kind().as_str(),
+                            r.id(),
+                            p.hash as i64,
+                            src,
+                            p.line as i64,
+                            r.originator(),
+                            m.tlp.code(),
+                            rel_text(m),
+                            r.reference(),
+                            r.time_ms(),
+                            pos.map(|x| x.lat),
+                            pos.map(|x| x.lon),
+                            p.h3.map(|h| h as i64),
+                            r.canonical_json(),
+                        ])?
+                    }
+                };
+                if changed == 1 {
+                    stats.inserted += 1;
+                } else {
+                    let existing: (i64, String, i64) = match &p.record {
+                        Record::Observation(o) => {
+                            get_obs.query_row([&o.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                        }
+                        r => get_rec.query_row([r.kind().as_str(), r.id()], |x| {
+                            Ok((x.get(0)?, x.get(1)?, x.get(2)?))
+                        })?,
+                    };
+                    if existing.0 as u64 == p.hash {
+                        stats.duplicates += 1;
+                    } else {
+                        stats.conflicts += 1;
+                        conflicts.push(Quarantine {
+                            source: String::new(),
+                            line: p.line,
+                            kind: Some(p.record.kind()),
+                            field: Some("id".into()),
+                            reason: format!(
+                                "conflict: {} {:?} is already stored from {}:{} with different content; the stored record was kept",
+                                p.record.kind(),
+                                p.record.id(),
+                                existing.1,
+                                existing.2
+                            ),
+                            raw: String::new(),
+                        });
+                    }
+                }
+                after_row(n as u64 + 1);
+            }
+            let src_name: String =
+                tx.query_row("SELECT name FROM source WHERE id = ?1", [src], |r| r.get(0))?;
+            let mut ins_q = tx.prepare_cached(
+                "INSERT INTO quarantine(source, line, kind, field, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(source, line) DO NOTHING",
+            )?;
+            for q in quarantine.iter().chain(conflicts.iter()) {
+                let source = if q.source.is_empty() {
+                    &src_name
+                } else {
+                    &q.source
+                };
+                stats.quarantined += ins_q.execute(params![
+                    source,
+                    q.line as i64,
+                    q.kind.map(|k| k.as_str()),
+                    q.field,
+                    q.reason,
+                    q.raw
+                ])? as u64;
+            }
+        }
+        tx.commit()?;
+        Ok(stats)
+    }
+
+    /// Stores one quarantine entry outside a batch (a whole file rejected at open).
+    pub fn quarantine_one(&mut self, q: &Quarantine) -> Result<bool> {
+        let n = self.conn.execute(
+            "INSERT INTO quarantine(source, line, kind, field, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(source, line) DO NOTHING",
+            params![q.source, q.line as i64, q.kind.map(|k| k.as_str()), q.field, q.reason, q.raw],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Records one ingest run (start, end, counts) for operators; not part of the data.
+    pub fn log_run(
+        &mut self,
+        started_ms: i64,
+        finished_ms: i64,
+        source: &str,
+        stats: &BatchStats,
+        status: &str,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO ingest_run(started_ms, finished_ms, source, inserted, duplicates, conflicts, quarantined, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![started_ms, finished_ms, source, stats.inserted as i64, stats.duplicates as i64, stats.conflicts as i64, stats.quarantined as i64, status],
+        )?;
+        Ok(())
+    }
+
+    /// Quarantine entries in the order they were stored, after `after_seq`, at most `limit`.
+    pub fn quarantine(&self, after_seq: i64, limit: u32) -> Result<Vec<QuarantineRow>> {
+        let mut st = self.conn.prepare_cached("SELECT seq, source, line, kind, field, reason, raw FROM quarantine WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = st.query_map(params![after_seq, limit], |r| {
+            let kind: Option<String> = r.get(3)?;
+            Ok(QuarantineRow {
+                seq: r.get(0)?,
+                entry: Quarantine {
+                    source: r.get(1)?,
+                    line: r.get::<_, i64>(2)? as u64,
+                    kind: kind.as_deref().and_then(Kind::parse),
+                    field: r.get(4)?,
+                    reason: r.get(5)?,
+                    raw: r.get(6)?,
+                },
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn stats(&self) -> Result<Stats> {
+        let mut st = self
+            .conn
+            .prepare("SELECT kind, COUNT(*) FROM record GROUP BY kind ORDER BY kind")?;
+        let records = st
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let count = |sql: &str| -> Result<u64> {
+            Ok(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+        };
+        let (first, last): (Option<i64>, Option<i64>) =
+            self.conn
+                .query_row("SELECT MIN(t_ms), MAX(t_ms) FROM observation", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+        Ok(Stats {
+            schema_version: SCHEMA_VERSION,
+            records,
+            observations: count("SELECT COUNT(*) FROM observation")?,
+            quarantined: count("SELECT COUNT(*) FROM quarantine")?,
+            sources: count("SELECT COUNT(*) FROM source")?,
+            first_observation: first.map(rastro_core::format_time_ms),
+            last_observation: last.map(rastro_core::format_time_ms),
+        })
+    }
+
+    /// A digest of everything the store holds as data (records with provenance, observations,
+    /// quarantine), independent of insertion order and of run logs. Two databases with the
+    /// same digest hold the same data; the kill-and-resume tests compare these.
+    pub fn content_digest(&self) -> Result<String> {
+        let mut h = xxhash_rust::xxh3::Xxh3::new();
+        let mut feed = |sql: &str| -> Result<u64> {
+            let mut st = self.conn.prepare(sql)?;
+            let mut rows = st.query([])?;
+            let mut n = 0u64;
+            while let Some(r) = rows.next()? {
+                for i in 0..r.as_ref().column_count() {
+                    match r.get_ref(i)? {
+                        rusqlite::types::ValueRef::Null => h.update(b"\0N"),
+                        rusqlite::types::ValueRef::Integer(v) => h.update(&v.to_le_bytes()),
+                        rusqlite::types::ValueRef::Real(v) => h.update(&v.to_bits().to_le_bytes()),
+                        rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                            h.update(t);
+                            h.update(b"\0");
+                        }
+                    }
+                }
+                n += 1;
+            }
+            Ok(n)
+        };
+        let a = feed("SELECT r.kind, r.id, r.hash, s.name, r.line, r.body FROM record r JOIN source s ON s.id = r.src ORDER BY r.kind, r.id")?;
+        let b = feed("SELECT o.id, o.hash, s.name, o.line, o.h3 FROM observation o JOIN source s ON s.id = o.src ORDER BY o.id")?;
+        let c = feed(
+            "SELECT source, line, kind, field, reason, raw FROM quarantine ORDER BY source, line",
+        )?;
+        Ok(format!("{:016x}-{a}-{b}-{c}", h.digest()))
+    }
+
+    /// One stored record by kind and id.
+    pub fn record(&self, kind: Kind, id: &str) -> Result<Option<StoredRecord>> {
+        let mut st = self.conn.prepare_cached("SELECT r.seq, s.name, r.line, r.body FROM record r JOIN source s ON s.id = r.src WHERE r.kind = ?1 AND r.id = ?2")?;
+        let row = st
+            .query_row(params![kind.as_str(), id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .optional()?;
+        row.map(|(seq, source, line, body)| decode(kind, id, seq, source, line, &body))
+            .transpose()
+    }
+
+    /// Every record of a kind, in storage order, after `after_seq` (a cursor), at most `limit`.
+    pub fn records(&self, kind: Kind, after_seq: i64, limit: u32) -> Result<Vec<StoredRecord>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT r.seq, s.name, r.line, r.body, r.id FROM record r JOIN source s ON s.id = r.src WHERE r.kind = ?1 AND r.seq > ?2 ORDER BY r.seq LIMIT ?3",
+        )?;
+        let rows = st
+            .query_map(params![kind.as_str(), after_seq, limit], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(seq, source, line, body, id)| decode(kind, &id, seq, source, line, &body))
+            .collect()
+    }
+
+    /// Records of a kind whose reference column (a custody event's consignment, a vehicle's
+    /// plate...) equals `reference`.
+    pub fn records_by_ref(&self, kind: Kind, reference: &str) -> Result<Vec<StoredRecord>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT r.seq, s.name, r.line, r.body, r.id FROM record r JOIN source s ON s.id = r.src WHERE r.kind = ?1 AND r.ref = ?2 ORDER BY r.t_ms, r.seq",
+        )?;
+        let rows = st
+            .query_map(params![kind.as_str(), reference], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(seq, source, line, body, id)| decode(kind, &id, seq, source, line, &body))
+            .collect()
+    }
+
+    /// Observations after cursor `after_seq`, in storage order, at most `limit`; returns them
+    /// with their sequence numbers so a caller can resume from the last one.
+    pub fn observations_after(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Observation)>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "{OBS_SELECT} WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+        ))?;
+        let rows = st.query_map(params![after_seq, limit], obs_row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Observations of one subject between two times (inclusive), in time order.
+    pub fn observations_of(
+        &self,
+        subject: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, Observation)>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "{OBS_SELECT} WHERE subject = ?1 AND t_ms BETWEEN ?2 AND ?3 ORDER BY t_ms, seq"
+        ))?;
+        let rows = st.query_map(params![subject, from_ms, to_ms], obs_row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The highest observation sequence number stored (0 when none).
+    pub fn max_observation_seq(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM observation", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// Direct access for sibling modules that add tables (analysis state, audit) in later
+    /// schema versions. Kept crate-private so SQL stays in this crate.
+    #[allow(dead_code)]
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+const OBS_SELECT: &str = "SELECT seq, id, originator, tlp, rel, source, subject_kind, subject, t_ms, lat, lon, accuracy_m, confidence FROM observation";
+
+fn obs_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Observation)> {
+    let rel: Option<String> = r.get(4)?;
+    let tlp: u8 = r.get(3)?;
+    let source: u8 = r.get(5)?;
+    let sk: u8 = r.get(6)?;
+    Ok((
+        r.get(0)?,
+        Observation {
+            id: r.get(1)?,
+            originator: r.get(2)?,
+            // Codes were written by this crate from the same enums; an unknown code can only
+            // come from a foreign writer, and the most restrictive reading is the safe one.
+            marking: Marking {
+                tlp: Tlp::from_code(tlp).unwrap_or(Tlp::Red),
+                releasable_to: rel
+                    .as_deref()
+                    .map(Marking::parse_releasable)
+                    .unwrap_or_default(),
+            },
+            source: ObservationSource::from_code(source).unwrap_or(ObservationSource::Gps),
+            subject_kind: SubjectKind::from_code(sk).unwrap_or(SubjectKind::Vehicle),
+            subject: r.get(7)?,
+            time_ms: r.get(8)?,
+            lat: r.get(9)?,
+            lon: r.get(10)?,
+            accuracy_m: r.get(11)?,
+            confidence: r.get(12)?,
+        },
+    ))
+}
+
+fn decode(
+    kind: Kind,
+    id: &str,
+    seq: i64,
+    source: String,
+    line: i64,
+    body: &str,
+) -> Result<StoredRecord> {
+    let record: Record = serde_json::from_str(body).map_err(|e| StoreError::Decode {
+        kind: kind.to_string(),
+        id: id.to_string(),
+        err: e.to_string(),
+    })?;
+    Ok(StoredRecord {
+        seq,
+        source,
+        line: line as u64,
+        record,
+    })
+}

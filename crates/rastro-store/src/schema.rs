@@ -1,0 +1,100 @@
+//! Versioned schema migrations, applied in order inside one transaction each and recorded in
+//! SQLite's `user_version`.
+
+use crate::{Result, StoreError};
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: sources, records, observations, quarantine, ingest runs.
+    r#"
+    CREATE TABLE source (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        first_seen_ms INTEGER NOT NULL
+    );
+    CREATE TABLE record (
+        seq INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        hash INTEGER NOT NULL,
+        src INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        originator TEXT NOT NULL,
+        tlp INTEGER NOT NULL,
+        rel TEXT,
+        ref TEXT,
+        t_ms INTEGER,
+        lat REAL,
+        lon REAL,
+        h3 INTEGER,
+        body TEXT NOT NULL,
+        UNIQUE (kind, id)
+    );
+    CREATE INDEX record_ref ON record(kind, ref);
+    CREATE INDEX record_time ON record(kind, t_ms);
+    CREATE INDEX record_h3 ON record(h3) WHERE h3 IS NOT NULL;
+    CREATE TABLE observation (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        hash INTEGER NOT NULL,
+        src INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        originator TEXT NOT NULL,
+        tlp INTEGER NOT NULL,
+        rel TEXT,
+        source INTEGER NOT NULL,
+        subject_kind INTEGER NOT NULL,
+        subject TEXT NOT NULL,
+        t_ms INTEGER NOT NULL,
+        lat REAL NOT NULL,
+        lon REAL NOT NULL,
+        h3 INTEGER NOT NULL,
+        accuracy_m REAL,
+        confidence REAL NOT NULL
+    );
+    CREATE INDEX observation_subject_time ON observation(subject, t_ms);
+    CREATE INDEX observation_h3 ON observation(h3);
+    CREATE TABLE quarantine (
+        seq INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        kind TEXT,
+        field TEXT,
+        reason TEXT NOT NULL,
+        raw TEXT NOT NULL,
+        UNIQUE (source, line)
+    );
+    CREATE TABLE ingest_run (
+        id INTEGER PRIMARY KEY,
+        started_ms INTEGER NOT NULL,
+        finished_ms INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        inserted INTEGER NOT NULL,
+        duplicates INTEGER NOT NULL,
+        conflicts INTEGER NOT NULL,
+        quarantined INTEGER NOT NULL,
+        status TEXT NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(crate) fn migrate(conn: &mut Connection, name: &str) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew {
+            path: name.to_string(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
