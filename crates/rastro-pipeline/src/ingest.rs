@@ -220,5 +220,6 @@ pub fn ingest_path(
         );
     }
     store.log_run(started, now_ms(), &source, &report.stats, "done")?;
+    store.checkpoint()?;
     Ok(report)
 }
