@@ -8,6 +8,7 @@
 
 pub mod format;
 pub mod reader;
+pub mod table;
 pub mod writer;
 
 pub use format::{columns, detect_kind, parse_fields, FieldError, Fields};

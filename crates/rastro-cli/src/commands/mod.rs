@@ -1,6 +1,8 @@
 //! Command-line grammar and dispatch.
 
 mod data;
+mod sim;
+mod track;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -38,6 +40,10 @@ pub enum Command {
     Quarantine(data::QuarantineArgs),
     /// Counts of what the database holds.
     Stats(data::StatsArgs),
+    /// Simulate a national scenario: exchange files plus ground truth.
+    Simulate(sim::SimulateArgs),
+    /// Find stops in any point CSV (MovingPandas TrajectoryStopDetector semantics).
+    Stops(track::StopsArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -45,5 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => data::ingest(&cli.global, a),
         Command::Quarantine(a) => data::quarantine(&cli.global, a),
         Command::Stats(a) => data::stats(&cli.global, a),
+        Command::Simulate(a) => sim::simulate(&cli.global, a),
+        Command::Stops(a) => track::stops(&cli.global, a),
     }
 }

@@ -1,0 +1,207 @@
+//! The simulator's configuration: every knob, with its default, in one documented TOML text.
+//! `rastro simulate --print-config` prints [`DEFAULT_CONFIG`] verbatim.
+
+use serde::{Deserialize, Serialize};
+
+/// The default configuration, with a comment on every knob.
+pub const DEFAULT_CONFIG: &str = r#"# Rastro simulator configuration. Every value here is the default.
+# Scale presets (small, medium, national) override `consignments`, `period_days` and `labs`.
+
+# Random seed: the same seed and configuration give byte-identical output.
+seed = 42
+# First day of the simulated period (RFC 3339, UTC).
+start = "2026-01-05T00:00:00Z"
+# Declared imports of watched chemicals over the period.
+consignments = 300
+period_days = 60
+# Clandestine laboratories placed in urban neighbourhoods.
+labs = 4
+
+[trucks]
+# Seconds between GPS tracker reports.
+report_interval_s = 60
+# Standard deviation of GPS position noise, metres.
+gps_noise_m = 8.0
+# Probability that a single GPS report is lost.
+gps_dropout = 0.01
+# Cruising speed range, km/h.
+speed_kmh_min = 55.0
+speed_kmh_max = 85.0
+# Drivers rest at the next rest stop or fuel station after this many hours of driving.
+rest_after_h = 3.5
+rest_min_s = 1200
+rest_max_s = 3000
+# Probability that a checkpoint or toll-plaza camera reads a passing plate.
+plate_read_prob = 0.95
+# Probability that a trip gets one aerial sighting (surveillance flights are sparse).
+aerial_prob = 0.15
+
+[diversion]
+# Fraction of consignments diverted by each scenario (multi-typology where the scenario is).
+detour_to_lab = 0.015        # route_deviation + unscheduled_stop + quantity_shortfall
+stop_en_route = 0.015        # unscheduled_stop + quantity_shortfall
+dark_stop = 0.012            # tracking_gap + quantity_shortfall
+undeclared_delivery = 0.010  # undeclared_destination
+misdeclared = 0.010          # mis_declaration
+front_consignee = 0.010      # front_consignee
+structuring = 0.010          # structuring (groups of 3-5 small imports by linked parties)
+# Shortfall range for diverted loads, as a fraction of the declared quantity.
+shortfall_min = 0.10
+shortfall_max = 0.40
+# Stop range at a lab, seconds.
+lab_stop_min_s = 2400
+lab_stop_max_s = 7200
+# A structuring group stays under this per-import quantity (kg) and passes it together.
+structuring_threshold_kg = 100.0
+
+[noise]
+# Legitimate events that look suspicious, as fractions of legitimate consignments.
+breakdown = 0.03             # long stop on the open road
+battery_failure = 0.03       # tracker silent for 1-3 h while the truck keeps driving
+traffic_stop = 0.30          # short stop (3-12 min) on the road
+late = 0.05                  # slow trip, delivered late
+new_legit_customer = 0.02    # recently registered consignee at an industrial address
+small_shortfall = 0.10       # received quantity short by less than 0.5 %
+
+[reports]
+true_tips_per_lab = 2
+# False tips per 100 consignments.
+false_tips_per_100 = 2.0
+equipment_per_lab = 2
+legit_equipment_per_100 = 1.0
+seizures_per_lab = 3
+batches_per_lab = 3
+
+[parties]
+# Each real-world party appears as 1 to this many records with variations of its name,
+# phone and address, as different agencies record it.
+max_records_per_entity = 3
+"#;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub seed: u64,
+    pub start: String,
+    pub consignments: usize,
+    pub period_days: u32,
+    pub labs: usize,
+    pub trucks: Trucks,
+    pub diversion: Diversion,
+    pub noise: Noise,
+    pub reports: Reports,
+    pub parties: Parties,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trucks {
+    pub report_interval_s: u32,
+    pub gps_noise_m: f64,
+    pub gps_dropout: f64,
+    pub speed_kmh_min: f64,
+    pub speed_kmh_max: f64,
+    pub rest_after_h: f64,
+    pub rest_min_s: u32,
+    pub rest_max_s: u32,
+    pub plate_read_prob: f64,
+    pub aerial_prob: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Diversion {
+    pub detour_to_lab: f64,
+    pub stop_en_route: f64,
+    pub dark_stop: f64,
+    pub undeclared_delivery: f64,
+    pub misdeclared: f64,
+    pub front_consignee: f64,
+    pub structuring: f64,
+    pub shortfall_min: f64,
+    pub shortfall_max: f64,
+    pub lab_stop_min_s: u32,
+    pub lab_stop_max_s: u32,
+    pub structuring_threshold_kg: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Noise {
+    pub breakdown: f64,
+    pub battery_failure: f64,
+    pub traffic_stop: f64,
+    pub late: f64,
+    pub new_legit_customer: f64,
+    pub small_shortfall: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reports {
+    pub true_tips_per_lab: u32,
+    pub false_tips_per_100: f64,
+    pub equipment_per_lab: u32,
+    pub legit_equipment_per_100: f64,
+    pub seizures_per_lab: u32,
+    pub batches_per_lab: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parties {
+    pub max_records_per_entity: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    Small,
+    Medium,
+    National,
+}
+
+impl Scale {
+    pub fn parse(s: &str) -> Option<Scale> {
+        match s {
+            "small" => Some(Scale::Small),
+            "medium" => Some(Scale::Medium),
+            "national" => Some(Scale::National),
+            _ => None,
+        }
+    }
+}
+
+impl Config {
+    pub fn default_config() -> Config {
+        // DEFAULT_CONFIG is a constant checked by a unit test, so parsing it cannot fail.
+        toml::from_str(DEFAULT_CONFIG).expect("DEFAULT_CONFIG parses (tested)")
+    }
+
+    pub fn from_toml(text: &str) -> Result<Config, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    pub fn apply_scale(&mut self, scale: Scale) {
+        let (c, d, l) = match scale {
+            Scale::Small => (300, 60, 4),
+            Scale::Medium => (10_000, 180, 25),
+            Scale::National => (100_000, 365, 80),
+        };
+        self.consignments = c;
+        self.period_days = d;
+        self.labs = l;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn default_config_parses_and_round_trips() {
+        let c = Config::default_config();
+        assert_eq!(c.consignments, 300);
+        let again: Config = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(again.trucks.report_interval_s, 60);
+        assert!(Config::from_toml("seed = 1\nbogus = 2").is_err());
+    }
+}

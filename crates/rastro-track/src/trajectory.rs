@@ -1,0 +1,282 @@
+//! Trajectory assembly and cleaning, reporting gaps, status and ETA.
+//!
+//! Bad fixes are never dropped silently: each one removed by cleaning comes back as a
+//! [`Rejected`] with its observation id and reason, and the analysis records them.
+
+use rastro_core::geo::haversine_m;
+use rastro_core::ObservationSource;
+use serde::Serialize;
+
+/// One position of a tracked subject.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fix {
+    pub obs_id: String,
+    pub t_ms: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub source: ObservationSource,
+    pub accuracy_m: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rejected {
+    pub obs_id: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Cleaned {
+    pub fixes: Vec<Fix>,
+    pub rejected: Vec<Rejected>,
+}
+
+fn rank(f: &Fix) -> (u8, u64) {
+    // Prefer GPS over other sources at the same instant, then the better accuracy.
+    let src = match f.source {
+        ObservationSource::Gps => 0,
+        ObservationSource::Inspection => 1,
+        ObservationSource::Checkpoint => 2,
+        ObservationSource::Ais => 3,
+        ObservationSource::Aerial => 4,
+    };
+    (
+        src,
+        f.accuracy_m.map(|a| (a * 100.0) as u64).unwrap_or(u64::MAX),
+    )
+}
+
+/// Sorts fixes by time (out-of-order arrival is normal), keeps one fix per timestamp
+/// (duplicates are rejected with a reason), and rejects fixes that imply an impossible speed
+/// from the last accepted fix (`max_speed_kmh`). A fix that teleports is rejected, not the
+/// trajectory after it.
+pub fn clean(mut fixes: Vec<Fix>, max_speed_kmh: f64) -> Cleaned {
+    fixes.sort_by(|a, b| {
+        a.t_ms
+            .cmp(&b.t_ms)
+            .then_with(|| rank(a).cmp(&rank(b)))
+            .then_with(|| a.obs_id.cmp(&b.obs_id))
+    });
+    let mut out = Cleaned::default();
+    for f in fixes {
+        if let Some(last) = out.fixes.last() {
+            if last.t_ms == f.t_ms {
+                out.rejected.push(Rejected {
+                    reason: format!("duplicate timestamp with {}", last.obs_id),
+                    obs_id: f.obs_id,
+                });
+                continue;
+            }
+            let d = haversine_m(last.lat, last.lon, f.lat, f.lon);
+            let dt_h = (f.t_ms - last.t_ms) as f64 / 3_600_000.0;
+            // Allow for the position error of both fixes before calling a speed impossible.
+            let slack_m = last.accuracy_m.unwrap_or(50.0) + f.accuracy_m.unwrap_or(50.0);
+            let speed = (d - slack_m).max(0.0) / 1000.0 / dt_h;
+            if speed > max_speed_kmh {
+                out.rejected.push(Rejected {
+                    reason: format!("impossible speed {speed:.0} km/h from {}", last.obs_id),
+                    obs_id: f.obs_id,
+                });
+                continue;
+            }
+        }
+        out.fixes.push(f);
+    }
+    out
+}
+
+/// A silence in a tracker's reports longer than its reporting interval allows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Gap {
+    pub from_obs: String,
+    pub to_obs: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub distance_m: f64,
+    /// Distance covered divided by the gap's duration.
+    pub implied_speed_kmh: f64,
+}
+
+impl Gap {
+    pub fn duration_s(&self) -> f64 {
+        (self.end_ms - self.start_ms) as f64 / 1000.0
+    }
+}
+
+/// Gaps between consecutive GPS fixes longer than `max_silence_s`. Other sources (plate reads,
+/// aerial sightings) do not close a gap: they say where the vehicle was, not that its tracker
+/// worked.
+pub fn gaps(fixes: &[Fix], max_silence_s: f64) -> Vec<Gap> {
+    let gps: Vec<&Fix> = fixes
+        .iter()
+        .filter(|f| f.source == ObservationSource::Gps)
+        .collect();
+    gps.windows(2)
+        .filter_map(|w| {
+            let dt_s = (w[1].t_ms - w[0].t_ms) as f64 / 1000.0;
+            (dt_s > max_silence_s).then(|| {
+                let d = haversine_m(w[0].lat, w[0].lon, w[1].lat, w[1].lon);
+                Gap {
+                    from_obs: w[0].obs_id.clone(),
+                    to_obs: w[1].obs_id.clone(),
+                    start_ms: w[0].t_ms,
+                    end_ms: w[1].t_ms,
+                    distance_m: d,
+                    implied_speed_kmh: d / 1000.0 / (dt_s / 3600.0),
+                }
+            })
+        })
+        .collect()
+}
+
+/// Where a consignment is in its journey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    AtPort,
+    InTransit,
+    Delivered,
+    Overdue,
+    Lost,
+}
+
+/// Status from custody milestones and the last fix, at time `now_ms`. A consignment in transit
+/// is overdue past its ETA plus `grace_s`, and lost when nothing has been heard of it for
+/// `lost_after_s`.
+pub fn status(
+    loaded_ms: Option<i64>,
+    delivered_ms: Option<i64>,
+    last_fix_ms: Option<i64>,
+    eta_ms: Option<i64>,
+    now_ms: i64,
+    grace_s: i64,
+    lost_after_s: i64,
+) -> Status {
+    match (loaded_ms, delivered_ms) {
+        (_, Some(_)) => Status::Delivered,
+        (None, None) => Status::AtPort,
+        (Some(l), None) => {
+            let last_heard = last_fix_ms.unwrap_or(l);
+            if now_ms - last_heard > lost_after_s * 1000 {
+                Status::Lost
+            } else if eta_ms.is_some_and(|e| now_ms > e + grace_s * 1000) {
+                Status::Overdue
+            } else {
+                Status::InTransit
+            }
+        }
+    }
+}
+
+/// Estimated arrival: the remaining great-circle distance times a road factor, at the
+/// trip's median moving speed so far (or `default_kmh` before there is one).
+pub fn eta_ms(
+    fixes: &[Fix],
+    dest_lat: f64,
+    dest_lon: f64,
+    road_factor: f64,
+    default_kmh: f64,
+) -> Option<i64> {
+    let last = fixes.last()?;
+    let mut speeds: Vec<f64> = fixes
+        .windows(2)
+        .filter_map(|w| {
+            let dt_h = (w[1].t_ms - w[0].t_ms) as f64 / 3_600_000.0;
+            let v = haversine_m(w[0].lat, w[0].lon, w[1].lat, w[1].lon) / 1000.0 / dt_h;
+            (dt_h > 0.0 && v > 10.0 && v < 150.0).then_some(v)
+        })
+        .collect();
+    speeds.sort_by(f64::total_cmp);
+    let v = speeds.get(speeds.len() / 2).copied().unwrap_or(default_kmh);
+    let remaining_km = haversine_m(last.lat, last.lon, dest_lat, dest_lon) / 1000.0 * road_factor;
+    Some(last.t_ms + (remaining_km / v * 3_600_000.0) as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fix(id: &str, t_s: i64, lat: f64, lon: f64) -> Fix {
+        Fix {
+            obs_id: id.into(),
+            t_ms: t_s * 1000,
+            lat,
+            lon,
+            source: ObservationSource::Gps,
+            accuracy_m: Some(10.0),
+        }
+    }
+
+    #[test]
+    fn out_of_order_duplicates_and_teleports() {
+        let c = clean(
+            vec![
+                fix("c", 120, 19.002, -104.0),
+                fix("a", 0, 19.0, -104.0),
+                fix("b", 60, 19.001, -104.0),
+                fix("b2", 60, 19.001, -104.0),
+                fix("x", 90, 25.0, -100.0),
+            ],
+            200.0,
+        );
+        let ids: Vec<&str> = c.fixes.iter().map(|f| f.obs_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(c.rejected.len(), 2);
+        assert!(c
+            .rejected
+            .iter()
+            .any(|r| r.obs_id == "b2" && r.reason.contains("duplicate")));
+        assert!(c
+            .rejected
+            .iter()
+            .any(|r| r.obs_id == "x" && r.reason.contains("impossible speed")));
+    }
+
+    #[test]
+    fn gaps_and_status() {
+        let f = vec![
+            fix("a", 0, 19.0, -104.0),
+            fix("b", 60, 19.0, -104.0),
+            fix("c", 4000, 19.01, -104.0),
+        ];
+        let g = gaps(&f, 900.0);
+        assert_eq!(g.len(), 1);
+        assert!(g[0].implied_speed_kmh < 2.0);
+        assert_eq!(
+            status(
+                Some(0),
+                None,
+                Some(4_000_000),
+                Some(5_000_000),
+                6_000_000,
+                3600,
+                86_400
+            ),
+            Status::InTransit
+        );
+        assert_eq!(
+            status(
+                Some(0),
+                None,
+                Some(4_000_000),
+                Some(5_000_000),
+                9_000_000,
+                3600,
+                86_400
+            ),
+            Status::Overdue
+        );
+        assert_eq!(
+            status(
+                Some(0),
+                None,
+                Some(4_000_000),
+                Some(5_000_000),
+                200_000_000,
+                3600,
+                86_400
+            ),
+            Status::Lost
+        );
+        assert_eq!(status(None, None, None, None, 0, 0, 0), Status::AtPort);
+    }
+}
