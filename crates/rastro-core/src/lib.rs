@@ -4,6 +4,7 @@
 //! This crate does no I/O and has no async: every other crate builds on these types, and the
 //! analysis crates are tested with plain values made from them.
 
+pub mod alert;
 pub mod catalogue;
 pub mod geo;
 pub mod grid;
@@ -14,6 +15,7 @@ pub mod record;
 pub mod time;
 pub mod units;
 
+pub use alert::{Alert, Typology};
 pub use catalogue::{Catalogue, Chemical, ControlList};
 pub use ids::{Cas, ContainerNumber, Country, HsCode, IdError, Imo, Mmsi, Position, Rfc, UnLocode};
 pub use marking::{Marking, Tlp};

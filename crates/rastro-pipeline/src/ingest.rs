@@ -140,17 +140,22 @@ pub fn ingest_path(
     report.kind = Some(reader.kind());
     let batch_rows = opts.batch_rows.clamp(1, MAX_BATCH_ROWS);
     let (tx, rx) = sync_channel::<Result<Batch, std::io::Error>>(CHANNEL_BATCHES);
+    // Written batches come back to the reader to be refilled: allocating a fresh multi-megabyte
+    // vector per batch made the kernel zero pages for every batch.
+    let (recycle_tx, recycle_rx) = sync_channel::<Batch>(CHANNEL_BATCHES + 2);
 
     let result = std::thread::scope(|s| -> Result<(), PipelineError> {
         let src_name = source.clone();
         let handle = s.spawn(move || {
             let mut reader = reader;
             loop {
-                let mut batch = Batch {
+                let mut batch = recycle_rx.try_recv().unwrap_or_else(|_| Batch {
                     records: Vec::with_capacity(batch_rows),
                     quarantine: Vec::new(),
                     bytes: 0,
-                };
+                });
+                batch.records.clear();
+                batch.quarantine.clear();
                 let mut eof = false;
                 while batch.records.len() + batch.quarantine.len() < batch_rows {
                     match reader.next_item() {
@@ -200,6 +205,8 @@ pub fn ingest_path(
             report.rejected += stats.conflicts;
             report.stats.add(stats);
             progress.advance(batch.bytes);
+            // The reader may have finished; a full or closed recycle channel just drops it.
+            let _ = recycle_tx.try_send(batch);
         }
         handle
             .join()

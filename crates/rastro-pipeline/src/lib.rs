@@ -5,6 +5,8 @@
 //! transaction per batch. Memory is bounded by `batch_rows * CHANNEL_BATCHES` records whatever
 //! the file size.
 
+pub mod analyze;
 pub mod ingest;
 
+pub use analyze::{analyze, AnalyzeOptions, AnalyzeReport};
 pub use ingest::{ingest_path, FileReport, IngestOptions, PipelineError, Progress};

@@ -865,8 +865,9 @@ impl World<'_> {
 
     fn structuring_group(&mut self, first: usize, k: usize) -> Result<(), SimError> {
         let arrival0 = self.start_ms
-            + (self.rng.random::<f64>() * (self.period_ms() as f64 - 25.0 * 86_400_000.0).max(1.0))
-                as i64;
+            + (self.rng.random::<f64>() * (self.period_ms() as f64 - 25.0 * 86_400_000.0).max(1.0)
+                / 1000.0) as i64
+                * 1000;
         let labs = self.active_labs(arrival0);
         let lab = labs.choose(&mut self.rng).copied();
         let city = lab
@@ -885,14 +886,14 @@ impl World<'_> {
                 PartyKind::Organisation,
                 city,
                 reg,
-                true,
+                false,
                 false,
                 Some(shared_phone),
             )?;
-            let site = self.site_for(e, city, true)?;
+            let site = self.site_for(e, city, false)?;
             let arrival = arrival0
                 + self.rng.random_range(0..20) * 86_400_000
-                + self.rng.random_range(0..86_400_000);
+                + self.rng.random_range(0..86_400) * 1000;
             let qty = (per * self.rng.random_range(1.05..1.6))
                 .min(self.cfg.diversion.structuring_threshold_kg * 0.95);
             let id = format!("SYN-C-{:06}", first + j + 1);
@@ -922,7 +923,8 @@ impl World<'_> {
 
     fn one(&mut self, i: usize, scenario: &str, nz: &crate::config::Noise) -> Result<(), SimError> {
         let id = format!("SYN-C-{:06}", i + 1);
-        let arrival = self.start_ms + (self.rng.random::<f64>() * self.period_ms() as f64) as i64;
+        let arrival = self.start_ms
+            + (self.rng.random::<f64>() * self.period_ms() as f64 / 1000.0) as i64 * 1000;
         let importer = *self.importers.choose(&mut self.rng).unwrap_or(&0);
         let mut consignee = if self.rng.random_bool(0.3) {
             importer
@@ -1117,7 +1119,13 @@ impl World<'_> {
             }
             "stop_en_route" => typologies.extend(["unscheduled_stop", "quantity_shortfall"]),
             "dark_stop" => typologies.extend(["tracking_gap", "quantity_shortfall"]),
-            "undeclared_delivery" => typologies.push("undeclared_destination"),
+            "undeclared_delivery" => {
+                typologies.push("undeclared_destination");
+                // Delivering in a city off the declared route also leaves its corridor.
+                if via.is_some_and(|vc| !declared_path.contains(&vc)) {
+                    typologies.push("route_deviation");
+                }
+            }
             "misdeclared" => typologies.push("mis_declaration"),
             _ => {}
         }
@@ -1285,9 +1293,31 @@ impl World<'_> {
                 let lab_pos = self.labs[l].pos;
                 let start = wps.len();
                 if dark {
-                    // The tracker is switched off a little before the turn-off.
-                    if let Some(last) = wps.last_mut() {
-                        last.dark = true;
+                    // The tracker is switched off about 5 km before the turn-off.
+                    let n = wps.len();
+                    if n >= 1 {
+                        let to = wps[n - 1].pos;
+                        let from = if n >= 2 { wps[n - 2].pos } else { port_pos };
+                        let len = haversine_m(from.lat, from.lon, to.lat, to.lon);
+                        if len > 5000.0 {
+                            let f = 1.0 - 5000.0 / len;
+                            let p = Position {
+                                lat: from.lat + (to.lat - from.lat) * f,
+                                lon: from.lon + (to.lon - from.lon) * f,
+                            };
+                            wps.insert(
+                                n - 1,
+                                Wp {
+                                    pos: p,
+                                    stop_s: 0.0,
+                                    dark: false,
+                                    roadside: None,
+                                },
+                            );
+                        }
+                        if let Some(last) = wps.last_mut() {
+                            last.dark = true;
+                        }
                     }
                 }
                 wps.push(Wp {

@@ -76,6 +76,35 @@ const MIGRATIONS: &[&str] = &[
         status TEXT NOT NULL
     );
     "#,
+    // 2: analysis results: alerts, per-consignment state, cursors.
+    r#"
+    CREATE TABLE alert (
+        id TEXT PRIMARY KEY,
+        typology TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        t_ms INTEGER NOT NULL,
+        lat REAL,
+        lon REAL,
+        score REAL NOT NULL,
+        tlp INTEGER NOT NULL,
+        rel TEXT,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX alert_subject ON alert(subject);
+    CREATE INDEX alert_typology_time ON alert(typology, t_ms);
+    CREATE INDEX alert_time ON alert(t_ms);
+    CREATE TABLE consignment_state (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        eta_ms INTEGER,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE analysis_cursor (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -4,7 +4,7 @@
 //! [`Rejected`] with its observation id and reason, and the analysis records them.
 
 use rastro_core::geo::haversine_m;
-use rastro_core::ObservationSource;
+use rastro_core::{Marking, ObservationSource};
 use serde::Serialize;
 
 /// One position of a tracked subject.
@@ -16,6 +16,7 @@ pub struct Fix {
     pub lon: f64,
     pub source: ObservationSource,
     pub accuracy_m: Option<f64>,
+    pub marking: Marking,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -203,6 +204,7 @@ mod tests {
             lon,
             source: ObservationSource::Gps,
             accuracy_m: Some(10.0),
+            marking: Marking::new(rastro_core::Tlp::Amber),
         }
     }
 

@@ -1,6 +1,9 @@
 //! Command-line grammar and dispatch.
 
+mod analysis;
 mod data;
+mod demo;
+mod eval;
 mod sim;
 mod track;
 
@@ -34,6 +37,8 @@ pub struct Global {
 
 #[derive(Subcommand)]
 pub enum Command {
+    /// Simulate, ingest, analyse and evaluate a scenario in one go.
+    Demo(demo::DemoArgs),
     /// Ingest CSV or JSON Lines files (kind detected from the header unless --kind is given).
     Ingest(data::IngestArgs),
     /// List quarantined records: what was rejected, where, and why.
@@ -42,16 +47,30 @@ pub enum Command {
     Stats(data::StatsArgs),
     /// Simulate a national scenario: exchange files plus ground truth.
     Simulate(sim::SimulateArgs),
+    /// Analyse what changed since the last run: tracking and diversion detection.
+    Analyze(analysis::AnalyzeArgs),
+    /// List alerts, highest score first.
+    Alerts(analysis::AlertsArgs),
+    /// One consignment: custody, track, status, alerts.
+    #[command(subcommand)]
+    Consignment(analysis::ConsignmentCmd),
+    /// Measure the analytics against simulator truth.
+    Evaluate(eval::EvaluateArgs),
     /// Find stops in any point CSV (MovingPandas TrajectoryStopDetector semantics).
     Stops(track::StopsArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Demo(a) => demo::demo(&cli.global, a),
         Command::Ingest(a) => data::ingest(&cli.global, a),
         Command::Quarantine(a) => data::quarantine(&cli.global, a),
         Command::Stats(a) => data::stats(&cli.global, a),
         Command::Simulate(a) => sim::simulate(&cli.global, a),
         Command::Stops(a) => track::stops(&cli.global, a),
+        Command::Evaluate(a) => eval::evaluate(&cli.global, a),
+        Command::Analyze(a) => analysis::analyze_cmd(&cli.global, a),
+        Command::Alerts(a) => analysis::alerts(&cli.global, a),
+        Command::Consignment(c) => analysis::consignment(&cli.global, c),
     }
 }

@@ -1,0 +1,294 @@
+//! `rastro analyze`, `rastro alerts`, `rastro consignment show`.
+
+use super::data::open_store;
+use super::Global;
+use crate::output::print_json;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rastro_core::{Catalogue, Kind, Record, Typology};
+use rastro_pipeline::{analyze, AnalyzeOptions};
+use rastro_store::AlertFilter;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct AnalyzeArgs {
+    /// Re-analyse everything instead of only what changed since the last run.
+    #[arg(long)]
+    pub full: bool,
+    /// Analysis clock (RFC 3339) for status and ETA; defaults to now.
+    #[arg(long)]
+    pub now: Option<String>,
+    /// Extra catalogue entries (TOML with [[chemical]] tables).
+    #[arg(long)]
+    pub catalogue: Option<PathBuf>,
+    /// Machine-readable report on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn catalogue(path: Option<&PathBuf>) -> anyhow::Result<Catalogue> {
+    let mut c = Catalogue::builtin();
+    if let Some(p) = path {
+        let text = std::fs::read_to_string(p)
+            .with_context(|| format!("reading catalogue {}", p.display()))?;
+        c.merge_toml(&text)
+            .with_context(|| format!("{}: invalid catalogue", p.display()))?;
+    }
+    Ok(c)
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub fn run_analyze(g: &Global, a: &AnalyzeArgs) -> anyhow::Result<rastro_pipeline::AnalyzeReport> {
+    let mut store = open_store(g)?;
+    let now = match &a.now {
+        Some(t) => rastro_core::parse_time_ms(t).map_err(|e| anyhow::anyhow!("--now: {e}"))?,
+        None => now_ms(),
+    };
+    let opts = AnalyzeOptions {
+        config: rastro_detect::Config::default(),
+        now_ms: now,
+        full: a.full,
+        catalogue: catalogue(a.catalogue.as_ref())?,
+    };
+    let bar = ProgressBar::with_draw_target(
+        None,
+        if g.quiet || !std::io::stderr().is_terminal() {
+            ProgressDrawTarget::hidden()
+        } else {
+            ProgressDrawTarget::stderr()
+        },
+    );
+    bar.set_style(
+        ProgressStyle::with_template("analysing [{bar:30}] {pos}/{len} consignments eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let report = analyze(&mut store, &opts, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+pub fn analyze_cmd(g: &Global, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
+    let t0 = std::time::Instant::now();
+    let report = run_analyze(g, &a)?;
+    if a.json {
+        print_json(&report)?;
+    } else {
+        println!(
+            "analysed {} of {} consignments in {:.1} s ({} fixes used, {} rejected; {} consignments without observations; {} unlinked subjects)",
+            report.consignments_analysed,
+            report.consignments_total,
+            t0.elapsed().as_secs_f64(),
+            report.fixes_used,
+            report.fixes_rejected,
+            report.consignments_without_observations,
+            report.unlinked_subjects
+        );
+        for (t, n) in &report.alerts {
+            println!("  {t:<24} {n} alerts");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_typology(s: &str) -> Result<Typology, String> {
+    Typology::parse(s).ok_or_else(|| {
+        format!(
+            "unknown typology {s:?}; one of: {}",
+            Typology::ALL.map(|t| t.as_str()).join(", ")
+        )
+    })
+}
+
+#[derive(Args)]
+pub struct AlertsArgs {
+    #[arg(long, value_parser = parse_typology)]
+    pub typology: Option<Typology>,
+    /// Only alerts at or after this time (RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    #[arg(long, default_value_t = 1000)]
+    pub limit: u32,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn alerts(g: &Global, a: AlertsArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(g)?;
+    let since_ms = a
+        .since
+        .as_deref()
+        .map(rastro_core::parse_time_ms)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    let list = store.alerts(&AlertFilter {
+        typology: a.typology,
+        since_ms,
+        subject: None,
+        limit: Some(a.limit),
+    })?;
+    if a.json {
+        print_json(&list)?;
+    } else {
+        for al in &list {
+            println!(
+                "{:.2} {:<22} {:<16} {} {} [{}] {}",
+                al.score,
+                al.typology.as_str(),
+                al.subject,
+                rastro_core::format_time_ms(al.time_ms),
+                al.marking,
+                al.evidence.len(),
+                al.summary
+            );
+        }
+        if list.is_empty() {
+            eprintln!("no alerts; run `rastro analyze` after ingesting");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Subcommand)]
+pub enum ConsignmentCmd {
+    /// Custody, track (GeoJSON), status and alerts with evidence for one consignment.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn consignment(g: &Global, cmd: ConsignmentCmd) -> anyhow::Result<ExitCode> {
+    let ConsignmentCmd::Show { id, json } = cmd;
+    let store = open_store(g)?;
+    let Some(rec) = store.record(Kind::Consignment, &id)? else {
+        eprintln!("error: no consignment {id:?}");
+        return Ok(ExitCode::from(1));
+    };
+    let custody: Vec<Record> = store
+        .records_by_ref(Kind::Custody, &id)?
+        .into_iter()
+        .map(|r| r.record)
+        .collect();
+    let state = store.consignment_state(&id)?;
+    let alerts = store.alerts(&AlertFilter {
+        subject: Some(id.clone()),
+        ..Default::default()
+    })?;
+    let state_json: serde_json::Value = state
+        .as_ref()
+        .and_then(|s| serde_json::from_str(&s.2).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let track = track_geojson(
+        &store,
+        &custody,
+        state_json.get("vehicle").and_then(|v| v.as_str()),
+    )?;
+    if json {
+        print_json(&serde_json::json!({
+            "consignment": rec.record,
+            "source": rec.source,
+            "line": rec.line,
+            "state": state_json,
+            "custody": custody,
+            "alerts": alerts,
+            "track": track,
+        }))?;
+    } else {
+        if let Record::Consignment(c) = &rec.record {
+            println!(
+                "{} {} {} {} {} -> {} via {} ({})",
+                c.id,
+                c.marking,
+                c.cas,
+                c.description,
+                format_args!("{} {}", c.quantity, c.unit),
+                c.destination,
+                c.port,
+                c.declaration
+            );
+        }
+        if let Some((status, eta, _)) = &state {
+            println!(
+                "status {status}, eta {}",
+                eta.map(rastro_core::format_time_ms)
+                    .unwrap_or_else(|| "-".into())
+            );
+        }
+        for e in &custody {
+            if let Record::Custody(e) = e {
+                println!(
+                    "  {} {:<9} {} {}",
+                    rastro_core::format_time_ms(e.time_ms),
+                    e.event,
+                    e.place.as_deref().unwrap_or("-"),
+                    e.id
+                );
+            }
+        }
+        let n = track["features"]
+            .get(0)
+            .and_then(|f| f["geometry"]["coordinates"].as_array())
+            .map(Vec::len)
+            .unwrap_or(0);
+        println!("track: {n} points (use --json for GeoJSON)");
+        for a in &alerts {
+            println!(
+                "  ALERT {:.2} {} {}: {} evidence: {}",
+                a.score,
+                a.typology,
+                a.marking,
+                a.summary,
+                a.evidence.join(", ")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn track_geojson(
+    store: &rastro_store::Store,
+    custody: &[Record],
+    vehicle: Option<&str>,
+) -> anyhow::Result<serde_json::Value> {
+    let times: Vec<i64> = custody
+        .iter()
+        .filter_map(|r| {
+            if let Record::Custody(e) = r {
+                Some(e.time_ms)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let mut coords = Vec::new();
+    if let (Some(v), Some(from), Some(to)) = (vehicle, times.iter().min(), times.iter().max()) {
+        for (_, o) in store.observations_of(v, from - 3_600_000, to + 3 * 3_600_000)? {
+            coords.push(serde_json::json!([o.lon, o.lat]));
+        }
+    }
+    let mut features = vec![
+        serde_json::json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords}, "properties": {"kind": "track", "vehicle": vehicle}}),
+    ];
+    for r in custody {
+        if let Record::Custody(e) = r {
+            if let Some(p) = e.position {
+                features.push(serde_json::json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [p.lon, p.lat]}, "properties": {"kind": "custody", "id": e.id, "event": e.event, "time": rastro_core::format_time_ms(e.time_ms), "tlp": e.marking.tlp}}));
+            }
+        }
+    }
+    Ok(serde_json::json!({"type": "FeatureCollection", "features": features}))
+}

@@ -1,0 +1,139 @@
+//! `rastro demo`: simulate a scenario into a fresh folder, ingest it, analyse it and print the
+//! evaluation: the whole system in one command.
+
+use super::analysis::{run_analyze, AnalyzeArgs};
+use super::Global;
+use crate::output::Bar;
+use anyhow::Context;
+use clap::Args;
+use rastro_core::Kind;
+use rastro_pipeline::{ingest_path, IngestOptions};
+use rastro_sim::{Config, Scale};
+use rastro_store::Store;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Marks a folder as made by `rastro demo`, so a re-run may replace it.
+const MARKER: &str = ".rastro-demo";
+
+#[derive(Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value = "small", value_parser = ["small", "medium", "national"])]
+    pub scale: String,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Folder for the scenario files (replaced if an earlier demo made it).
+    #[arg(long, default_value = "rastro-demo")]
+    pub dir: PathBuf,
+    /// Database (default: DIR/rastro.db).
+    #[arg(long = "demo-db")]
+    pub demo_db: Option<PathBuf>,
+    /// Do not start the web UI (it arrives with the server; see the README).
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
+    let t0 = std::time::Instant::now();
+    if a.dir.exists() {
+        anyhow::ensure!(
+            a.dir.join(MARKER).exists(),
+            "{} exists and was not made by `rastro demo`; choose another --dir",
+            a.dir.display()
+        );
+        std::fs::remove_dir_all(&a.dir)
+            .with_context(|| format!("removing the previous demo in {}", a.dir.display()))?;
+    }
+    std::fs::create_dir_all(&a.dir)?;
+    std::fs::write(a.dir.join(MARKER), "made by rastro demo\n")?;
+    let mut cfg = Config::default_config();
+    cfg.apply_scale(Scale::parse(&a.scale).unwrap_or(Scale::Small));
+    cfg.seed = a.seed;
+    let data = a.dir.join("scenario");
+    eprintln!(
+        "1/4 simulating a {} scenario (seed {}) into {}",
+        a.scale,
+        a.seed,
+        data.display()
+    );
+    let s = rastro_sim::run(&cfg, &data)?;
+    eprintln!(
+        "    {} consignments, {} observations, {} diverted",
+        s.consignments, s.observations, s.diverted
+    );
+
+    let db = a.demo_db.clone().unwrap_or_else(|| a.dir.join("rastro.db"));
+    let g2 = Global {
+        db: db.clone(),
+        ..g.clone()
+    };
+    eprintln!("2/4 ingesting into {}", db.display());
+    {
+        let mut store = Store::open(&db)?;
+        let bar = Bar::new(g.quiet);
+        let opts = IngestOptions::default();
+        for kind in [
+            Kind::Place,
+            Kind::Party,
+            Kind::Vehicle,
+            Kind::Consignment,
+            Kind::Custody,
+            Kind::Report,
+            Kind::Observation,
+        ] {
+            let file = data.join(format!("{}.csv", file_stem(kind)));
+            let r = ingest_path(&mut store, &file, &opts, &bar)?;
+            eprintln!(
+                "    {:<13} {:>9} inserted, {} rejected",
+                kind.as_str(),
+                r.stats.inserted,
+                r.rejected
+            );
+        }
+    }
+    eprintln!("3/4 analysing");
+    let end = rastro_core::parse_time_ms(&cfg.start).unwrap_or(0)
+        + i64::from(cfg.period_days + 30) * 86_400_000;
+    let report = run_analyze(
+        &g2,
+        &AnalyzeArgs {
+            full: false,
+            now: Some(rastro_core::format_time_ms(end)),
+            catalogue: None,
+            json: false,
+        },
+    )?;
+    eprintln!(
+        "    {} consignments analysed, {} alerts",
+        report.consignments_analysed,
+        report.alerts.values().sum::<u64>()
+    );
+    eprintln!("4/4 evaluating against the simulator's truth");
+    let store = Store::open(&db)?;
+    let e = rastro_eval::evaluate(&store, &data)?;
+    print!("{}", rastro_eval::table(&e));
+    println!();
+    println!("scenario files: {}", data.display());
+    println!("truth (never ingested): {}", data.join("truth").display());
+    println!("database: {}", db.display());
+    println!("try: rastro --db {} alerts | head", db.display());
+    if !a.no_serve {
+        println!(
+            "web UI: not built yet (the HTTP server and UI are open issues); nothing to serve"
+        );
+    }
+    eprintln!("demo finished in {:.1} s", t0.elapsed().as_secs_f64());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn file_stem(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Party => "parties",
+        Kind::Place => "places",
+        Kind::Consignment => "consignments",
+        Kind::Vehicle => "vehicles",
+        Kind::Custody => "custody",
+        Kind::Observation => "observations",
+        Kind::Report => "reports",
+    }
+}

@@ -1,0 +1,66 @@
+//! Typed detector configuration; every threshold carries its unit in its name.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Alerts are raised at or above this score.
+    pub alert_threshold: f64,
+    /// Fixes implying more than this speed from the previous fix are rejected as impossible.
+    pub max_speed_kmh: f64,
+    /// Half-width of the corridor around the expected route.
+    pub corridor_m: f64,
+    /// Off-corridor fixes needed before a deviation is called.
+    pub deviation_min_fixes: usize,
+    /// Stop detection (MovingPandas semantics).
+    pub stop_max_diameter_m: f64,
+    pub stop_min_duration_s: f64,
+    /// A GPS silence longer than max(gap_min_s, gap_interval_factor x reporting interval) is a
+    /// gap.
+    pub gap_min_s: f64,
+    pub gap_interval_factor: f64,
+    /// A gap whose implied speed is below this fraction of the trip's median speed means the
+    /// vehicle stopped while silent.
+    pub gap_slow_ratio: f64,
+    /// A delivery farther than this from the declared destination (or its radius, if larger)
+    /// is undeclared.
+    pub undeclared_distance_m: f64,
+    /// Received quantity may be short by this fraction before it is a shortfall.
+    pub shortfall_tolerance: f64,
+    /// A consignee registered less than this before the arrival is recent.
+    pub front_recent_days: f64,
+    /// Structuring: imports of one chemical by linked parties inside this window.
+    pub structuring_window_days: f64,
+    /// Structuring threshold when the catalogue sets none for the chemical.
+    pub structuring_default_threshold_kg: f64,
+    /// Convergence: suspicious places of different consignments within this distance.
+    pub convergence_radius_m: f64,
+    pub convergence_min_consignments: usize,
+    /// Expected reporting interval when a vehicle record does not say.
+    pub default_report_interval_s: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            alert_threshold: 0.5,
+            max_speed_kmh: 200.0,
+            corridor_m: 12_000.0,
+            deviation_min_fixes: 3,
+            stop_max_diameter_m: 250.0,
+            stop_min_duration_s: 1200.0,
+            gap_min_s: 900.0,
+            gap_interval_factor: 5.0,
+            gap_slow_ratio: 0.5,
+            undeclared_distance_m: 3000.0,
+            shortfall_tolerance: 0.02,
+            front_recent_days: 180.0,
+            structuring_window_days: 30.0,
+            structuring_default_threshold_kg: 100.0,
+            convergence_radius_m: 1500.0,
+            convergence_min_consignments: 2,
+            default_report_interval_s: 60.0,
+        }
+    }
+}

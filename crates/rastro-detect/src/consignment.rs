@@ -1,0 +1,617 @@
+//! Per-consignment detectors: route deviation, unscheduled stop, tracking gap, undeclared
+//! destination, quantity shortfall, mis-declaration and front consignee.
+//!
+//! Scores (all in [0, 1], alerts at >= the configured threshold, 0.5 by default):
+//! - route_deviation: 0.5 at the corridor edge, rising linearly to 1 at 5 corridor widths out.
+//! - unscheduled_stop: 0.7 to 1 for a stop inside a city's built-up area (longer is higher);
+//!   0.2 to 0.45 outside, so rural stops (breakdowns) are scored but never alerted alone.
+//! - tracking_gap: 0.6 to 1 when the distance covered during the silence implies the vehicle
+//!   was mostly stopped (implied speed below `gap_slow_ratio` of the trip's median), lower
+//!   when it kept driving (a flat battery looks like that).
+//! - undeclared_destination: 0.7 to 1 with the distance between delivery and declaration.
+//! - quantity_shortfall: 0.5 plus the missing fraction.
+//! - mis_declaration: 0.75 when the tariff line contradicts the declared chemical, 0.95 when
+//!   an inspection found a different chemical.
+//! - front_consignee: 0.3 recent registration + 0.45 residential destination + 0.15 no prior
+//!   imports + 0.1 when recent and residential together.
+
+use crate::config::Config;
+use rastro_core::geo::{haversine_m, point_segment_m};
+use rastro_core::{
+    Alert, Catalogue, Consignment, Custody, CustodyKind, Marking, ObservationSource, Party, Place,
+    PlaceKind, Position, Typology, Vehicle,
+};
+use rastro_geo::Geography;
+use rastro_track::trajectory::{clean, eta_ms, gaps, status, Fix, Gap, Rejected, Status};
+use rastro_track::{detect_stops, Metric, Stop};
+use serde::Serialize;
+
+/// What the detectors may consult besides the case: public geography, the catalogue, and the
+/// places where stopping is normal (ports, rest stops, fuel stations, depots, warehouses,
+/// checkpoints, toll plazas, customer sites).
+pub struct Context<'a> {
+    pub geo: &'a Geography,
+    pub catalogue: &'a Catalogue,
+    pub known_places: &'a [Place],
+    pub config: &'a Config,
+}
+
+/// One consignment with everything a deployment knows about it.
+pub struct Case<'a> {
+    pub consignment: &'a Consignment,
+    pub custody: &'a [Custody],
+    pub destination: Option<&'a Place>,
+    pub consignee: Option<&'a Party>,
+    pub vehicle: Option<&'a Vehicle>,
+    /// Fixes of the vehicle (GPS, plate reads, aerial sightings) in the trip window, any order.
+    pub fixes: Vec<Fix>,
+    /// Earlier consignments to the consignee or parties linked to it.
+    pub prior_consignments: usize,
+    pub now_ms: i64,
+}
+
+/// A stop found on the track, with whether it was explained by a known place.
+#[derive(Debug, Clone, Serialize)]
+pub struct StopInfo {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub known_place: Option<String>,
+    pub urban: Option<String>,
+}
+
+/// Everything analysis found about one consignment.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub alerts: Vec<Alert>,
+    pub status: Status,
+    pub eta_ms: Option<i64>,
+    pub track: Vec<Fix>,
+    pub rejected: Vec<Rejected>,
+    pub stops: Vec<StopInfo>,
+    pub gaps: Vec<Gap>,
+}
+
+fn first_event(custody: &[Custody], kind: CustodyKind) -> Option<&Custody> {
+    custody
+        .iter()
+        .filter(|c| c.event == kind)
+        .min_by_key(|c| c.time_ms)
+}
+
+// Each detector fills every field once; a parameter struct would only rename the same list.
+#[allow(clippy::too_many_arguments)]
+fn alert(
+    typology: Typology,
+    c: &Consignment,
+    key: &str,
+    time_ms: i64,
+    pos: Option<Position>,
+    score: f64,
+    evidence: Vec<String>,
+    summary: String,
+    markings: &[&Marking],
+) -> Alert {
+    let mut marking = c.marking.clone();
+    for m in markings {
+        marking = marking.most_restrictive(m);
+    }
+    let mut ev = vec![c.id.clone()];
+    ev.extend(evidence);
+    Alert {
+        id: format!("{}:{}:{key}", typology.as_str(), c.id),
+        typology,
+        subject: c.id.clone(),
+        time_ms,
+        lat: pos.map(|p| p.lat),
+        lon: pos.map(|p| p.lon),
+        score: score.clamp(0.0, 1.0),
+        evidence: ev,
+        summary,
+        marking,
+    }
+}
+
+/// Runs every per-consignment detector on one case.
+pub fn analyse(mut case: Case<'_>, ctx: &Context<'_>) -> Analysis {
+    let cfg = ctx.config;
+    let c = case.consignment;
+    let loaded = first_event(case.custody, CustodyKind::Loaded).map(|e| e.time_ms);
+    let delivered = first_event(case.custody, CustodyKind::Delivered)
+        .or_else(|| first_event(case.custody, CustodyKind::Received))
+        .map(|e| e.time_ms);
+    let cleaned = clean(std::mem::take(&mut case.fixes), cfg.max_speed_kmh);
+    let window_end = delivered.unwrap_or(i64::MAX);
+    let trip: Vec<Fix> = cleaned
+        .fixes
+        .iter()
+        .filter(|f| loaded.is_some_and(|l| f.t_ms >= l) && f.t_ms <= window_end)
+        .cloned()
+        .collect();
+    let gps: Vec<Fix> = trip
+        .iter()
+        .filter(|f| f.source == ObservationSource::Gps)
+        .cloned()
+        .collect();
+    let interval_s = case
+        .vehicle
+        .and_then(|v| v.report_interval_s)
+        .map(f64::from)
+        .unwrap_or(cfg.default_report_interval_s);
+    let max_silence_s = cfg.gap_min_s.max(cfg.gap_interval_factor * interval_s);
+    let trip_gaps = gaps(&gps, max_silence_s);
+    let mut out = Analysis {
+        alerts: Vec::new(),
+        status: Status::AtPort,
+        eta_ms: None,
+        track: Vec::new(),
+        rejected: cleaned.rejected.clone(),
+        stops: Vec::new(),
+        gaps: trip_gaps.clone(),
+    };
+
+    let dest_pos = case.destination.map(|p| p.position);
+    out.eta_ms = match (dest_pos, delivered) {
+        (_, Some(d)) => Some(d),
+        (Some(p), None) if loaded.is_some() => {
+            eta_ms(&gps, p.lat, p.lon, rastro_geo::ROAD_FACTOR, 70.0)
+        }
+        _ => None,
+    };
+    out.status = status(
+        loaded,
+        delivered,
+        gps.last().map(|f| f.t_ms),
+        out.eta_ms,
+        case.now_ms,
+        6 * 3600,
+        48 * 3600,
+    );
+
+    mis_declaration(c, case.custody, ctx, &mut out.alerts);
+    quantity_shortfall(c, case.custody, cfg, &mut out.alerts);
+    undeclared_destination(c, case.custody, case.destination, cfg, &mut out.alerts);
+    front_consignee(&case, ctx, &mut out.alerts);
+    if !gps.is_empty() {
+        route_deviation(c, &gps, case.destination, ctx, &mut out.alerts);
+        out.stops = unscheduled_stops(c, &gps, &trip_gaps, case.destination, ctx, &mut out.alerts);
+        tracking_gaps(c, &gps, &trip_gaps, &trip, ctx, &mut out.alerts);
+    }
+    out.alerts.retain(|a| a.score >= cfg.alert_threshold);
+    out.alerts.sort_by(|a, b| a.id.cmp(&b.id));
+    out.track = cleaned.fixes;
+    out
+}
+
+fn mis_declaration(
+    c: &Consignment,
+    custody: &[Custody],
+    ctx: &Context<'_>,
+    alerts: &mut Vec<Alert>,
+) {
+    let mut score = 0.0;
+    let mut why = Vec::new();
+    let mut evidence = Vec::new();
+    let mut markings: Vec<&Marking> = Vec::new();
+    if ctx.catalogue.hs_consistent(&c.cas, &c.hs) == Some(false) {
+        let chem = ctx.catalogue.get(&c.cas);
+        let proper: Vec<String> = chem
+            .map(|ch| ch.hs.iter().map(|h| h.dotted_subheading()).collect())
+            .unwrap_or_default();
+        why.push(format!(
+            "declared HS {} is not the tariff line of {} ({})",
+            c.hs.dotted_subheading(),
+            chem.map(|ch| ch.name.as_str()).unwrap_or("?"),
+            proper.join(", ")
+        ));
+        score = 0.75;
+    }
+    for e in custody.iter().filter(|e| e.event == CustodyKind::Inspected) {
+        if let Some(found) = &e.cas_found {
+            if *found != c.cas {
+                let name = ctx
+                    .catalogue
+                    .get(found)
+                    .map(|ch| ch.name.clone())
+                    .unwrap_or_else(|| found.to_string());
+                why.push(format!(
+                    "inspection {} found {name} ({found}) where the declaration says {}",
+                    e.id, c.cas
+                ));
+                evidence.push(e.id.clone());
+                markings.push(&e.marking);
+                score = 0.95;
+            }
+        }
+    }
+    if score > 0.0 {
+        alerts.push(alert(
+            Typology::MisDeclaration,
+            c,
+            "declaration",
+            c.arrival_ms,
+            None,
+            score,
+            evidence,
+            why.join("; "),
+            &markings,
+        ));
+    }
+}
+
+fn quantity_shortfall(c: &Consignment, custody: &[Custody], cfg: &Config, alerts: &mut Vec<Alert>) {
+    let (declared, base) = c.unit.convert(c.quantity);
+    if declared <= 0.0 {
+        return;
+    }
+    for e in custody.iter().filter(|e| e.event == CustodyKind::Received) {
+        let (Some(q), Some(u)) = (e.quantity, e.unit) else {
+            continue;
+        };
+        let (received, b) = u.convert(q);
+        if b != base {
+            continue;
+        }
+        let short = (declared - received) / declared;
+        if short > cfg.shortfall_tolerance {
+            let summary = format!(
+                "received {received:.1} of {declared:.1} declared ({:.1}% short, tolerance {:.1}%)",
+                short * 100.0,
+                cfg.shortfall_tolerance * 100.0
+            );
+            alerts.push(alert(
+                Typology::QuantityShortfall,
+                c,
+                &e.id,
+                e.time_ms,
+                e.position,
+                0.5 + short,
+                vec![e.id.clone()],
+                summary,
+                &[&e.marking],
+            ));
+        }
+    }
+}
+
+fn undeclared_destination(
+    c: &Consignment,
+    custody: &[Custody],
+    dest: Option<&Place>,
+    cfg: &Config,
+    alerts: &mut Vec<Alert>,
+) {
+    let Some(dest) = dest else { return };
+    for e in custody
+        .iter()
+        .filter(|e| e.event == CustodyKind::Delivered || e.event == CustodyKind::Received)
+    {
+        let Some(p) = e.position else { continue };
+        let d = haversine_m(p.lat, p.lon, dest.position.lat, dest.position.lon);
+        if d > cfg.undeclared_distance_m.max(dest.radius_m) {
+            let summary = format!(
+                "{} {:.1} km from the declared destination {} ({})",
+                e.event,
+                d / 1000.0,
+                dest.id,
+                dest.name
+            );
+            let score = 0.7 + (d / 50_000.0).min(1.0) * 0.3;
+            alerts.push(alert(
+                Typology::UndeclaredDestination,
+                c,
+                &e.id,
+                e.time_ms,
+                Some(p),
+                score,
+                vec![e.id.clone(), dest.id.clone()],
+                summary,
+                &[&e.marking, &dest.marking],
+            ));
+            return;
+        }
+    }
+}
+
+fn residential_address(a: &str) -> bool {
+    let l = format!(" {} ", a.to_lowercase());
+    !l.contains("parque industrial")
+        && [" int ", " interior ", " depto", " col. ", " colonia "]
+            .iter()
+            .any(|k| l.contains(k))
+}
+
+fn front_consignee(case: &Case<'_>, ctx: &Context<'_>, alerts: &mut Vec<Alert>) {
+    let c = case.consignment;
+    let Some(party) = case.consignee else { return };
+    let days = party.registered.map(|r| {
+        let reg_ms = r
+            .and_hms_opt(0, 0, 0)
+            .map(|d| d.and_utc().timestamp_millis())
+            .unwrap_or(c.arrival_ms);
+        (c.arrival_ms - reg_ms) as f64 / 86_400_000.0
+    });
+    let recent = days.is_some_and(|d| (0.0..ctx.config.front_recent_days).contains(&d));
+    let residential = case
+        .destination
+        .is_some_and(|p| p.place_kind == PlaceKind::Residence)
+        || party.address.as_deref().is_some_and(residential_address);
+    let no_history = case.prior_consignments == 0;
+    let score = 0.3 * f64::from(u8::from(recent))
+        + 0.45 * f64::from(u8::from(residential))
+        + 0.15 * f64::from(u8::from(no_history))
+        + 0.1 * f64::from(u8::from(recent && residential));
+    if score > 0.0 {
+        let mut why = Vec::new();
+        if recent {
+            why.push(format!(
+                "registered {:.0} days before arrival",
+                days.unwrap_or(0.0)
+            ));
+        }
+        if residential {
+            why.push("residential destination".to_string());
+        }
+        if no_history {
+            why.push("no earlier imports".to_string());
+        }
+        let mut ev = vec![party.id.clone()];
+        ev.extend(case.destination.map(|p| p.id.clone()));
+        let markings: Vec<&Marking> = std::iter::once(&party.marking)
+            .chain(case.destination.map(|p| &p.marking))
+            .collect();
+        alerts.push(alert(
+            Typology::FrontConsignee,
+            c,
+            &party.id,
+            c.arrival_ms,
+            case.destination.map(|p| p.position),
+            score,
+            ev,
+            format!("consignee {}: {}", party.name, why.join(", ")),
+            &markings,
+        ));
+    }
+}
+
+fn expected_route(c: &Consignment, dest: &Place, geo: &Geography) -> Option<Vec<Position>> {
+    let from = geo.port_by_locode(c.port.as_str())?;
+    let to = geo.nearest_node(dest.position);
+    let path = geo.path(from, to)?;
+    let mut poly: Vec<Position> = path.iter().map(|&n| geo.nodes[n]).collect();
+    poly.push(dest.position);
+    Some(poly)
+}
+
+fn distance_to_route(p: Position, route: &[Position]) -> f64 {
+    route
+        .windows(2)
+        .map(|w| point_segment_m(p, w[0], w[1]))
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn route_deviation(
+    c: &Consignment,
+    gps: &[Fix],
+    dest: Option<&Place>,
+    ctx: &Context<'_>,
+    alerts: &mut Vec<Alert>,
+) {
+    let Some(dest) = dest else { return };
+    let Some(route) = expected_route(c, dest, ctx.geo) else {
+        return;
+    };
+    let corridor = ctx.config.corridor_m;
+    let off: Vec<(usize, f64)> = gps
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            (
+                i,
+                distance_to_route(
+                    Position {
+                        lat: f.lat,
+                        lon: f.lon,
+                    },
+                    &route,
+                ),
+            )
+        })
+        .filter(|(_, d)| *d > corridor)
+        .collect();
+    if off.len() < ctx.config.deviation_min_fixes {
+        return;
+    }
+    let (far_i, far_d) = off
+        .iter()
+        .copied()
+        .fold((0, 0.0), |acc, x| if x.1 > acc.1 { x } else { acc });
+    let (first, last) = (off[0].0, off[off.len() - 1].0);
+    let mut idx = vec![first, far_i, last];
+    idx.dedup();
+    let evidence: Vec<String> = idx.iter().map(|&i| gps[i].obs_id.clone()).collect();
+    let markings: Vec<&Marking> = idx.iter().map(|&i| &gps[i].marking).collect();
+    let score = 0.5 + ((far_d - corridor) / (4.0 * corridor)).min(1.0) * 0.5;
+    let summary = format!(
+        "{} fixes outside the {:.0} km corridor of the expected route, up to {:.1} km away",
+        off.len(),
+        corridor / 1000.0,
+        far_d / 1000.0
+    );
+    let f = &gps[far_i];
+    alerts.push(alert(
+        Typology::RouteDeviation,
+        c,
+        &gps[first].obs_id,
+        gps[first].t_ms,
+        Some(Position {
+            lat: f.lat,
+            lon: f.lon,
+        }),
+        score,
+        evidence,
+        summary,
+        &markings,
+    ));
+}
+
+fn known_place_at(p: Position, places: &[Place]) -> Option<&Place> {
+    places
+        .iter()
+        .find(|k| haversine_m(p.lat, p.lon, k.position.lat, k.position.lon) <= k.radius_m + 200.0)
+}
+
+fn unscheduled_stops(
+    c: &Consignment,
+    gps: &[Fix],
+    trip_gaps: &[Gap],
+    dest: Option<&Place>,
+    ctx: &Context<'_>,
+    alerts: &mut Vec<Alert>,
+) -> Vec<StopInfo> {
+    let cfg = ctx.config;
+    let mut infos = Vec::new();
+    // Split at gaps: a silence is its own signal and never becomes a stop.
+    let mut segments: Vec<&[Fix]> = Vec::new();
+    let mut start = 0;
+    for (i, w) in gps.windows(2).enumerate() {
+        if trip_gaps
+            .iter()
+            .any(|g| g.start_ms == w[0].t_ms && g.end_ms == w[1].t_ms)
+        {
+            segments.push(&gps[start..=i]);
+            start = i + 1;
+        }
+    }
+    segments.push(&gps[start..]);
+    for seg in segments {
+        let t: Vec<i64> = seg.iter().map(|f| f.t_ms).collect();
+        let x: Vec<f64> = seg.iter().map(|f| f.lon).collect();
+        let y: Vec<f64> = seg.iter().map(|f| f.lat).collect();
+        let stops: Vec<Stop> = detect_stops(
+            &t,
+            &x,
+            &y,
+            Metric::LatLon,
+            cfg.stop_max_diameter_m,
+            (cfg.stop_min_duration_s * 1000.0) as i64,
+        );
+        for s in stops {
+            let pos = Position { lat: s.y, lon: s.x };
+            let at_dest = dest.is_some_and(|d| {
+                haversine_m(pos.lat, pos.lon, d.position.lat, d.position.lon) <= d.radius_m + 500.0
+            });
+            let known = known_place_at(pos, ctx.known_places);
+            let city = ctx.geo.city_at(pos);
+            infos.push(StopInfo {
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                lat: pos.lat,
+                lon: pos.lon,
+                known_place: if at_dest {
+                    dest.map(|d| d.id.clone())
+                } else {
+                    known.map(|k| k.id.clone())
+                },
+                urban: city.map(|i| ctx.geo.cities[i].name.clone()),
+            });
+            if at_dest || known.is_some() {
+                continue;
+            }
+            let extra = ((s.duration_s() - cfg.stop_min_duration_s) / 7200.0).clamp(0.0, 1.0);
+            let score = if city.is_some() {
+                0.7 + 0.3 * extra
+            } else {
+                0.2 + 0.25 * extra
+            };
+            let place = city
+                .map(|i| format!("in {}", ctx.geo.cities[i].name))
+                .unwrap_or_else(|| "outside any city".into());
+            let summary = format!("stopped {:.0} min {place}, away from the origin, the destination and known rest places", s.duration_s() / 60.0);
+            let ev = vec![seg[s.first].obs_id.clone(), seg[s.last].obs_id.clone()];
+            alerts.push(alert(
+                Typology::UnscheduledStop,
+                c,
+                &seg[s.first].obs_id,
+                s.start_ms,
+                Some(pos),
+                score,
+                ev,
+                summary,
+                &[&seg[s.first].marking, &seg[s.last].marking],
+            ));
+        }
+    }
+    infos
+}
+
+fn median_speed_kmh(gps: &[Fix]) -> Option<f64> {
+    let mut v: Vec<f64> = gps
+        .windows(2)
+        .filter_map(|w| {
+            let dt_h = (w[1].t_ms - w[0].t_ms) as f64 / 3_600_000.0;
+            let s = haversine_m(w[0].lat, w[0].lon, w[1].lat, w[1].lon) / 1000.0 / dt_h;
+            (dt_h > 0.0 && dt_h < 0.25 && s > 15.0 && s < 150.0).then_some(s)
+        })
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied()
+}
+
+fn tracking_gaps(
+    c: &Consignment,
+    gps: &[Fix],
+    trip_gaps: &[Gap],
+    trip: &[Fix],
+    ctx: &Context<'_>,
+    alerts: &mut Vec<Alert>,
+) {
+    let cfg = ctx.config;
+    let median = median_speed_kmh(gps).unwrap_or(70.0);
+    for g in trip_gaps {
+        let ratio = g.implied_speed_kmh / median;
+        let score = if ratio < cfg.gap_slow_ratio {
+            0.6 + 0.4 * (1.0 - ratio / cfg.gap_slow_ratio)
+        } else {
+            0.45 * (1.0 - (ratio - cfg.gap_slow_ratio)).clamp(0.0, 1.0)
+        };
+        // Other sources that saw the vehicle during the silence are evidence too.
+        let mut ev = vec![g.from_obs.clone(), g.to_obs.clone()];
+        let mut markings: Vec<&Marking> = Vec::new();
+        for f in trip.iter().filter(|f| {
+            f.source != ObservationSource::Gps && f.t_ms > g.start_ms && f.t_ms < g.end_ms
+        }) {
+            ev.push(f.obs_id.clone());
+            markings.push(&f.marking);
+        }
+        if let Some(f) = gps.iter().find(|f| f.obs_id == g.from_obs) {
+            markings.push(&f.marking);
+        }
+        let summary = format!(
+            "tracker silent {:.0} min; covered {:.1} km ({:.0} km/h against a trip median of {:.0} km/h)",
+            g.duration_s() / 60.0,
+            g.distance_m / 1000.0,
+            g.implied_speed_kmh,
+            median
+        );
+        let pos = gps
+            .iter()
+            .find(|f| f.obs_id == g.from_obs)
+            .map(|f| Position {
+                lat: f.lat,
+                lon: f.lon,
+            });
+        alerts.push(alert(
+            Typology::TrackingGap,
+            c,
+            &g.from_obs,
+            g.start_ms,
+            pos,
+            score,
+            ev,
+            summary,
+            &markings,
+        ));
+    }
+}

@@ -1,0 +1,545 @@
+//! Hand-made cases for every typology: one that must fire and a look-alike that must not.
+
+use rastro_core::geo::destination;
+use rastro_core::{
+    Alert, Cas, Catalogue, Consignment, Country, Custody, CustodyKind, HsCode, Marking,
+    ObservationSource, Party, PartyKind, Place, PlaceKind, Position, Tlp, Typology, UnLocode, Unit,
+    Vehicle,
+};
+use rastro_detect::{
+    analyse, convergence, structuring, Case, Config, Context, FleetItem, SuspiciousPoint,
+};
+use rastro_geo::Geography;
+use rastro_track::Fix;
+
+const T0: i64 = 1_772_000_000_000;
+const PORT: Position = Position {
+    lat: 19.06,
+    lon: -104.30,
+};
+const MANZANILLO: Position = Position {
+    lat: 19.1138,
+    lon: -104.3385,
+};
+const COLIMA: Position = Position {
+    lat: 19.2452,
+    lon: -103.7241,
+};
+const GUADALAJARA: Position = Position {
+    lat: 20.6597,
+    lon: -103.3496,
+};
+const URUAPAN: Position = Position {
+    lat: 19.4194,
+    lon: -102.0583,
+};
+
+fn amber() -> Marking {
+    Marking::new(Tlp::Amber)
+}
+
+fn site() -> Place {
+    Place {
+        id: "SITE".into(),
+        originator: "ANAM".into(),
+        marking: amber(),
+        place_kind: PlaceKind::Customer,
+        name: "Planta".into(),
+        position: destination(GUADALAJARA, 90.0, 3000.0),
+        radius_m: 300.0,
+        locode: None,
+        country: Country::parse("MX").unwrap(),
+        operator: None,
+    }
+}
+
+fn consignment() -> Consignment {
+    Consignment {
+        id: "C1".into(),
+        originator: "ANAM".into(),
+        marking: amber(),
+        declaration: "D1".into(),
+        cas: Cas::parse("39742-60-4").unwrap(),
+        hs: HsCode::parse("2933.37").unwrap(),
+        description: "NPP".into(),
+        quantity: 500.0,
+        unit: Unit::Kg,
+        importer: "P1".into(),
+        consignee: "P1".into(),
+        destination: "SITE".into(),
+        port: UnLocode::parse("MXZLO").unwrap(),
+        vessel_imo: None,
+        container: None,
+        arrival_ms: T0 - 86_400_000,
+    }
+}
+
+fn event(id: &str, kind: CustodyKind, t_ms: i64, pos: Position) -> Custody {
+    Custody {
+        id: id.into(),
+        originator: "ANAM".into(),
+        marking: amber(),
+        consignment: "C1".into(),
+        event: kind,
+        time_ms: t_ms,
+        place: None,
+        position: Some(pos),
+        vehicle: Some("V1".into()),
+        party: None,
+        quantity: None,
+        unit: None,
+        cas_found: None,
+    }
+}
+
+/// What a leg of a hand-made trip does.
+enum Leg {
+    Drive(Position),
+    Stop(u32),
+    /// Silent for the next drive or stop.
+    Dark,
+}
+
+/// GPS fixes every 60 s at 70 km/h along the legs; returns fixes and the end time.
+fn track(legs: &[Leg]) -> (Vec<Fix>, i64) {
+    let mut fixes = Vec::new();
+    let (mut t, mut cur, mut dark) = (T0, PORT, false);
+    let mut n = 0;
+    let mut emit = |t: i64, p: Position, dark: bool, fixes: &mut Vec<Fix>| {
+        n += 1;
+        if !dark {
+            fixes.push(Fix {
+                obs_id: format!("O{n:05}"),
+                t_ms: t,
+                lat: p.lat,
+                lon: p.lon,
+                source: ObservationSource::Gps,
+                accuracy_m: Some(8.0),
+                marking: amber(),
+            });
+        }
+    };
+    for leg in legs {
+        match leg {
+            Leg::Dark => {
+                dark = true;
+                continue;
+            }
+            Leg::Drive(to) => {
+                let d = rastro_core::geo::distance_m(cur, *to);
+                let steps = (d / (70_000.0 / 60.0)).ceil().max(1.0) as i64;
+                for k in 1..=steps {
+                    let f = k as f64 / steps as f64;
+                    t += 60_000;
+                    emit(
+                        t,
+                        Position {
+                            lat: cur.lat + (to.lat - cur.lat) * f,
+                            lon: cur.lon + (to.lon - cur.lon) * f,
+                        },
+                        dark,
+                        &mut fixes,
+                    );
+                }
+                cur = *to;
+            }
+            Leg::Stop(min) => {
+                for k in 0..*min {
+                    t += 60_000;
+                    let jitter = destination(cur, f64::from(k * 47 % 360), 10.0);
+                    emit(t, jitter, dark, &mut fixes);
+                }
+            }
+        }
+        dark = false;
+    }
+    (fixes, t)
+}
+
+fn legit_route() -> Vec<Leg> {
+    vec![
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Drive(GUADALAJARA),
+        Leg::Drive(site().position),
+    ]
+}
+
+struct World {
+    geo: Geography,
+    catalogue: Catalogue,
+    known: Vec<Place>,
+    config: Config,
+}
+
+fn world() -> World {
+    let rest = Place {
+        id: "REST".into(),
+        place_kind: PlaceKind::RestStop,
+        position: Position {
+            lat: 19.95,
+            lon: -103.54,
+        },
+        radius_m: 400.0,
+        ..site()
+    };
+    World {
+        geo: Geography::mexico(),
+        catalogue: Catalogue::builtin(),
+        known: vec![rest],
+        config: Config::default(),
+    }
+}
+
+/// Runs the per-consignment detectors and returns the alerts of one typology.
+fn check(
+    typology: Typology,
+    legs: &[Leg],
+    tweak: impl FnOnce(&mut Consignment, &mut Vec<Custody>, &mut Place, &mut Party, &mut usize),
+) -> Vec<Alert> {
+    let w = world();
+    let (fixes, end) = track(legs);
+    let mut c = consignment();
+    let mut dest = site();
+    let mut custody = vec![
+        event("E-released", CustodyKind::Released, T0 - 3_600_000, PORT),
+        event("E-loaded", CustodyKind::Loaded, T0, PORT),
+        event("E-delivered", CustodyKind::Delivered, end, dest.position),
+    ];
+    let mut party = Party {
+        id: "P1".into(),
+        originator: "ANAM".into(),
+        marking: amber(),
+        party_kind: PartyKind::Organisation,
+        name: "Química Uno".into(),
+        rfc: None,
+        country: Country::parse("MX").unwrap(),
+        address: Some("Av. Industria 1, Parque Industrial Norte".into()),
+        city: None,
+        phone: None,
+        registered: chrono::NaiveDate::from_ymd_opt(2010, 1, 1),
+        licence: None,
+    };
+    let mut prior = 3;
+    tweak(&mut c, &mut custody, &mut dest, &mut party, &mut prior);
+    let vehicle = Vehicle {
+        id: "V1".into(),
+        originator: "ANAM".into(),
+        marking: amber(),
+        plate: "ABC1234".into(),
+        vehicle_kind: "truck".into(),
+        carrier: None,
+        report_interval_s: Some(60),
+    };
+    let ctx = Context {
+        geo: &w.geo,
+        catalogue: &w.catalogue,
+        known_places: &w.known,
+        config: &w.config,
+    };
+    let case = Case {
+        consignment: &c,
+        custody: &custody,
+        destination: Some(&dest),
+        consignee: Some(&party),
+        vehicle: Some(&vehicle),
+        fixes,
+        prior_consignments: prior,
+        now_ms: end + 86_400_000,
+    };
+    analyse(case, &ctx)
+        .alerts
+        .into_iter()
+        .filter(|a| a.typology == typology)
+        .collect()
+}
+
+fn none(_: &mut Consignment, _: &mut Vec<Custody>, _: &mut Place, _: &mut Party, _: &mut usize) {}
+
+#[test]
+fn a_legitimate_trip_raises_nothing() {
+    for t in Typology::ALL {
+        assert!(
+            check(t, &legit_route(), none).is_empty(),
+            "{t} fired on a clean trip"
+        );
+    }
+}
+
+#[test]
+fn route_deviation() {
+    let detour = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Drive(URUAPAN),
+        Leg::Drive(GUADALAJARA),
+        Leg::Drive(site().position),
+    ];
+    let a = check(Typology::RouteDeviation, &detour, none);
+    assert_eq!(a.len(), 1);
+    assert!(a[0].score >= 0.5 && a[0].evidence.len() >= 3, "{a:?}");
+    // Look-alike: a 6 km wander inside Guadalajara stays within the corridor.
+    let wander = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Drive(GUADALAJARA),
+        Leg::Drive(destination(GUADALAJARA, 0.0, 6000.0)),
+        Leg::Drive(site().position),
+    ];
+    assert!(check(Typology::RouteDeviation, &wander, none).is_empty());
+}
+
+#[test]
+fn unscheduled_stop() {
+    let in_colima = destination(COLIMA, 200.0, 3000.0);
+    let stop = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(in_colima),
+        Leg::Stop(60),
+        Leg::Drive(GUADALAJARA),
+        Leg::Drive(site().position),
+    ];
+    let a = check(Typology::UnscheduledStop, &stop, none);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert!(a[0].summary.contains("Colima"), "{}", a[0].summary);
+    // Look-alikes: the same hour at a known rest stop, and a breakdown on the open road.
+    let rest = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Drive(Position {
+            lat: 19.95,
+            lon: -103.54,
+        }),
+        Leg::Stop(60),
+        Leg::Drive(GUADALAJARA),
+        Leg::Drive(site().position),
+    ];
+    assert!(check(Typology::UnscheduledStop, &rest, none).is_empty());
+    let rural = Position {
+        lat: 19.6,
+        lon: -103.62,
+    };
+    let breakdown = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Drive(rural),
+        Leg::Stop(120),
+        Leg::Drive(GUADALAJARA),
+        Leg::Drive(site().position),
+    ];
+    assert!(check(Typology::UnscheduledStop, &breakdown, none).is_empty());
+}
+
+#[test]
+fn tracking_gap() {
+    let dark_stop = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Dark,
+        Leg::Stop(90),
+        Leg::Drive(GUADALAJARA),
+        Leg::Drive(site().position),
+    ];
+    let a = check(Typology::TrackingGap, &dark_stop, none);
+    assert_eq!(a.len(), 1, "{a:?}");
+    // Look-alike: the tracker dies for 90 minutes while the truck keeps driving.
+    let battery = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Dark,
+        Leg::Drive(destination(COLIMA, 20.0, 100_000.0)),
+        Leg::Drive(GUADALAJARA),
+        Leg::Drive(site().position),
+    ];
+    assert!(check(Typology::TrackingGap, &battery, none).is_empty());
+}
+
+#[test]
+fn undeclared_destination() {
+    let far = destination(site().position, 180.0, 30_000.0);
+    let a = check(
+        Typology::UndeclaredDestination,
+        &legit_route(),
+        |_, custody, _, _, _| custody[2].position = Some(far),
+    );
+    assert_eq!(a.len(), 1);
+    assert!(a[0].evidence.contains(&"E-delivered".to_string()));
+    let near = destination(site().position, 180.0, 400.0);
+    assert!(check(
+        Typology::UndeclaredDestination,
+        &legit_route(),
+        |_, custody, _, _, _| custody[2].position = Some(near)
+    )
+    .is_empty());
+}
+
+fn received(
+    q: f64,
+) -> impl FnOnce(&mut Consignment, &mut Vec<Custody>, &mut Place, &mut Party, &mut usize) {
+    move |_, custody: &mut Vec<Custody>, _, _, _| {
+        let mut e = event(
+            "E-received",
+            CustodyKind::Received,
+            T0 + 40_000_000,
+            site().position,
+        );
+        e.quantity = Some(q);
+        e.unit = Some(Unit::Kg);
+        custody.push(e);
+    }
+}
+
+#[test]
+fn quantity_shortfall() {
+    let a = check(Typology::QuantityShortfall, &legit_route(), received(400.0));
+    assert_eq!(a.len(), 1);
+    assert!((a[0].score - 0.7).abs() < 1e-9, "{}", a[0].score);
+    assert!(check(Typology::QuantityShortfall, &legit_route(), received(498.5)).is_empty());
+}
+
+#[test]
+fn mis_declaration() {
+    let a = check(Typology::MisDeclaration, &legit_route(), |c, _, _, _, _| {
+        c.hs = HsCode::parse("2942.00").unwrap()
+    });
+    assert_eq!(a.len(), 1);
+    assert!(a[0].summary.contains("2933.37"), "{}", a[0].summary);
+    let b = check(
+        Typology::MisDeclaration,
+        &legit_route(),
+        |c, custody, _, _, _| {
+            c.cas = Cas::parse("100-51-6").unwrap();
+            c.hs = HsCode::parse("2906.21").unwrap();
+            let mut e = event("E-inspected", CustodyKind::Inspected, T0 - 7_200_000, PORT);
+            e.cas_found = Some(Cas::parse("21409-26-7").unwrap());
+            custody.push(e);
+        },
+    );
+    assert_eq!(b.len(), 1);
+    assert!(
+        b[0].score > 0.9 && b[0].summary.contains("ANPP"),
+        "{}",
+        b[0].summary
+    );
+    // Look-alike: an inspection that finds what was declared.
+    assert!(check(
+        Typology::MisDeclaration,
+        &legit_route(),
+        |_, custody, _, _, _| {
+            let mut e = event("E-inspected", CustodyKind::Inspected, T0 - 7_200_000, PORT);
+            e.cas_found = Some(Cas::parse("39742-60-4").unwrap());
+            custody.push(e);
+        }
+    )
+    .is_empty());
+}
+
+#[test]
+fn front_consignee() {
+    let a = check(
+        Typology::FrontConsignee,
+        &legit_route(),
+        |c, _, dest, party, prior| {
+            party.registered =
+                chrono::DateTime::from_timestamp_millis(c.arrival_ms - 30 * 86_400_000)
+                    .map(|d| d.date_naive());
+            dest.place_kind = PlaceKind::Residence;
+            *prior = 0;
+        },
+    );
+    assert_eq!(a.len(), 1);
+    assert!(a[0].score >= 0.9);
+    // Look-alike: a new, legitimate customer at an industrial site.
+    assert!(check(
+        Typology::FrontConsignee,
+        &legit_route(),
+        |c, _, _, party, prior| {
+            party.registered =
+                chrono::DateTime::from_timestamp_millis(c.arrival_ms - 30 * 86_400_000)
+                    .map(|d| d.date_naive());
+            *prior = 0;
+        }
+    )
+    .is_empty());
+}
+
+fn item(id: &str, kg: f64, cluster: &str, day: i64) -> FleetItem {
+    FleetItem {
+        consignment: id.into(),
+        cas: Cas::parse("41661-47-6").unwrap(),
+        quantity_kg: Some(kg),
+        consignee: format!("P-{id}"),
+        consignee_cluster: cluster.into(),
+        arrival_ms: T0 + day * 86_400_000,
+        marking: amber(),
+    }
+}
+
+#[test]
+fn structuring_of_linked_small_imports() {
+    let cfg = Config::default();
+    let cat = Catalogue::builtin();
+    let linked = [
+        item("A", 40.0, "K", 0),
+        item("B", 45.0, "K", 7),
+        item("C", 35.0, "K", 15),
+    ];
+    let a = structuring(&linked, &cat, &cfg);
+    assert_eq!(
+        a.iter().map(|x| x.subject.as_str()).collect::<Vec<_>>(),
+        ["A", "B", "C"]
+    );
+    // Look-alikes: the same imports by unlinked parties, or linked ones months apart.
+    let unlinked = [
+        item("A", 40.0, "K1", 0),
+        item("B", 45.0, "K2", 7),
+        item("C", 35.0, "K3", 15),
+    ];
+    assert!(structuring(&unlinked, &cat, &cfg).is_empty());
+    let apart = [
+        item("A", 40.0, "K", 0),
+        item("B", 45.0, "K", 60),
+        item("C", 35.0, "K", 120),
+    ];
+    assert!(structuring(&apart, &cat, &cfg).is_empty());
+}
+
+fn point(c: &str, p: Position) -> SuspiciousPoint {
+    SuspiciousPoint {
+        alert: format!("a-{c}"),
+        consignment: c.into(),
+        lat: p.lat,
+        lon: p.lon,
+        time_ms: T0,
+        marking: Marking::new(Tlp::Red),
+    }
+}
+
+#[test]
+fn convergence_of_different_consignments() {
+    let cfg = Config::default();
+    let lab = destination(GUADALAJARA, 45.0, 4000.0);
+    let a = convergence(
+        &[point("C1", lab), point("C2", destination(lab, 90.0, 600.0))],
+        &cfg,
+    );
+    assert_eq!(a.len(), 1);
+    assert_eq!(
+        a[0].marking.tlp,
+        Tlp::Red,
+        "derived alerts carry the most restrictive marking"
+    );
+    assert!(convergence(
+        &[
+            point("C1", lab),
+            point("C2", destination(lab, 90.0, 10_000.0))
+        ],
+        &cfg
+    )
+    .is_empty());
+    assert!(convergence(
+        &[point("C1", lab), point("C1", destination(lab, 90.0, 300.0))],
+        &cfg
+    )
+    .is_empty());
+}

@@ -1,0 +1,238 @@
+//! Persistence of analysis results: alerts (keyed by their deterministic id), per-consignment
+//! state (status, ETA, summary), and the cursors that make analysis incremental.
+
+use crate::{Result, Store, StoreError};
+use rastro_core::{Alert, Kind, Marking, Typology};
+use rusqlite::params;
+use serde::Serialize;
+
+/// Whether an alert was computed from one consignment or across the fleet; re-analysis
+/// replaces alerts of the same scope and subject (or typology).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertScope {
+    Consignment,
+    Fleet,
+}
+
+impl AlertScope {
+    fn as_str(self) -> &'static str {
+        match self {
+            AlertScope::Consignment => "consignment",
+            AlertScope::Fleet => "fleet",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub typology: Option<Typology>,
+    pub since_ms: Option<i64>,
+    pub subject: Option<String>,
+    pub limit: Option<u32>,
+}
+
+fn rel(m: &Marking) -> Option<String> {
+    (!m.releasable_to.is_empty()).then(|| m.releasable_text())
+}
+
+impl Store {
+    pub fn begin(&mut self) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        Ok(())
+    }
+
+    pub fn commit(&mut self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+
+    fn insert_alerts(&self, scope: AlertScope, alerts: &[Alert]) -> Result<()> {
+        let mut st = self.conn.prepare_cached(
+            "INSERT OR REPLACE INTO alert(id, typology, subject, scope, t_ms, lat, lon, score, tlp, rel, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        for a in alerts {
+            let body = serde_json::to_string(a).map_err(|e| StoreError::Decode {
+                kind: "alert".into(),
+                id: a.id.clone(),
+                err: e.to_string(),
+            })?;
+            st.execute(params![
+                a.id,
+                a.typology.as_str(),
+                a.subject,
+                scope.as_str(),
+                a.time_ms,
+                a.lat,
+                a.lon,
+                a.score,
+                a.marking.tlp.code(),
+                rel(&a.marking),
+                body
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Replaces every per-consignment alert of `consignment` with `alerts`.
+    pub fn replace_consignment_alerts(
+        &mut self,
+        consignment: &str,
+        alerts: &[Alert],
+    ) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM alert WHERE scope = 'consignment' AND subject = ?1",
+            [consignment],
+        )?;
+        self.insert_alerts(AlertScope::Consignment, alerts)
+    }
+
+    /// Replaces every fleet alert of `typology` with `alerts`.
+    pub fn replace_fleet_alerts(&mut self, typology: Typology, alerts: &[Alert]) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM alert WHERE scope = 'fleet' AND typology = ?1",
+            [typology.as_str()],
+        )?;
+        self.insert_alerts(AlertScope::Fleet, alerts)
+    }
+
+    /// Alerts matching `f`, highest score first, then by time and id.
+    pub fn alerts(&self, f: &AlertFilter) -> Result<Vec<Alert>> {
+        let mut sql = String::from("SELECT id, body FROM alert WHERE 1 = 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(t) = f.typology {
+            sql.push_str(" AND typology = ?");
+            args.push(t.as_str().to_string().into());
+        }
+        if let Some(s) = f.since_ms {
+            sql.push_str(" AND t_ms >= ?");
+            args.push(s.into());
+        }
+        if let Some(s) = &f.subject {
+            sql.push_str(" AND subject = ?");
+            args.push(s.clone().into());
+        }
+        sql.push_str(" ORDER BY score DESC, t_ms, id");
+        if let Some(l) = f.limit {
+            sql.push_str(" LIMIT ?");
+            args.push(i64::from(l).into());
+        }
+        let mut st = self.conn.prepare(&sql)?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(id, body)| {
+                serde_json::from_str(&body).map_err(|e| StoreError::Decode {
+                    kind: "alert".into(),
+                    id,
+                    err: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// Alert counts by typology.
+    pub fn alert_counts(&self) -> Result<Vec<(String, u64)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT typology, COUNT(*) FROM alert GROUP BY typology ORDER BY typology")?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn put_consignment_state<T: Serialize>(
+        &mut self,
+        id: &str,
+        status: &str,
+        eta_ms: Option<i64>,
+        state: &T,
+    ) -> Result<()> {
+        let body = serde_json::to_string(state).map_err(|e| StoreError::Decode {
+            kind: "consignment_state".into(),
+            id: id.into(),
+            err: e.to_string(),
+        })?;
+        self.conn.execute("INSERT OR REPLACE INTO consignment_state(id, status, eta_ms, body) VALUES (?1, ?2, ?3, ?4)", params![id, status, eta_ms, body])?;
+        Ok(())
+    }
+
+    /// The stored state of a consignment as JSON text.
+    pub fn consignment_state(&self, id: &str) -> Result<Option<(String, Option<i64>, String)>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT status, eta_ms, body FROM consignment_state WHERE id = ?1")?;
+        let mut rows = st.query([id])?;
+        Ok(match rows.next()? {
+            Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
+            None => None,
+        })
+    }
+
+    /// Status counts over all analysed consignments.
+    pub fn status_counts(&self) -> Result<Vec<(String, u64)>> {
+        let mut st = self.conn.prepare(
+            "SELECT status, COUNT(*) FROM consignment_state GROUP BY status ORDER BY status",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn cursor(&self, name: &str) -> Result<i64> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT value FROM analysis_cursor WHERE name = ?1")?;
+        let mut rows = st.query([name])?;
+        Ok(match rows.next()? {
+            Some(r) => r.get(0)?,
+            None => 0,
+        })
+    }
+
+    pub fn set_cursor(&mut self, name: &str, value: i64) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO analysis_cursor(name, value) VALUES (?1, ?2)",
+            params![name, value],
+        )?;
+        Ok(())
+    }
+
+    /// The highest record sequence number stored (0 when none).
+    pub fn max_record_seq(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM record", [], |r| r.get(0))?)
+    }
+
+    /// Consignment ids whose consignment or custody records arrived after `after_seq`.
+    pub fn consignments_touched_since(&self, after_seq: i64) -> Result<Vec<String>> {
+        let mut st = self.conn.prepare(
+            "SELECT DISTINCT CASE kind WHEN 'consignment' THEN id ELSE ref END FROM record WHERE seq > ?1 AND kind IN ('consignment', 'custody') ORDER BY 1",
+        )?;
+        let rows = st.query_map([after_seq], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Distinct observation subjects seen after `after_seq`.
+    pub fn subjects_since(&self, after_seq: i64) -> Result<Vec<String>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT DISTINCT subject FROM observation WHERE seq > ?1 ORDER BY 1")?;
+        let rows = st.query_map([after_seq], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Number of records of a kind.
+    pub fn count(&self, kind: Kind) -> Result<u64> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM record WHERE kind = ?1",
+            [kind.as_str()],
+            |r| r.get::<_, i64>(0),
+        )? as u64)
+    }
+}
