@@ -20,9 +20,8 @@ pub struct Config {
     /// gap.
     pub gap_min_s: f64,
     pub gap_interval_factor: f64,
-    /// A gap whose implied speed is below this fraction of the trip's median speed means the
-    /// vehicle stopped while silent.
-    pub gap_slow_ratio: f64,
+    /// Rest time a known rest place on the way explains during a silence.
+    pub gap_rest_allowance_s: f64,
     /// A delivery farther than this from the declared destination (or its radius, if larger)
     /// is undeclared.
     pub undeclared_distance_m: f64,
@@ -52,7 +51,7 @@ impl Default for Config {
             stop_min_duration_s: 1200.0,
             gap_min_s: 900.0,
             gap_interval_factor: 5.0,
-            gap_slow_ratio: 0.5,
+            gap_rest_allowance_s: 3600.0,
             undeclared_distance_m: 3000.0,
             shortfall_tolerance: 0.02,
             front_recent_days: 180.0,

@@ -5,9 +5,9 @@
 //! - route_deviation: 0.5 at the corridor edge, rising linearly to 1 at 5 corridor widths out.
 //! - unscheduled_stop: 0.7 to 1 for a stop inside a city's built-up area (longer is higher);
 //!   0.2 to 0.45 outside, so rural stops (breakdowns) are scored but never alerted alone.
-//! - tracking_gap: 0.6 to 1 when the distance covered during the silence implies the vehicle
-//!   was mostly stopped (implied speed below `gap_slow_ratio` of the trip's median), lower
-//!   when it kept driving (a flat battery looks like that).
+//! - tracking_gap: 0.6 to 1 when the silence holds at least `stop_min_duration_s` of time the
+//!   vehicle cannot have spent driving at its median speed (less an hour's rest allowance when
+//!   a known rest place lies on the way); below 0.5 otherwise (a flat battery while driving).
 //! - undeclared_destination: 0.7 to 1 with the distance between delivery and declaration.
 //! - quantity_shortfall: 0.5 plus the missing fraction.
 //! - mis_declaration: 0.75 when the tariff line contradicts the declared chemical, 0.95 when
@@ -375,13 +375,25 @@ fn front_consignee(case: &Case<'_>, ctx: &Context<'_>, alerts: &mut Vec<Alert>) 
     }
 }
 
-fn expected_route(c: &Consignment, dest: &Place, geo: &Geography) -> Option<Vec<Position>> {
+/// The expected route: the shortest path on the public highway graph from the port of entry to
+/// the node nearest the declared destination, then the destination itself; with the cities the
+/// path passes through.
+fn expected_route(
+    c: &Consignment,
+    dest: &Place,
+    geo: &Geography,
+) -> Option<(Vec<Position>, Vec<usize>)> {
     let from = geo.port_by_locode(c.port.as_str())?;
     let to = geo.nearest_node(dest.position);
     let path = geo.path(from, to)?;
     let mut poly: Vec<Position> = path.iter().map(|&n| geo.nodes[n]).collect();
     poly.push(dest.position);
-    Some(poly)
+    let cities = path
+        .iter()
+        .copied()
+        .filter(|&n| n < geo.cities.len())
+        .collect();
+    Some((poly, cities))
 }
 
 fn distance_to_route(p: Position, route: &[Position]) -> f64 {
@@ -399,26 +411,33 @@ fn route_deviation(
     alerts: &mut Vec<Alert>,
 ) {
     let Some(dest) = dest else { return };
-    let Some(route) = expected_route(c, dest, ctx.geo) else {
+    let Some((route, cities)) = expected_route(c, dest, ctx.geo) else {
         return;
     };
     let corridor = ctx.config.corridor_m;
+    // A route through a city may use any of its streets: the corridor there is the city's
+    // built-up area.
+    let in_route_city = |p: Position| {
+        cities.iter().any(|&ci| {
+            haversine_m(
+                p.lat,
+                p.lon,
+                ctx.geo.cities[ci].pos.lat,
+                ctx.geo.cities[ci].pos.lon,
+            ) <= ctx.geo.urban_radius_m(ci)
+        })
+    };
     let off: Vec<(usize, f64)> = gps
         .iter()
         .enumerate()
-        .map(|(i, f)| {
-            (
-                i,
-                distance_to_route(
-                    Position {
-                        lat: f.lat,
-                        lon: f.lon,
-                    },
-                    &route,
-                ),
-            )
+        .filter_map(|(i, f)| {
+            let p = Position {
+                lat: f.lat,
+                lon: f.lon,
+            };
+            let d = distance_to_route(p, &route);
+            (d > corridor && !in_route_city(p)).then_some((i, d))
         })
-        .filter(|(_, d)| *d > corridor)
         .collect();
     if off.len() < ctx.config.deviation_min_fixes {
         return;
@@ -570,44 +589,66 @@ fn tracking_gaps(
     let cfg = ctx.config;
     let median = median_speed_kmh(gps).unwrap_or(70.0);
     for g in trip_gaps {
-        let ratio = g.implied_speed_kmh / median;
-        let score = if ratio < cfg.gap_slow_ratio {
-            0.6 + 0.4 * (1.0 - ratio / cfg.gap_slow_ratio)
+        let (Some(a), Some(b)) = (
+            gps.iter().find(|f| f.obs_id == g.from_obs),
+            gps.iter().find(|f| f.obs_id == g.to_obs),
+        ) else {
+            continue;
+        };
+        let (pa, pb) = (
+            Position {
+                lat: a.lat,
+                lon: a.lon,
+            },
+            Position {
+                lat: b.lat,
+                lon: b.lon,
+            },
+        );
+        // Time the vehicle could not have been driving at its usual speed, less an hour when a
+        // known rest place lies on the way (a driver's rest explains that much).
+        // Roads are longer than the straight line between the two fixes.
+        let driving_s = g.distance_m * rastro_geo::ROAD_FACTOR / 1000.0 / median * 3600.0;
+        let rest_on_way = ctx.known_places.iter().any(|k| {
+            matches!(k.place_kind, PlaceKind::RestStop | PlaceKind::FuelStation)
+                && point_segment_m(k.position, pa, pb) <= 2000.0
+        });
+        let unexplained_s = g.duration_s()
+            - driving_s
+            - if rest_on_way {
+                cfg.gap_rest_allowance_s
+            } else {
+                0.0
+            };
+        let score = if unexplained_s >= cfg.stop_min_duration_s {
+            0.6 + 0.4 * (unexplained_s / 7200.0).min(1.0)
         } else {
-            0.45 * (1.0 - (ratio - cfg.gap_slow_ratio)).clamp(0.0, 1.0)
+            0.45 * (unexplained_s / cfg.stop_min_duration_s).clamp(0.0, 1.0)
         };
         // Other sources that saw the vehicle during the silence are evidence too.
         let mut ev = vec![g.from_obs.clone(), g.to_obs.clone()];
-        let mut markings: Vec<&Marking> = Vec::new();
+        let mut markings: Vec<&Marking> = vec![&a.marking, &b.marking];
         for f in trip.iter().filter(|f| {
             f.source != ObservationSource::Gps && f.t_ms > g.start_ms && f.t_ms < g.end_ms
         }) {
             ev.push(f.obs_id.clone());
             markings.push(&f.marking);
         }
-        if let Some(f) = gps.iter().find(|f| f.obs_id == g.from_obs) {
-            markings.push(&f.marking);
-        }
         let summary = format!(
-            "tracker silent {:.0} min; covered {:.1} km ({:.0} km/h against a trip median of {:.0} km/h)",
+            "tracker silent {:.0} min; covered {:.1} km ({:.0} km/h against a trip median of {:.0} km/h): about {:.0} min unexplained{}",
             g.duration_s() / 60.0,
             g.distance_m / 1000.0,
             g.implied_speed_kmh,
-            median
+            median,
+            unexplained_s.max(0.0) / 60.0,
+            if rest_on_way { " after allowing for a rest place on the way" } else { "" }
         );
-        let pos = gps
-            .iter()
-            .find(|f| f.obs_id == g.from_obs)
-            .map(|f| Position {
-                lat: f.lat,
-                lon: f.lon,
-            });
         alerts.push(alert(
             Typology::TrackingGap,
             c,
             &g.from_obs,
             g.start_ms,
-            pos,
+            Some(pa),
             score,
             ev,
             summary,

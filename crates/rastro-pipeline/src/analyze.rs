@@ -121,6 +121,8 @@ pub fn analyze(
             None
         }
     })?;
+    // Places where a stop is normal for any consignment. Other companies' plants are not: an
+    // hour at someone else's plant is exactly what a diversion looks like.
     let known: Vec<Place> = places
         .iter()
         .filter(|p| {
@@ -133,7 +135,6 @@ pub fn analyze(
                     | PlaceKind::FuelStation
                     | PlaceKind::Checkpoint
                     | PlaceKind::TollPlaza
-                    | PlaceKind::Customer
             )
         })
         .cloned()

@@ -105,6 +105,12 @@ const MIGRATIONS: &[&str] = &[
         value INTEGER NOT NULL
     );
     "#,
+    // 3: custody-by-consignment reads filter on ref and order by time; one index serves both
+    // (with only (kind, ref) the planner preferred (kind, t_ms) and scanned every event).
+    r#"
+    DROP INDEX record_ref;
+    CREATE INDEX record_ref ON record(kind, ref, t_ms);
+    "#,
 ];
 
 /// The schema version this build writes.
