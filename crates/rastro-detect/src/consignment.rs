@@ -16,7 +16,7 @@
 //!   imports + 0.1 when recent and residential together.
 
 use crate::config::Config;
-use rastro_core::geo::{haversine_m, point_segment_m};
+use rastro_core::geo::{equirect_m, haversine_m, point_segment_cos_m, point_segment_m, CosLat};
 use rastro_core::{
     Alert, Catalogue, Consignment, Custody, CustodyKind, Marking, ObservationSource, Party, Place,
     PlaceKind, Position, Typology, Vehicle,
@@ -123,24 +123,37 @@ pub fn analyse(mut case: Case<'_>, ctx: &Context<'_>) -> Analysis {
         .map(|e| e.time_ms);
     let cleaned = clean(std::mem::take(&mut case.fixes), cfg.max_speed_kmh);
     let window_end = delivered.unwrap_or(i64::MAX);
-    let trip: Vec<Fix> = cleaned
-        .fixes
-        .iter()
-        .filter(|f| loaded.is_some_and(|l| f.t_ms >= l) && f.t_ms <= window_end)
-        .cloned()
-        .collect();
-    let gps: Vec<Fix> = trip
-        .iter()
-        .filter(|f| f.source == ObservationSource::Gps)
-        .cloned()
-        .collect();
+    // The cleaned track is sorted by time, so the trip window is a slice of it.
+    let trip: &[Fix] = match loaded {
+        Some(l) => {
+            let lo = cleaned.fixes.partition_point(|f| f.t_ms < l);
+            let hi = cleaned
+                .fixes
+                .partition_point(|f| f.t_ms <= window_end)
+                .max(lo);
+            &cleaned.fixes[lo..hi]
+        }
+        None => &[],
+    };
+    // GPS fixes only; copied only when other sources are mixed in.
+    let gps_owned: Vec<Fix>;
+    let gps: &[Fix] = if trip.iter().all(|f| f.source == ObservationSource::Gps) {
+        trip
+    } else {
+        gps_owned = trip
+            .iter()
+            .filter(|f| f.source == ObservationSource::Gps)
+            .cloned()
+            .collect();
+        &gps_owned
+    };
     let interval_s = case
         .vehicle
         .and_then(|v| v.report_interval_s)
         .map(f64::from)
         .unwrap_or(cfg.default_report_interval_s);
     let max_silence_s = cfg.gap_min_s.max(cfg.gap_interval_factor * interval_s);
-    let trip_gaps = gaps(&gps, max_silence_s);
+    let trip_gaps = gaps(gps, max_silence_s);
     let mut out = Analysis {
         alerts: Vec::new(),
         status: Status::AtPort,
@@ -155,7 +168,7 @@ pub fn analyse(mut case: Case<'_>, ctx: &Context<'_>) -> Analysis {
     out.eta_ms = match (dest_pos, delivered) {
         (_, Some(d)) => Some(d),
         (Some(p), None) if loaded.is_some() => {
-            eta_ms(&gps, p.lat, p.lon, rastro_geo::ROAD_FACTOR, 70.0)
+            eta_ms(gps, p.lat, p.lon, rastro_geo::ROAD_FACTOR, 70.0)
         }
         _ => None,
     };
@@ -174,9 +187,9 @@ pub fn analyse(mut case: Case<'_>, ctx: &Context<'_>) -> Analysis {
     undeclared_destination(c, case.custody, case.destination, cfg, &mut out.alerts);
     front_consignee(&case, ctx, &mut out.alerts);
     if !gps.is_empty() {
-        route_deviation(c, &gps, case.destination, ctx, &mut out.alerts);
-        out.stops = unscheduled_stops(c, &gps, &trip_gaps, case.destination, ctx, &mut out.alerts);
-        tracking_gaps(c, &gps, &trip_gaps, &trip, ctx, &mut out.alerts);
+        route_deviation(c, gps, case.destination, ctx, &mut out.alerts);
+        out.stops = unscheduled_stops(c, gps, &trip_gaps, case.destination, ctx, &mut out.alerts);
+        tracking_gaps(c, gps, &trip_gaps, trip, ctx, &mut out.alerts);
     }
     out.alerts.retain(|a| a.score >= cfg.alert_threshold);
     out.alerts.sort_by(|a, b| a.id.cmp(&b.id));
@@ -396,11 +409,35 @@ fn expected_route(
     Some((poly, cities))
 }
 
-fn distance_to_route(p: Position, route: &[Position]) -> f64 {
-    route
-        .windows(2)
-        .map(|w| point_segment_m(p, w[0], w[1]))
-        .fold(f64::INFINITY, f64::min)
+/// Distance from `p` to the route if it is farther than `corridor_m`, else `None`. Tries the
+/// segment that was nearest for the previous fix first (`hint`), since consecutive fixes are
+/// near the same segment: most fixes cost one segment test.
+fn off_route(
+    p: Position,
+    route: &[Position],
+    corridor_m: f64,
+    hint: &mut usize,
+    cos: &mut CosLat,
+) -> Option<f64> {
+    let cos_lat = cos.get(p.lat);
+    let n = route.len().saturating_sub(1);
+    if n == 0 {
+        return None;
+    }
+    let h = (*hint).min(n - 1);
+    if point_segment_cos_m(cos_lat, p, route[h], route[h + 1]) <= corridor_m {
+        return None;
+    }
+    let (mut best, mut best_i) = (f64::INFINITY, h);
+    for i in 0..n {
+        let d = point_segment_cos_m(cos_lat, p, route[i], route[i + 1]);
+        if d < best {
+            best = d;
+            best_i = i;
+        }
+    }
+    *hint = best_i;
+    (best > corridor_m).then_some(best)
 }
 
 fn route_deviation(
@@ -427,6 +464,8 @@ fn route_deviation(
             ) <= ctx.geo.urban_radius_m(ci)
         })
     };
+    let mut hint = 0;
+    let mut cos = CosLat::default();
     let off: Vec<(usize, f64)> = gps
         .iter()
         .enumerate()
@@ -435,8 +474,8 @@ fn route_deviation(
                 lat: f.lat,
                 lon: f.lon,
             };
-            let d = distance_to_route(p, &route);
-            (d > corridor && !in_route_city(p)).then_some((i, d))
+            let d = off_route(p, &route, corridor, &mut hint, &mut cos)?;
+            (!in_route_city(p)).then_some((i, d))
         })
         .collect();
     if off.len() < ctx.config.deviation_min_fixes {
@@ -494,13 +533,10 @@ fn unscheduled_stops(
     // Split at gaps: a silence is its own signal and never becomes a stop.
     let mut segments: Vec<&[Fix]> = Vec::new();
     let mut start = 0;
-    for (i, w) in gps.windows(2).enumerate() {
-        if trip_gaps
-            .iter()
-            .any(|g| g.start_ms == w[0].t_ms && g.end_ms == w[1].t_ms)
-        {
-            segments.push(&gps[start..=i]);
-            start = i + 1;
+    for g in trip_gaps {
+        if g.to_idx > start && g.to_idx <= gps.len() {
+            segments.push(&gps[start..g.to_idx]);
+            start = g.to_idx;
         }
     }
     segments.push(&gps[start..]);
@@ -570,7 +606,14 @@ fn median_speed_kmh(gps: &[Fix]) -> Option<f64> {
         .windows(2)
         .filter_map(|w| {
             let dt_h = (w[1].t_ms - w[0].t_ms) as f64 / 3_600_000.0;
-            let s = haversine_m(w[0].lat, w[0].lon, w[1].lat, w[1].lon) / 1000.0 / dt_h;
+            let s = equirect_m(
+                w[0].lat.to_radians().cos(),
+                w[0].lat,
+                w[0].lon,
+                w[1].lat,
+                w[1].lon,
+            ) / 1000.0
+                / dt_h;
             (dt_h > 0.0 && dt_h < 0.25 && s > 15.0 && s < 150.0).then_some(s)
         })
         .collect();
@@ -589,10 +632,7 @@ fn tracking_gaps(
     let cfg = ctx.config;
     let median = median_speed_kmh(gps).unwrap_or(70.0);
     for g in trip_gaps {
-        let (Some(a), Some(b)) = (
-            gps.iter().find(|f| f.obs_id == g.from_obs),
-            gps.iter().find(|f| f.obs_id == g.to_obs),
-        ) else {
+        let (Some(a), Some(b)) = (gps.get(g.from_idx), gps.get(g.to_idx)) else {
             continue;
         };
         let (pa, pb) = (

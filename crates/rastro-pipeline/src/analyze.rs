@@ -361,7 +361,11 @@ pub fn analyze(
     store.replace_fleet_alerts(Typology::Convergence, &convergence)?;
     store.set_cursor("observation", obs_max)?;
     store.set_cursor("record", rec_max)?;
-    store.commit()?;
     report.alerts = store.alert_counts()?.into_iter().collect();
+    // The run's writes (alerts, states, cursors) and their audit entry commit together.
+    let mut ev = rastro_store::AuditEvent::new("analyze");
+    ev.detail = serde_json::json!({ "consignments_analysed": report.consignments_analysed, "alerts": report.alerts, "observation_cursor": obs_max, "record_cursor": rec_max });
+    store.audit(ev)?;
+    store.commit()?;
     Ok(report)
 }

@@ -6,6 +6,7 @@
 //! the file size.
 
 pub mod analyze;
+pub mod audit;
 pub mod ingest;
 
 pub use analyze::{analyze, AnalyzeOptions, AnalyzeReport};

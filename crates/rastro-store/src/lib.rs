@@ -9,7 +9,10 @@
 //! surface later without the analytics noticing.
 
 mod analysis;
+mod audit;
 mod schema;
+
+pub use audit::{AuditEvent, AuditFilter, AuditRow, MAX_RECORDS_PER_ENTRY};
 
 pub use analysis::{AlertFilter, AlertScope};
 
@@ -116,6 +119,7 @@ pub struct StoredRecord {
 
 pub struct Store {
     conn: Connection,
+    actor: String,
 }
 
 fn rel_text(m: &Marking) -> Option<String> {
@@ -149,7 +153,10 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 65536)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let mut store = Store { conn };
+        let mut store = Store {
+            conn,
+            actor: "local".to_string(),
+        };
         schema::migrate(&mut store.conn, name)?;
         Ok(store)
     }
@@ -190,6 +197,9 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut stats = BatchStats::default();
         let mut conflicts: Vec<Quarantine> = Vec::new();
+        // The batch's audit entry carries a hash of what it added, so an auditor can tie the
+        // entry to the exact records without the log holding every id.
+        let mut added = <sha2::Sha256 as sha2::Digest>::new();
         {
             let mut ins_obs = tx.prepare_cached(
                 "INSERT INTO observation(id, hash, src, line, originator, tlp, rel, source, subject_kind, subject, t_ms, lat, lon, h3, accuracy_m, confidence)
@@ -244,6 +254,9 @@ impl Store {
                 };
                 if changed == 1 {
                     stats.inserted += 1;
+                    sha2::Digest::update(&mut added, p.record.kind().as_str().as_bytes());
+                    sha2::Digest::update(&mut added, p.record.id().as_bytes());
+                    sha2::Digest::update(&mut added, p.hash.to_le_bytes());
                 } else {
                     let existing: (i64, String, i64) = match &p.record {
                         Record::Observation(o) => {
@@ -295,6 +308,23 @@ impl Store {
                     q.raw
                 ])? as u64;
             }
+            let lines: Vec<u64> = items
+                .iter()
+                .map(|p| p.line)
+                .chain(quarantine.iter().map(|q| q.line))
+                .collect();
+            let mut ev = audit::AuditEvent::new("ingest");
+            ev.from = Some(src_name.clone());
+            ev.detail = serde_json::json!({
+                "first_line": lines.iter().min(),
+                "last_line": lines.iter().max(),
+                "inserted": stats.inserted,
+                "duplicates": stats.duplicates,
+                "conflicts": stats.conflicts,
+                "quarantined": stats.quarantined,
+                "records_sha256": hex::encode(sha2::Digest::finalize(added)),
+            });
+            audit::append(&tx, &self.actor, ev)?;
         }
         tx.commit()?;
         Ok(stats)

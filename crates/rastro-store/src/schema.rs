@@ -111,6 +111,32 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX record_ref;
     CREATE INDEX record_ref ON record(kind, ref, t_ms);
     "#,
+    // 4: the audit log. Entries are append-only: triggers refuse UPDATE and DELETE, so only
+    // someone editing the file by hand can change them, and verification catches that.
+    r#"
+    CREATE TABLE audit_entry (
+        seq INTEGER PRIMARY KEY,
+        t_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        leaf BLOB NOT NULL,
+        leaf_hash BLOB NOT NULL
+    );
+    CREATE INDEX audit_actor ON audit_entry(actor, t_ms);
+    CREATE TABLE audit_record (
+        record TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (record, seq)
+    ) WITHOUT ROWID;
+    CREATE TABLE audit_head (
+        tree_size INTEGER NOT NULL,
+        t_ms INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (tree_size, t_ms)
+    );
+    CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    "#,
 ];
 
 /// The schema version this build writes.

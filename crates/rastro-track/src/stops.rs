@@ -40,10 +40,10 @@ impl Stop {
 /// Metres per degree on a sphere of the IUGG mean radius.
 const M_PER_DEG: f64 = rastro_core::geo::EARTH_RADIUS_M * std::f64::consts::PI / 180.0;
 
-fn to_xy(metric: Metric, x: f64, y: f64, lat0: f64) -> (f64, f64) {
+fn to_xy(metric: Metric, x: f64, y: f64, cos_lat: f64) -> (f64, f64) {
     match metric {
         Metric::Planar => (x, y),
-        Metric::LatLon => (x * M_PER_DEG * lat0.to_radians().cos(), y * M_PER_DEG),
+        Metric::LatLon => (x * M_PER_DEG * cos_lat, y * M_PER_DEG),
     }
 }
 
@@ -191,7 +191,7 @@ pub fn mrr_diagonal(pts: &[(f64, f64)]) -> f64 {
     best.1
 }
 
-fn bbox_diagonal(metric: Metric, xs: &[f64], ys: &[f64], lat0: f64) -> f64 {
+fn bbox_diagonal(metric: Metric, xs: &[f64], ys: &[f64], cos_lat: f64) -> f64 {
     let (mut minx, mut maxx, mut miny, mut maxy) = (
         f64::INFINITY,
         f64::NEG_INFINITY,
@@ -206,10 +206,7 @@ fn bbox_diagonal(metric: Metric, xs: &[f64], ys: &[f64], lat0: f64) -> f64 {
     }
     match metric {
         Metric::Planar => (maxx - minx).hypot(maxy - miny),
-        Metric::LatLon => {
-            let _ = lat0;
-            rastro_core::geo::haversine_m(miny, minx, maxy, maxx)
-        }
+        Metric::LatLon => rastro_core::geo::equirect_m(cos_lat, miny, minx, maxy, maxx),
     }
 }
 
@@ -229,7 +226,13 @@ pub fn detect_stops(
     let mut lo = 0usize;
     let mut is_stopped = false;
     let mut previously_stopped = false;
-    let lat0 = if n > 0 { y[0] } else { 0.0 };
+    // One cosine per point, computed once: the window tests below run for every point.
+    let cos_lat: Vec<f64> = if metric == Metric::LatLon {
+        let mut c = rastro_core::geo::CosLat::default();
+        y[..n].iter().map(|v| c.get(*v)).collect()
+    } else {
+        Vec::new()
+    };
     let mut buf: Vec<(f64, f64)> = Vec::new();
     for hi in 0..n {
         if !is_stopped {
@@ -239,11 +242,16 @@ pub fn detect_stops(
         }
         is_stopped = false;
         if hi + 1 - lo > 1 {
-            let d = bbox_diagonal(metric, &x[lo..=hi], &y[lo..=hi], lat0);
+            let d = bbox_diagonal(
+                metric,
+                &x[lo..=hi],
+                &y[lo..=hi],
+                cos_lat.get(lo).copied().unwrap_or(1.0),
+            );
             if d < max_diameter * 1.5 {
-                let lat_ref = y[lo];
+                let c = cos_lat.get(lo).copied().unwrap_or(1.0);
                 buf.clear();
-                buf.extend((lo..=hi).map(|i| to_xy(metric, x[i], y[i], lat_ref)));
+                buf.extend((lo..=hi).map(|i| to_xy(metric, x[i], y[i], c)));
                 let diag = if hi - lo == 1 && metric == Metric::LatLon {
                     rastro_core::geo::haversine_m(y[lo], x[lo], y[hi], x[hi])
                 } else {

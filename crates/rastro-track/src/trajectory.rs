@@ -3,7 +3,7 @@
 //! Bad fixes are never dropped silently: each one removed by cleaning comes back as a
 //! [`Rejected`] with its observation id and reason, and the analysis records them.
 
-use rastro_core::geo::haversine_m;
+use rastro_core::geo::{equirect_m, haversine_m, CosLat};
 use rastro_core::{Marking, ObservationSource};
 use serde::Serialize;
 
@@ -58,6 +58,7 @@ pub fn clean(mut fixes: Vec<Fix>, max_speed_kmh: f64) -> Cleaned {
             .then_with(|| a.obs_id.cmp(&b.obs_id))
     });
     let mut out = Cleaned::default();
+    let mut cos = CosLat::default();
     for f in fixes {
         if let Some(last) = out.fixes.last() {
             if last.t_ms == f.t_ms {
@@ -67,7 +68,7 @@ pub fn clean(mut fixes: Vec<Fix>, max_speed_kmh: f64) -> Cleaned {
                 });
                 continue;
             }
-            let d = haversine_m(last.lat, last.lon, f.lat, f.lon);
+            let d = equirect_m(cos.get(f.lat), last.lat, last.lon, f.lat, f.lon);
             let dt_h = (f.t_ms - last.t_ms) as f64 / 3_600_000.0;
             // Allow for the position error of both fixes before calling a speed impossible.
             let slack_m = last.accuracy_m.unwrap_or(50.0) + f.accuracy_m.unwrap_or(50.0);
@@ -88,6 +89,9 @@ pub fn clean(mut fixes: Vec<Fix>, max_speed_kmh: f64) -> Cleaned {
 /// A silence in a tracker's reports longer than its reporting interval allows.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Gap {
+    /// Indexes of the fixes before and after the silence, in the GPS fixes given to [`gaps`].
+    pub from_idx: usize,
+    pub to_idx: usize,
     pub from_obs: String,
     pub to_obs: String,
     pub start_ms: i64,
@@ -107,20 +111,22 @@ impl Gap {
 /// aerial sightings) do not close a gap: they say where the vehicle was, not that its tracker
 /// worked.
 pub fn gaps(fixes: &[Fix], max_silence_s: f64) -> Vec<Gap> {
-    let gps: Vec<&Fix> = fixes
-        .iter()
-        .filter(|f| f.source == ObservationSource::Gps)
+    let gps: Vec<usize> = (0..fixes.len())
+        .filter(|&i| fixes[i].source == ObservationSource::Gps)
         .collect();
     gps.windows(2)
         .filter_map(|w| {
-            let dt_s = (w[1].t_ms - w[0].t_ms) as f64 / 1000.0;
+            let (a, b) = (&fixes[w[0]], &fixes[w[1]]);
+            let dt_s = (b.t_ms - a.t_ms) as f64 / 1000.0;
             (dt_s > max_silence_s).then(|| {
-                let d = haversine_m(w[0].lat, w[0].lon, w[1].lat, w[1].lon);
+                let d = haversine_m(a.lat, a.lon, b.lat, b.lon);
                 Gap {
-                    from_obs: w[0].obs_id.clone(),
-                    to_obs: w[1].obs_id.clone(),
-                    start_ms: w[0].t_ms,
-                    end_ms: w[1].t_ms,
+                    from_idx: w[0],
+                    to_idx: w[1],
+                    from_obs: a.obs_id.clone(),
+                    to_obs: b.obs_id.clone(),
+                    start_ms: a.t_ms,
+                    end_ms: b.t_ms,
                     distance_m: d,
                     implied_speed_kmh: d / 1000.0 / (dt_s / 3600.0),
                 }
@@ -182,7 +188,14 @@ pub fn eta_ms(
         .windows(2)
         .filter_map(|w| {
             let dt_h = (w[1].t_ms - w[0].t_ms) as f64 / 3_600_000.0;
-            let v = haversine_m(w[0].lat, w[0].lon, w[1].lat, w[1].lon) / 1000.0 / dt_h;
+            let v = equirect_m(
+                w[0].lat.to_radians().cos(),
+                w[0].lat,
+                w[0].lon,
+                w[1].lat,
+                w[1].lon,
+            ) / 1000.0
+                / dt_h;
             (dt_h > 0.0 && v > 10.0 && v < 150.0).then_some(v)
         })
         .collect();

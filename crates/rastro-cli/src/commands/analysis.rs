@@ -77,6 +77,7 @@ pub fn run_analyze(g: &Global, a: &AnalyzeArgs) -> anyhow::Result<rastro_pipelin
         bar.set_position(done as u64);
     })?;
     bar.finish_and_clear();
+    super::audit::sign_after_write(g, &mut store)?;
     Ok(report)
 }
 
@@ -126,7 +127,7 @@ pub struct AlertsArgs {
 }
 
 pub fn alerts(g: &Global, a: AlertsArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(g)?;
+    let mut store = open_store(g)?;
     let since_ms = a
         .since
         .as_deref()
@@ -139,6 +140,14 @@ pub fn alerts(g: &Global, a: AlertsArgs) -> anyhow::Result<ExitCode> {
         subject: None,
         limit: Some(a.limit),
     })?;
+    super::audit::log_read(
+        &mut store,
+        "alerts",
+        list.iter()
+            .filter(|x| x.marking.tlp != rastro_core::Tlp::Clear)
+            .map(|x| x.id.clone())
+            .collect(),
+    )?;
     if a.json {
         print_json(&list)?;
     } else {
@@ -173,7 +182,7 @@ pub enum ConsignmentCmd {
 
 pub fn consignment(g: &Global, cmd: ConsignmentCmd) -> anyhow::Result<ExitCode> {
     let ConsignmentCmd::Show { id, json } = cmd;
-    let store = open_store(g)?;
+    let mut store = open_store(g)?;
     let Some(rec) = store.record(Kind::Consignment, &id)? else {
         eprintln!("error: no consignment {id:?}");
         return Ok(ExitCode::from(1));
@@ -197,6 +206,9 @@ pub fn consignment(g: &Global, cmd: ConsignmentCmd) -> anyhow::Result<ExitCode> 
         &custody,
         state_json.get("vehicle").and_then(|v| v.as_str()),
     )?;
+    let mut read: Vec<String> = vec![id.clone()];
+    read.extend(alerts.iter().map(|a| a.id.clone()));
+    super::audit::log_read(&mut store, "consignment", read)?;
     if json {
         print_json(&serde_json::json!({
             "consignment": rec.record,

@@ -39,7 +39,10 @@ pub struct IngestArgs {
 }
 
 pub fn open_store(g: &Global) -> anyhow::Result<Store> {
-    Store::open(&g.db).with_context(|| format!("opening database {}", g.db.display()))
+    let mut s =
+        Store::open(&g.db).with_context(|| format!("opening database {}", g.db.display()))?;
+    s.set_actor(&super::audit::actor());
+    Ok(s)
 }
 
 pub fn ingest(g: &Global, a: IngestArgs) -> anyhow::Result<ExitCode> {
@@ -87,6 +90,7 @@ pub fn ingest(g: &Global, a: IngestArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         print_json(&reports)?;
     }
+    super::audit::sign_after_write(g, &mut store)?;
     let rejected: u64 = reports.iter().map(|r| r.rejected).sum();
     Ok(if a.strict && rejected > 0 {
         ExitCode::from(1)
@@ -106,8 +110,16 @@ pub struct QuarantineArgs {
 }
 
 pub fn quarantine(g: &Global, a: QuarantineArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(g)?;
+    let mut store = open_store(g)?;
     let rows = store.quarantine(0, a.limit)?;
+    // Quarantined lines are raw input of any marking: reading them is a restricted read.
+    super::audit::log_read(
+        &mut store,
+        "quarantine",
+        rows.iter()
+            .map(|r| format!("quarantine:{}", r.seq))
+            .collect(),
+    )?;
     if a.json {
         print_json(&rows)?;
     } else {

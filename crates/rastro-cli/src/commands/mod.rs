@@ -1,6 +1,7 @@
 //! Command-line grammar and dispatch.
 
 mod analysis;
+mod audit;
 mod data;
 mod demo;
 mod eval;
@@ -54,6 +55,9 @@ pub enum Command {
     /// One consignment: custody, track, status, alerts.
     #[command(subcommand)]
     Consignment(analysis::ConsignmentCmd),
+    /// The tamper-evident audit log: entries, signed heads, proofs, verification.
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
     /// Measure the analytics against simulator truth.
     Evaluate(eval::EvaluateArgs),
     /// Find stops in any point CSV (MovingPandas TrajectoryStopDetector semantics).
@@ -68,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(a) => data::stats(&cli.global, a),
         Command::Simulate(a) => sim::simulate(&cli.global, a),
         Command::Stops(a) => track::stops(&cli.global, a),
+        Command::Audit(c) => audit::audit(&cli.global, c),
         Command::Evaluate(a) => eval::evaluate(&cli.global, a),
         Command::Analyze(a) => analysis::analyze_cmd(&cli.global, a),
         Command::Alerts(a) => analysis::alerts(&cli.global, a),

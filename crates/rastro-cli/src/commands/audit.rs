@@ -1,0 +1,260 @@
+//! `rastro audit`: the tamper-evident log for auditors and partners.
+
+use super::data::open_store;
+use super::Global;
+use crate::output::print_json;
+use anyhow::Context;
+use clap::Subcommand;
+use rastro_audit::{verify_consistency, verify_inclusion, SignedTreeHead};
+use rastro_pipeline::audit::{default_key_path, load_or_create_key, sign_head, tree, verify};
+use rastro_store::{AuditEvent, AuditFilter};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Subcommand)]
+pub enum AuditCmd {
+    /// Entries, oldest first.
+    Log {
+        /// Only this actor.
+        #[arg(long)]
+        who: Option<String>,
+        /// Only entries at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only entries naming this record id.
+        #[arg(long)]
+        record: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign and print the current tree head (JSON): keep it to verify the log later.
+    Head {
+        /// Signing key file (created on first use, mode 0600). Default: DB.audit-key.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
+    /// Inclusion proof of entry INDEX in the tree of SIZE entries (default: current size).
+    Prove {
+        #[arg(long)]
+        index: u64,
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Consistency proof between the trees of FROM and TO entries (default TO: current size).
+    Consistency {
+        #[arg(long)]
+        from: u64,
+        #[arg(long)]
+        to: Option<u64>,
+    },
+    /// Recompute the tree, check the chain and every signed head; with --head, prove the log
+    /// only grew since that head. Exits 1 and names the first bad entry if anything is wrong.
+    Verify {
+        /// An earlier signed tree head (JSON from `rastro audit head`).
+        #[arg(long)]
+        head: Option<PathBuf>,
+        /// Pin the node's public key (hex) instead of trusting the one in the heads.
+        #[arg(long)]
+        public_key: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every entry with its exact leaf bytes (hex) and leaf hash, one JSON object per line.
+    Export {
+        /// Write here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+fn local_actor() -> String {
+    format!(
+        "local:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
+}
+
+pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
+    let mut store = open_store(g)?;
+    match cmd {
+        AuditCmd::Log {
+            who,
+            since,
+            record,
+            json,
+        } => {
+            let since_ms = since
+                .as_deref()
+                .map(rastro_core::parse_time_ms)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+            let rows = store.audit_log(&AuditFilter {
+                actor: who,
+                since_ms,
+                record,
+                limit: None,
+            })?;
+            // Reading the log is itself a read of restricted data.
+            let mut ev = AuditEvent::new("read");
+            ev.detail = serde_json::json!({ "what": "audit log", "entries": rows.len() });
+            store.audit(ev)?;
+            if json {
+                print_json(&rows)?;
+            } else {
+                for r in &rows {
+                    let e = &r.entry;
+                    println!(
+                        "{:>6} {} {:<20} {:<8} {} {}",
+                        e.seq,
+                        e.time,
+                        e.actor,
+                        e.action,
+                        e.from.as_deref().unwrap_or(""),
+                        if e.records.is_empty() {
+                            String::new()
+                        } else {
+                            e.records.join(",")
+                        }
+                    );
+                }
+            }
+        }
+        AuditCmd::Head { key } => {
+            let key = key.unwrap_or_else(|| default_key_path(&g.db));
+            let signer = load_or_create_key(&key)?;
+            let sth = sign_head(&mut store, &signer, super::analysis::now_ms())?;
+            print_json(&sth)?;
+        }
+        AuditCmd::Prove { index, size } => {
+            let t = tree(&store)?;
+            let size = size.unwrap_or(t.len());
+            let proof = t.inclusion_proof(index, size).with_context(|| {
+                format!(
+                    "no entry {index} in a tree of {size} (the log has {})",
+                    t.len()
+                )
+            })?;
+            let root = t.root(size).context("size beyond the log")?;
+            let leaf = *t.leaf(index).context("no such leaf")?;
+            anyhow::ensure!(
+                verify_inclusion(index, size, &leaf, &proof, &root),
+                "internal error: the proof does not verify"
+            );
+            print_json(
+                &serde_json::json!({ "index": index, "tree_size": size, "leaf_hash": hex::encode(leaf), "root_hash": hex::encode(root), "proof": proof.iter().map(hex::encode).collect::<Vec<_>>() }),
+            )?;
+        }
+        AuditCmd::Consistency { from, to } => {
+            let t = tree(&store)?;
+            let to = to.unwrap_or(t.len());
+            let proof = t
+                .consistency_proof(from, to)
+                .with_context(|| format!("need FROM <= TO <= {}", t.len()))?;
+            let (a, b) = (
+                t.root(from).context("bad size")?,
+                t.root(to).context("bad size")?,
+            );
+            anyhow::ensure!(
+                verify_consistency(from, to, &a, &b, &proof),
+                "internal error: the proof does not verify"
+            );
+            print_json(
+                &serde_json::json!({ "first": from, "second": to, "first_root": hex::encode(a), "second_root": hex::encode(b), "proof": proof.iter().map(hex::encode).collect::<Vec<_>>() }),
+            )?;
+        }
+        AuditCmd::Verify {
+            head,
+            public_key,
+            json,
+        } => {
+            let earlier: Option<SignedTreeHead> = match &head {
+                Some(p) => Some(
+                    serde_json::from_str(
+                        &std::fs::read_to_string(p)
+                            .with_context(|| format!("reading {}", p.display()))?,
+                    )
+                    .with_context(|| format!("{}: not a signed tree head", p.display()))?,
+                ),
+                None => None,
+            };
+            let report = verify(&store, earlier.as_ref(), public_key.as_deref())?;
+            if json {
+                print_json(&report)?;
+            } else if report.ok {
+                println!(
+                    "ok: {} entries, {} signed heads checked, root {}",
+                    report.entries, report.heads_checked, report.root_hash
+                );
+            } else {
+                println!(
+                    "FAILED: first bad entry {}",
+                    report
+                        .first_bad_entry
+                        .map(|s| s.to_string())
+                        .unwrap_or_else(|| "-".into())
+                );
+                for p in &report.problems {
+                    println!("  {p}");
+                }
+            }
+            return Ok(if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        AuditCmd::Export { out } => {
+            let entries = store.audit_entries()?;
+            let mut w: Box<dyn Write> = match &out {
+                Some(p) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("creating {}", p.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            for e in &entries {
+                writeln!(
+                    w,
+                    "{}",
+                    serde_json::json!({ "seq": e.seq, "leaf": hex::encode(&e.bytes), "leaf_hash": hex::encode(&e.leaf_hash) })
+                )?;
+            }
+            w.flush()?;
+            drop(w);
+            let mut ev = AuditEvent::new("export");
+            ev.detail = serde_json::json!({ "what": "audit log", "entries": entries.len() });
+            ev.from = out.map(|p| p.display().to_string());
+            store.audit(ev)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Logs a read of restricted records (nothing when none were restricted).
+pub fn log_read(
+    store: &mut rastro_store::Store,
+    what: &str,
+    records: Vec<String>,
+) -> anyhow::Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let mut ev = AuditEvent::new("read");
+    ev.detail = serde_json::json!({ "what": what, "count": records.len() });
+    ev.records = records;
+    store.audit(ev)?;
+    Ok(())
+}
+
+/// Signs a tree head after a command that wrote, with the key beside the database.
+pub fn sign_after_write(g: &Global, store: &mut rastro_store::Store) -> anyhow::Result<()> {
+    let signer = load_or_create_key(&default_key_path(&g.db))?;
+    sign_head(store, &signer, super::analysis::now_ms())?;
+    Ok(())
+}
+
+/// Sets the store's actor for the command line.
+pub fn actor() -> String {
+    local_actor()
+}
