@@ -14,12 +14,12 @@ target/release/rastro stops --input "$OUT/tracks-$POINTS.csv" --x-col x --y-col 
 t1=$(date +%s.%N)
 python3 tests/oracles/movingpandas_stops.py "$OUT/tracks-$POINTS.csv" 50 300 > "$OUT/mp-stops.json"
 t2=$(date +%s.%N)
-python3 - "$OUT" "$t0" "$t1" "$t2" <<'PY'
+python3 - "$OUT" "$t0" "$t1" "$t2" "$POINTS" <<'PY'
 import json, sys
-out, t0, t1, t2 = sys.argv[1], *map(float, sys.argv[2:])
+out, t0, t1, t2, n = sys.argv[1], *map(float, sys.argv[2:5]), sys.argv[5]
 r = json.load(open(f"{out}/rastro-stops.json")); m = json.load(open(f"{out}/mp-stops.json"))
-print(f"points: {sys.argv[0]}")
+print(f"points: {n}")
 print(f"rastro stops: {t1 - t0:.2f} s, {len(r)} stops")
 print(f"movingpandas: {t2 - t1:.2f} s, {len(m)} stops")
-print(f"ratio: {(t2 - t1) / (t1 - t0):.0f}x")
+print(f"ratio: {(t2 - t1) / (t1 - t0):.0f}x; identical stops: {sorted((s['id'], s['start']) for s in r) == sorted((s['id'], __import__('datetime').datetime.fromtimestamp(s['start_s'], __import__('datetime').timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')) for s in m)}")
 PY

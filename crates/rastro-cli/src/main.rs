@@ -8,6 +8,12 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Die quietly when the reader of our stdout goes away (`rastro alerts | head`), as Unix
+    // tools do, instead of panicking on a broken pipe.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = commands::Cli::parse();
     output::init_logging(cli.global.verbose, cli.global.quiet);
     match commands::run(cli) {

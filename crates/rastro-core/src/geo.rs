@@ -19,8 +19,9 @@ pub fn equirect_m(cos_lat: f64, a_lat: f64, a_lon: f64, b_lat: f64, b_lon: f64) 
     (dx * dx + dy * dy).sqrt() * M_PER_DEG
 }
 
-/// The cosine of a latitude, recomputed only when the latitude moves by more than 0.01°
-/// (relative error below 2e-4 at Mexican latitudes): consecutive fixes of a track share it.
+/// The cosine of a latitude, recomputed only when the latitude moves by more than 0.05°
+/// (relative error below 5e-4 at Mexican latitudes, a few metres in a kilometre): consecutive
+/// fixes of a track share it.
 #[derive(Debug, Clone, Copy)]
 pub struct CosLat {
     lat: f64,
@@ -40,7 +41,7 @@ impl CosLat {
     #[inline]
     pub fn get(&mut self, lat: f64) -> f64 {
         // The first call (NaN) always computes.
-        if self.lat.is_nan() || (lat - self.lat).abs() > 0.01 {
+        if self.lat.is_nan() || (lat - self.lat).abs() > 0.05 {
             self.lat = lat;
             self.cos = lat.to_radians().cos();
         }

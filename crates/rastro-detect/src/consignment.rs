@@ -456,12 +456,9 @@ fn route_deviation(
     // built-up area.
     let in_route_city = |p: Position| {
         cities.iter().any(|&ci| {
-            haversine_m(
-                p.lat,
-                p.lon,
-                ctx.geo.cities[ci].pos.lat,
-                ctx.geo.cities[ci].pos.lon,
-            ) <= ctx.geo.urban_radius_m(ci)
+            let (c, r) = (ctx.geo.cities[ci].pos, ctx.geo.urban_radius_m(ci));
+            (c.lat - p.lat).abs() * rastro_core::geo::M_PER_DEG <= r
+                && haversine_m(p.lat, p.lon, c.lat, c.lon) <= r
         })
     };
     let mut hint = 0;
@@ -515,9 +512,12 @@ fn route_deviation(
 }
 
 fn known_place_at(p: Position, places: &[Place]) -> Option<&Place> {
-    places
-        .iter()
-        .find(|k| haversine_m(p.lat, p.lon, k.position.lat, k.position.lon) <= k.radius_m + 200.0)
+    // A degree of latitude is 111 km: places farther than that in latitude cannot match, and
+    // the comparison is far cheaper than a haversine.
+    places.iter().find(|k| {
+        (k.position.lat - p.lat).abs() * rastro_core::geo::M_PER_DEG <= k.radius_m + 200.0
+            && haversine_m(p.lat, p.lon, k.position.lat, k.position.lon) <= k.radius_m + 200.0
+    })
 }
 
 fn unscheduled_stops(
@@ -602,23 +602,22 @@ fn unscheduled_stops(
 }
 
 fn median_speed_kmh(gps: &[Fix]) -> Option<f64> {
+    let mut cos = CosLat::default();
     let mut v: Vec<f64> = gps
         .windows(2)
         .filter_map(|w| {
             let dt_h = (w[1].t_ms - w[0].t_ms) as f64 / 3_600_000.0;
-            let s = equirect_m(
-                w[0].lat.to_radians().cos(),
-                w[0].lat,
-                w[0].lon,
-                w[1].lat,
-                w[1].lon,
-            ) / 1000.0
+            let s = equirect_m(cos.get(w[0].lat), w[0].lat, w[0].lon, w[1].lat, w[1].lon)
+                / 1000.0
                 / dt_h;
             (dt_h > 0.0 && dt_h < 0.25 && s > 15.0 && s < 150.0).then_some(s)
         })
         .collect();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied()
+    if v.is_empty() {
+        return None;
+    }
+    let mid = v.len() / 2;
+    Some(*v.select_nth_unstable_by(mid, f64::total_cmp).1)
 }
 
 fn tracking_gaps(

@@ -18,7 +18,8 @@ pub struct PointColumns {
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointRow {
     pub line: u64,
-    pub id: String,
+    /// Shared between consecutive rows of one trajectory (cloning is a reference count).
+    pub id: std::sync::Arc<str>,
     pub t_ms: i64,
     pub x: f64,
     pub y: f64,
@@ -99,6 +100,8 @@ pub fn read_points<R: BufRead>(
     let vi = cols.value.as_deref().map(col).transpose()?;
     let (mut rows, mut bad) = (Vec::new(), Vec::new());
     let mut n = 1u64;
+    let mut fields: Vec<String> = Vec::new();
+    let mut last_id: std::sync::Arc<str> = std::sync::Arc::from("");
     loop {
         line.clear();
         if r.read_line(&mut line).map_err(io)? == 0 {
@@ -109,8 +112,17 @@ pub fn read_points<R: BufRead>(
         if text.trim().is_empty() {
             continue;
         }
-        let f = split(text);
-        let get = |i: usize| f.get(i).map(|s| s.trim()).unwrap_or("");
+        // Unquoted lines (the common case) are split by borrowing; quoted ones are unescaped.
+        let borrowed: Vec<&str>;
+        let view: &[&str] = if text.contains('"') {
+            split_into(text, &mut fields);
+            borrowed = fields.iter().map(String::as_str).collect();
+            &borrowed
+        } else {
+            borrowed = text.split(',').collect();
+            &borrowed
+        };
+        let get = |i: usize| view.get(i).map(|s| s.trim()).unwrap_or("");
         let num = |i: usize, what: &str| {
             get(i)
                 .parse::<f64>()
@@ -119,9 +131,15 @@ pub fn read_points<R: BufRead>(
                 .ok_or_else(|| format!("{what} {:?} is not a number", get(i)))
         };
         let row = (|| -> Result<PointRow, String> {
+            // Consecutive rows usually share an id: reuse the previous allocation.
+            let id = match idi {
+                Some(i) if get(i) == &*last_id => last_id.clone(),
+                Some(i) => std::sync::Arc::from(get(i)),
+                None => last_id.clone(),
+            };
             Ok(PointRow {
                 line: n,
-                id: idi.map(|i| get(i).to_string()).unwrap_or_default(),
+                id,
                 t_ms: match ti {
                     Some(i) => parse_time_flexible(get(i)).map_err(|e| format!("time: {e}"))?,
                     None => 0,
@@ -135,11 +153,45 @@ pub fn read_points<R: BufRead>(
             })
         })();
         match row {
-            Ok(p) => rows.push(p),
+            Ok(p) => {
+                if !std::sync::Arc::ptr_eq(&p.id, &last_id) {
+                    last_id = p.id.clone();
+                }
+                rows.push(p)
+            }
             Err(reason) => bad.push((n, reason)),
         }
     }
     Ok((rows, bad))
+}
+
+/// Splits one CSV line (RFC 4180 quotes) into `out`, reusing its strings.
+fn split_into(line: &str, out: &mut Vec<String>) {
+    let mut k = 0;
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    let field = |k: usize, out: &mut Vec<String>| {
+        if out.len() <= k {
+            out.push(String::new());
+        }
+        out[k].clear();
+    };
+    field(0, out);
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                out[k].push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => {
+                k += 1;
+                field(k, out);
+            }
+            (c, _) => out[k].push(c),
+        }
+    }
+    out.truncate(k + 1);
 }
 
 /// Splits one CSV line (RFC 4180 quotes) into fields.
@@ -178,7 +230,7 @@ mod tests {
         };
         let (rows, bad) = read_points(data.as_bytes(), "t.csv", &cols).unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[1].id, "B,1");
+        assert_eq!(&*rows[1].id, "B,1");
         assert_eq!(bad, vec![(3, "px \"x\" is not a number".to_string())]);
         let missing = PointColumns {
             x: "lon".into(),

@@ -251,10 +251,21 @@ pub fn analyze(
             .and_then(|e| e.vehicle.as_deref())
             .and_then(|v| vehicle_by_id.get(v).copied());
         let mut fixes = Vec::new();
-        if let (Some(l), Some(v)) = (loaded, vehicle) {
+        if let Some(l) = loaded {
             let from = l.time_ms - WINDOW_BEFORE_MS;
             let to = delivered.unwrap_or(l.time_ms + MAX_TRIP_MS) + WINDOW_AFTER_MS;
-            let mut subjects = vec![v.id.clone(), normalise_plate(&v.plate)];
+            // Everything that identifies what carries the goods: the vehicle's id and plate,
+            // the container number, and the consignment itself (seals, tagged pallets).
+            let mut subjects: Vec<String> = Vec::new();
+            if let Some(v) = vehicle {
+                subjects.push(v.id.clone());
+                subjects.push(normalise_plate(&v.plate));
+            }
+            if let Some(cn) = &c.container {
+                subjects.push(cn.to_string());
+            }
+            subjects.push(c.id.clone());
+            subjects.sort();
             subjects.dedup();
             for s in subjects {
                 for (_, o) in store.observations_of(&s, from, to)? {

@@ -148,6 +148,7 @@ struct World<'a> {
     event_count: usize,
     report_count: usize,
     summary: Summary,
+    cos_lat: rastro_core::geo::CosLat,
 }
 
 /// Runs the simulation described by `cfg` and writes its files under `out_dir`.
@@ -184,6 +185,7 @@ pub fn run(cfg: &Config, out_dir: &Path) -> Result<Summary, SimError> {
         event_count: 0,
         report_count: 0,
         summary: Summary::default(),
+        cos_lat: rastro_core::geo::CosLat::default(),
     };
     w.places()?;
     w.actors()?;
@@ -741,11 +743,17 @@ impl World<'_> {
         if self.rng.random_bool(c.gps_dropout) {
             return Ok(());
         }
-        let q = destination(
-            p,
-            self.rng.random_range(0.0..360.0),
-            (gauss(&mut self.rng) * c.gps_noise_m).abs(),
-        );
+        // Independent Gaussian east and north errors in metres, turned into degrees on the
+        // local tangent plane (cheaper than spherical trigonometry, and the usual GPS model).
+        let u1: f64 = self.rng.random::<f64>().max(1e-12);
+        let u2: f64 = self.rng.random();
+        let r = (-2.0 * u1.ln()).sqrt() * c.gps_noise_m;
+        let (sn, cs) = (std::f64::consts::TAU * u2).sin_cos();
+        let cos_lat = self.cos_lat.get(p.lat);
+        let q = Position {
+            lat: p.lat + r * sn / rastro_core::geo::M_PER_DEG,
+            lon: p.lon + r * cs / (rastro_core::geo::M_PER_DEG * cos_lat),
+        };
         self.out.observation(
             "ANAM",
             "AMBER",

@@ -4,7 +4,6 @@
 use rastro_core::{Kind, Record};
 use rastro_ingest::CsvWriter;
 use serde::Serialize;
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -18,7 +17,7 @@ pub struct Out {
     pub reports: CsvWriter<BufWriter<File>>,
     pub observations: BufWriter<File>,
     pub truth: Truth,
-    line: String,
+    line: Vec<u8>,
     pub observation_count: u64,
 }
 
@@ -60,7 +59,7 @@ impl Out {
                 seizures: create(&dir.join("truth/seizures.jsonl"))?,
                 noise: create(&dir.join("truth/noise.jsonl"))?,
             },
-            line: String::with_capacity(256),
+            line: Vec::with_capacity(256),
             observation_count: 0,
         })
     }
@@ -94,18 +93,26 @@ impl Out {
         confidence: f64,
     ) -> io::Result<()> {
         self.observation_count += 1;
-        self.line.clear();
-        let _ = write!(
-            self.line,
-            "SYN-O-{:09},{originator},{tlp},{rel},{source},{subject_kind},{subject},",
-            self.observation_count
-        );
-        push_time(&mut self.line, t_s);
-        let _ = writeln!(
-            self.line,
-            ",{lat:.6},{lon:.6},{accuracy_m:.0},{confidence:.2}"
-        );
-        self.observations.write_all(self.line.as_bytes())
+        let l = &mut self.line;
+        l.clear();
+        l.extend_from_slice(b"SYN-O-");
+        push_uint(l, self.observation_count, 9);
+        for part in [originator, tlp, rel, source, subject_kind, subject] {
+            l.push(b',');
+            l.extend_from_slice(part.as_bytes());
+        }
+        l.push(b',');
+        push_time_bytes(l, t_s);
+        l.push(b',');
+        push_fixed_bytes(l, lat, 6);
+        l.push(b',');
+        push_fixed_bytes(l, lon, 6);
+        l.push(b',');
+        push_uint(l, accuracy_m.round().max(0.0) as u64, 1);
+        l.push(b',');
+        push_fixed_bytes(l, confidence, 2);
+        l.push(b'\n');
+        self.observations.write_all(&self.line)
     }
 
     pub fn truth<T: Serialize>(w: &mut BufWriter<File>, v: &T) -> io::Result<()> {
@@ -134,11 +141,60 @@ impl Out {
     }
 }
 
-/// Appends `t_s` (Unix seconds, UTC) as RFC 3339 with `Z`, without going through a calendar
-/// library: days-to-civil conversion after Howard Hinnant's public-domain algorithm.
-pub fn push_time(out: &mut String, t_s: i64) {
+/// Appends `v` in decimal, zero-padded to at least `width` digits, without `core::fmt`.
+pub fn push_uint(out: &mut Vec<u8>, mut v: u64, width: usize) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for _ in (buf.len() - i)..width {
+        out.push(b'0');
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// Appends `v` rounded to `decimals` places with integer arithmetic, several times faster
+/// than `{:.6}`; halves round away from zero.
+pub fn push_fixed_bytes(out: &mut Vec<u8>, v: f64, decimals: u32) {
+    let scale = 10u64.pow(decimals);
+    let n = (v * scale as f64).round() as i64;
+    if n < 0 {
+        out.push(b'-');
+    }
+    let a = n.unsigned_abs();
+    push_uint(out, a / scale, 1);
+    out.push(b'.');
+    push_uint(out, a % scale, decimals as usize);
+}
+
+/// Appends `t_s` (Unix seconds, UTC) as RFC 3339 with `Z`.
+pub fn push_time_bytes(out: &mut Vec<u8>, t_s: i64) {
     let days = t_s.div_euclid(86_400);
-    let secs = t_s.rem_euclid(86_400);
+    let secs = t_s.rem_euclid(86_400) as u64;
+    let (y, m, d) = civil(days);
+    push_uint(out, y as u64, 4);
+    out.push(b'-');
+    push_uint(out, m as u64, 2);
+    out.push(b'-');
+    push_uint(out, d as u64, 2);
+    out.push(b'T');
+    push_uint(out, secs / 3600, 2);
+    out.push(b':');
+    push_uint(out, secs / 60 % 60, 2);
+    out.push(b':');
+    push_uint(out, secs % 60, 2);
+    out.push(b'Z');
+}
+
+/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's public-domain
+/// days-to-civil algorithm.
+fn civil(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -147,18 +203,35 @@ pub fn push_time(out: &mut String, t_s: i64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    let _ = write!(
-        out,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fixed_point_matches_float_formatting() {
+        for v in [
+            19.0601234,
+            -104.2998765,
+            0.0,
+            -0.0000004,
+            1.0,
+            0.97,
+            -99.1332,
+            32.5149999,
+        ] {
+            let mut b = Vec::new();
+            super::push_fixed_bytes(&mut b, v, 6);
+            let s = String::from_utf8(b).unwrap();
+            // Ties may round the other way than `{:.6}` (half away from zero against the exact
+            // binary value); either is a correct 6-decimal rounding.
+            assert!(
+                (s.parse::<f64>().unwrap() - v).abs() <= 5.000001e-7,
+                "{v} -> {s}"
+            );
+        }
+    }
+
     #[test]
     fn fast_time_matches_chrono() {
         for t in [
@@ -169,9 +242,13 @@ mod tests {
             4_102_444_799,
             1_772_550_123,
         ] {
-            let mut s = String::new();
-            super::push_time(&mut s, t);
-            assert_eq!(s, rastro_core::format_time_ms(t * 1000), "{t}");
+            let mut b = Vec::new();
+            super::push_time_bytes(&mut b, t);
+            assert_eq!(
+                String::from_utf8(b).unwrap(),
+                rastro_core::format_time_ms(t * 1000),
+                "{t}"
+            );
         }
     }
 }

@@ -154,7 +154,12 @@ pub fn mrr_diagonal(pts: &[(f64, f64)]) -> f64 {
     if pts.len() == 2 {
         return dist(pts[0], pts[1]);
     }
-    let h = hull(pts.to_vec());
+    mrr_diagonal_of_hull(&hull(pts.to_vec()))
+}
+
+/// [`mrr_diagonal`] of points whose convex hull (counter-clockwise, as [`hull`] returns it) is
+/// already known.
+fn mrr_diagonal_of_hull(h: &[(f64, f64)]) -> f64 {
     match h.len() {
         0 | 1 => return 0.0,
         2 => return dist(h[0], h[1]),
@@ -233,7 +238,11 @@ pub fn detect_stops(
     } else {
         Vec::new()
     };
-    let mut buf: Vec<(f64, f64)> = Vec::new();
+    // The window's convex hull, kept across points: while stopped the window only grows, and
+    // hull(A ∪ {p}) = hull(hull(A) ∪ {p}), so a long dwell costs O(hull) per point, not
+    // O(window). `hull_for` is the (lo, hi) range the cached hull covers.
+    let mut cached: Vec<(f64, f64)> = Vec::new();
+    let mut hull_for: Option<(usize, usize)> = None;
     for hi in 0..n {
         if !is_stopped {
             while hi + 1 - lo > 2 && t_ms[hi] - t_ms[lo] >= min_duration_ms {
@@ -250,13 +259,22 @@ pub fn detect_stops(
             );
             if d < max_diameter * 1.5 {
                 let c = cos_lat.get(lo).copied().unwrap_or(1.0);
-                buf.clear();
-                buf.extend((lo..=hi).map(|i| to_xy(metric, x[i], y[i], c)));
-                let diag = if hi - lo == 1 && metric == Metric::LatLon {
-                    rastro_core::geo::haversine_m(y[lo], x[lo], y[hi], x[hi])
+                let diag = if hi - lo == 1 {
+                    match metric {
+                        Metric::LatLon => rastro_core::geo::haversine_m(y[lo], x[lo], y[hi], x[hi]),
+                        Metric::Planar => dist((x[lo], y[lo]), (x[hi], y[hi])),
+                    }
                 } else {
-                    mrr_diagonal(&buf)
+                    let mut pts: Vec<(f64, f64)> = match hull_for {
+                        Some((l, h)) if l == lo && h + 1 == hi => std::mem::take(&mut cached),
+                        _ => (lo..hi).map(|i| to_xy(metric, x[i], y[i], c)).collect(),
+                    };
+                    pts.push(to_xy(metric, x[hi], y[hi], c));
+                    cached = hull(pts);
+                    hull_for = Some((lo, hi));
+                    mrr_diagonal_of_hull(&cached)
                 };
+
                 if diag < max_diameter {
                     is_stopped = true;
                 }

@@ -51,12 +51,15 @@ fn rank(f: &Fix) -> (u8, u64) {
 /// from the last accepted fix (`max_speed_kmh`). A fix that teleports is rejected, not the
 /// trajectory after it.
 pub fn clean(mut fixes: Vec<Fix>, max_speed_kmh: f64) -> Cleaned {
-    fixes.sort_by(|a, b| {
-        a.t_ms
-            .cmp(&b.t_ms)
-            .then_with(|| rank(a).cmp(&rank(b)))
-            .then_with(|| a.obs_id.cmp(&b.obs_id))
-    });
+    // Feeds usually arrive in order; checking is O(n) and skips the sort entirely.
+    if !fixes.is_sorted_by(|a, b| a.t_ms < b.t_ms) {
+        fixes.sort_by(|a, b| {
+            a.t_ms
+                .cmp(&b.t_ms)
+                .then_with(|| rank(a).cmp(&rank(b)))
+                .then_with(|| a.obs_id.cmp(&b.obs_id))
+        });
+    }
     let mut out = Cleaned::default();
     let mut cos = CosLat::default();
     for f in fixes {
@@ -199,8 +202,12 @@ pub fn eta_ms(
             (dt_h > 0.0 && v > 10.0 && v < 150.0).then_some(v)
         })
         .collect();
-    speeds.sort_by(f64::total_cmp);
-    let v = speeds.get(speeds.len() / 2).copied().unwrap_or(default_kmh);
+    let v = if speeds.is_empty() {
+        default_kmh
+    } else {
+        let mid = speeds.len() / 2;
+        *speeds.select_nth_unstable_by(mid, f64::total_cmp).1
+    };
     let remaining_km = haversine_m(last.lat, last.lon, dest_lat, dest_lon) / 1000.0 * road_factor;
     Some(last.t_ms + (remaining_km / v * 3_600_000.0) as i64)
 }
@@ -244,6 +251,43 @@ mod tests {
             .rejected
             .iter()
             .any(|r| r.obs_id == "x" && r.reason.contains("impossible speed")));
+    }
+
+    #[test]
+    fn a_plate_read_with_a_skewed_clock_never_breaks_the_track() {
+        // GPS every minute along a road (about 1.1 km a minute).
+        let track = |extra: Fix| {
+            let mut fixes: Vec<Fix> = (0..10)
+                .map(|i| fix(&format!("g{i}"), i * 60, 19.0 + i as f64 * 0.01, -104.0))
+                .collect();
+            fixes.push(extra);
+            clean(fixes, 200.0)
+        };
+        let read = |t_s: i64, lat: f64| Fix {
+            source: ObservationSource::Checkpoint,
+            accuracy_m: Some(15.0),
+            ..fix("cam", t_s, lat, -104.0)
+        };
+        // A camera 20 s slow: absorbed, the read joins the track.
+        let c = track(read(150 + 20, 19.025));
+        assert!(c.rejected.is_empty(), "{:?}", c.rejected);
+        assert_eq!(c.fixes.len(), 11);
+        // A camera three minutes slow puts the truck kilometres from where GPS has it: the read
+        // is rejected with its reason, and every GPS fix stays.
+        let c = track(read(150, 19.05));
+        assert_eq!(c.rejected.len(), 1);
+        assert!(
+            c.rejected[0].obs_id == "cam" && c.rejected[0].reason.contains("impossible speed"),
+            "{:?}",
+            c.rejected
+        );
+        assert_eq!(
+            c.fixes
+                .iter()
+                .filter(|f| f.source == ObservationSource::Gps)
+                .count(),
+            10
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Args;
 use rastro_ingest::table::{read_points, PointColumns};
 use rastro_track::{detect_stops, Metric};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::io::BufReader;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -87,20 +87,24 @@ pub fn stops(_g: &Global, a: StopsArgs) -> anyhow::Result<ExitCode> {
     if bad.len() > 10 {
         eprintln!("warning: … and {} more bad rows", bad.len() - 10);
     }
-    let mut by_id: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    // Group rows by trajectory (hashing, not comparing, the ids), then order the trajectories
+    // by id so the output is deterministic.
+    let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, r) in rows.iter().enumerate() {
-        by_id.entry(r.id.as_str()).or_default().push(i);
+        by_id.entry(&*r.id).or_default().push(i);
     }
+    let mut groups: Vec<(&str, Vec<usize>)> = by_id.into_iter().collect();
+    groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let min_ms = (a.min_duration * 1000.0).round() as i64;
-    let mut out = Vec::new();
-    for (id, mut idx) in by_id {
+    let detect = |(id, mut idx): (&str, Vec<usize>)| -> Vec<StopOut> {
         // Stable sort by time: MovingPandas sorts each trajectory by its time index too.
         idx.sort_by_key(|&i| rows[i].t_ms);
         let t: Vec<i64> = idx.iter().map(|&i| rows[i].t_ms).collect();
         let x: Vec<f64> = idx.iter().map(|&i| rows[i].x).collect();
         let y: Vec<f64> = idx.iter().map(|&i| rows[i].y).collect();
-        for s in detect_stops(&t, &x, &y, metric, a.max_diameter, min_ms) {
-            out.push(StopOut {
+        detect_stops(&t, &x, &y, metric, a.max_diameter, min_ms)
+            .into_iter()
+            .map(|s| StopOut {
                 id: id.to_string(),
                 start: rastro_core::format_time_ms(s.start_ms),
                 end: rastro_core::format_time_ms(s.end_ms),
@@ -108,9 +112,31 @@ pub fn stops(_g: &Global, a: StopsArgs) -> anyhow::Result<ExitCode> {
                 x: s.x,
                 y: s.y,
                 points: s.last - s.first + 1,
-            });
-        }
+            })
+            .collect()
+    };
+    // Trajectories are independent: split them over the available cores (two here), keeping
+    // the output in id order.
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = groups.len().div_ceil(threads).max(1);
+    let mut parts: Vec<Vec<(&str, Vec<usize>)>> = Vec::new();
+    let mut it = groups.into_iter().peekable();
+    while it.peek().is_some() {
+        parts.push(it.by_ref().take(chunk).collect());
     }
+    let out: Vec<StopOut> = std::thread::scope(|sc| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|p| sc.spawn(move || p.into_iter().flat_map(detect).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
     if a.json {
         print_json(&out)?;
     } else {
