@@ -1,5 +1,6 @@
 //! Persistence of the audit log: entries (exact leaf bytes and leaf hash), the records each
-//! names, and signed tree heads. Appends happen inside the caller's transaction, so an action
+//! names, and signed tree heads. Entries carry no secondary index besides the records they name:
+//! filtering by actor or time scans the log, which keeps appends cheap. Appends happen inside the caller's transaction, so an action
 //! and its entry commit together or not at all. Triggers refuse UPDATE and DELETE on entries.
 
 use crate::{Result, Store, StoreError};

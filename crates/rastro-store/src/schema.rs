@@ -122,7 +122,6 @@ const MIGRATIONS: &[&str] = &[
         leaf BLOB NOT NULL,
         leaf_hash BLOB NOT NULL
     );
-    CREATE INDEX audit_actor ON audit_entry(actor, t_ms);
     CREATE TABLE audit_record (
         record TEXT NOT NULL,
         seq INTEGER NOT NULL,

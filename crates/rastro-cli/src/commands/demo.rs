@@ -35,6 +35,12 @@ pub struct DemoArgs {
 
 pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
     let t0 = std::time::Instant::now();
+    // Stage lines are progress: stderr, and silent with -q.
+    let say = |m: String| {
+        if !g.quiet {
+            eprintln!("{m}");
+        }
+    };
     if a.dir.exists() {
         anyhow::ensure!(
             a.dir.join(MARKER).exists(),
@@ -50,24 +56,24 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
     cfg.apply_scale(Scale::parse(&a.scale).unwrap_or(Scale::Small));
     cfg.seed = a.seed;
     let data = a.dir.join("scenario");
-    eprintln!(
+    say(format!(
         "1/4 simulating a {} scenario (seed {}) into {}",
         a.scale,
         a.seed,
         data.display()
-    );
+    ));
     let s = rastro_sim::run(&cfg, &data)?;
-    eprintln!(
+    say(format!(
         "    {} consignments, {} observations, {} diverted",
         s.consignments, s.observations, s.diverted
-    );
+    ));
 
     let db = a.demo_db.clone().unwrap_or_else(|| a.dir.join("rastro.db"));
     let g2 = Global {
         db: db.clone(),
         ..g.clone()
     };
-    eprintln!("2/4 ingesting into {}", db.display());
+    say(format!("2/4 ingesting into {}", db.display()));
     {
         let mut store = Store::open(&db)?;
         let bar = Bar::new(g.quiet);
@@ -83,15 +89,15 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
         ] {
             let file = data.join(format!("{}.csv", file_stem(kind)));
             let r = ingest_path(&mut store, &file, &opts, &bar)?;
-            eprintln!(
+            say(format!(
                 "    {:<13} {:>9} inserted, {} rejected",
                 kind.as_str(),
                 r.stats.inserted,
                 r.rejected
-            );
+            ));
         }
     }
-    eprintln!("3/4 analysing");
+    say("3/4 analysing".to_string());
     let end = rastro_core::parse_time_ms(&cfg.start).unwrap_or(0)
         + i64::from(cfg.period_days + 30) * 86_400_000;
     let report = run_analyze(
@@ -103,12 +109,12 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
             json: false,
         },
     )?;
-    eprintln!(
+    say(format!(
         "    {} consignments analysed, {} alerts",
         report.consignments_analysed,
         report.alerts.values().sum::<u64>()
-    );
-    eprintln!("4/4 evaluating against the simulator's truth");
+    ));
+    say("4/4 evaluating against the simulator's truth".to_string());
     let store = Store::open(&db)?;
     let e = rastro_eval::evaluate(&store, &data)?;
     print!("{}", rastro_eval::table(&e));
@@ -122,7 +128,10 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
             "web UI: not built yet (the HTTP server and UI are open issues); nothing to serve"
         );
     }
-    eprintln!("demo finished in {:.1} s", t0.elapsed().as_secs_f64());
+    say(format!(
+        "demo finished in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
