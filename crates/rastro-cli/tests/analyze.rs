@@ -49,6 +49,27 @@ fn demo_prints_an_evaluation_table_for_every_typology() {
         assert!(recall >= 0.5, "{row}");
     }
     assert!(text.contains("absent: leads"), "{text}");
+    // An explicit --db is used, and never reused: the demo needs a fresh database.
+    let db = dir.path().join("mine.db");
+    let d2 = dir.path().join("demo2");
+    let run = |db: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_rastro"))
+            .arg("--db")
+            .arg(db)
+            .args(["-q", "demo", "--no-serve", "--dir"])
+            .arg(&d2)
+            .output()
+            .unwrap()
+    };
+    assert!(run(&db).status.success());
+    assert!(db.exists() && !d2.join("rastro.db").exists());
+    let again = run(&db);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     // A second demo replaces the first one's folder.
     let again = Command::new(env!("CARGO_BIN_EXE_rastro"))
         .args(["demo", "--no-serve", "--dir"])

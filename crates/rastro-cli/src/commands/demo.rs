@@ -25,9 +25,6 @@ pub struct DemoArgs {
     /// Folder for the scenario files (replaced if an earlier demo made it).
     #[arg(long, default_value = "rastro-demo")]
     pub dir: PathBuf,
-    /// Database (default: DIR/rastro.db).
-    #[arg(long = "demo-db")]
-    pub demo_db: Option<PathBuf>,
     /// Do not start the web UI (it arrives with the server; see the README).
     #[arg(long)]
     pub no_serve: bool,
@@ -41,6 +38,15 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
             eprintln!("{m}");
         }
     };
+    // `--db` (or RASTRO_DB) when given; otherwise a database inside the demo folder, so the
+    // demo never touches a ./rastro.db holding real work.
+    let db = if g.db != std::path::Path::new("rastro.db") {
+        g.db.clone()
+    } else {
+        a.dir.join("rastro.db")
+    };
+    let explicit_db = g.db != std::path::Path::new("rastro.db");
+    anyhow::ensure!(!(explicit_db && db.exists()), "{} already exists; the demo needs a fresh database, and never writes into an existing one: choose another --db", db.display());
     if a.dir.exists() {
         anyhow::ensure!(
             a.dir.join(MARKER).exists(),
@@ -68,7 +74,6 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
         s.consignments, s.observations, s.diverted
     ));
 
-    let db = a.demo_db.clone().unwrap_or_else(|| a.dir.join("rastro.db"));
     let g2 = Global {
         db: db.clone(),
         ..g.clone()
