@@ -5,6 +5,7 @@ mod audit;
 mod data;
 mod demo;
 mod eval;
+mod fuse;
 mod sim;
 mod track;
 
@@ -60,6 +61,8 @@ pub enum Command {
     Audit(audit::AuditCmd),
     /// Measure the analytics against simulator truth.
     Evaluate(eval::EvaluateArgs),
+    /// Getis-Ord local G / Gi* hot spots on any point CSV (esda G_Local semantics).
+    Hotspots(fuse::HotspotsArgs),
     /// Find stops in any point CSV (MovingPandas TrajectoryStopDetector semantics).
     Stops(track::StopsArgs),
 }
@@ -72,6 +75,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(a) => data::stats(&cli.global, a),
         Command::Simulate(a) => sim::simulate(&cli.global, a),
         Command::Stops(a) => track::stops(&cli.global, a),
+        Command::Hotspots(a) => fuse::hotspots(&cli.global, a),
         Command::Audit(c) => audit::audit(&cli.global, c),
         Command::Evaluate(a) => eval::evaluate(&cli.global, a),
         Command::Analyze(a) => analysis::analyze_cmd(&cli.global, a),
