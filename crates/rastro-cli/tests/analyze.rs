@@ -156,18 +156,22 @@ fn analysis_is_idempotent_incremental_and_accounts_for_odd_input() {
     std::fs::write(&extra_c, format!("{header}\n{row}\n")).unwrap();
     let extra_o = dir.path().join("extra_obs.csv");
     std::fs::write(&extra_o, "id,originator,tlp,releasable_to,source,subject_kind,subject,time,lat,lon,accuracy_m,confidence\nX-1,ANAM,AMBER,,gps,vehicle,NO-SUCH-TRUCK,2026-02-01T00:00:00Z,19.1,-104.3,8,1\n").unwrap();
+    let extra_e = dir.path().join("extra_custody.csv");
+    std::fs::write(&extra_e, "id,originator,tlp,releasable_to,consignment,event,time,place,lat,lon,vehicle,party,quantity,unit,cas_found\nGHOST-E1,ANAM,AMBER,,GHOST-C1,released,2026-02-01T00:00:00Z,,,,,,,,\n").unwrap();
     rastro(
         &db,
         &[
             "ingest",
             extra_c.to_str().unwrap(),
             extra_o.to_str().unwrap(),
+            extra_e.to_str().unwrap(),
         ],
     );
     let third = json(&rastro(&db, &["analyze", "--json", now[0], now[1]]));
     assert_eq!(third["consignments_analysed"], 1, "{third}");
     assert_eq!(third["consignments_without_observations"], 1, "{third}");
     assert_eq!(third["unlinked_subjects"], 1, "{third}");
+    assert_eq!(third["undeclared_consignment_ids"], 1, "{third}");
     let show = json(&rastro(
         &db,
         &["consignment", "show", "EXTRA-C-1", "--json"],

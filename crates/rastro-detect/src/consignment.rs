@@ -16,7 +16,7 @@
 //!   imports + 0.1 when recent and residential together.
 
 use crate::config::Config;
-use rastro_core::geo::{equirect_m, haversine_m, point_segment_cos_m, point_segment_m, CosLat};
+use rastro_core::geo::{haversine_m, point_segment_cos_m, point_segment_m, CosLat};
 use rastro_core::{
     Alert, Catalogue, Consignment, Custody, CustodyKind, Marking, ObservationSource, Party, Place,
     PlaceKind, Position, Typology, Vehicle,
@@ -601,25 +601,6 @@ fn unscheduled_stops(
     infos
 }
 
-fn median_speed_kmh(gps: &[Fix]) -> Option<f64> {
-    let mut cos = CosLat::default();
-    let mut v: Vec<f64> = gps
-        .windows(2)
-        .filter_map(|w| {
-            let dt_h = (w[1].t_ms - w[0].t_ms) as f64 / 3_600_000.0;
-            let s = equirect_m(cos.get(w[0].lat), w[0].lat, w[0].lon, w[1].lat, w[1].lon)
-                / 1000.0
-                / dt_h;
-            (dt_h > 0.0 && dt_h < 0.25 && s > 15.0 && s < 150.0).then_some(s)
-        })
-        .collect();
-    if v.is_empty() {
-        return None;
-    }
-    let mid = v.len() / 2;
-    Some(*v.select_nth_unstable_by(mid, f64::total_cmp).1)
-}
-
 fn tracking_gaps(
     c: &Consignment,
     gps: &[Fix],
@@ -629,7 +610,7 @@ fn tracking_gaps(
     alerts: &mut Vec<Alert>,
 ) {
     let cfg = ctx.config;
-    let median = median_speed_kmh(gps).unwrap_or(70.0);
+    let median = rastro_track::trajectory::median_moving_speed_kmh(gps).unwrap_or(70.0);
     for g in trip_gaps {
         let (Some(a), Some(b)) = (gps.get(g.from_idx), gps.get(g.to_idx)) else {
             continue;

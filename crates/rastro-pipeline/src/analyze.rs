@@ -48,6 +48,9 @@ pub struct AnalyzeReport {
     /// Subjects observed since the last run that match no vehicle id or plate (vessels, unknown
     /// plates); their observations are kept but not linked to any consignment.
     pub unlinked_subjects: usize,
+    /// Consignment ids named by custody events but never declared; their events are kept and
+    /// counted here until the declaration arrives.
+    pub undeclared_consignment_ids: usize,
     pub alerts: BTreeMap<String, u64>,
 }
 
@@ -199,16 +202,19 @@ pub fn analyze(
             }
         }
         if !vehicles_seen.is_empty() {
-            // Consignments loaded on those vehicles.
-            for c in &consignments {
-                if t.contains(&c.id) {
-                    continue;
+            // Consignments carried by those vehicles: one pass over the custody events, rather
+            // than one query per consignment.
+            let carried = all(store, Kind::Custody, |r| match r {
+                Record::Custody(e)
+                    if e.vehicle
+                        .as_deref()
+                        .is_some_and(|v| vehicles_seen.contains(v)) =>
+                {
+                    Some(e.consignment)
                 }
-                let custody = store.records_by_ref(Kind::Custody, &c.id)?;
-                if custody.iter().any(|r| matches!(&r.record, Record::Custody(e) if e.vehicle.as_deref().is_some_and(|v| vehicles_seen.contains(v)))) {
-                    t.insert(c.id.clone());
-                }
-            }
+                _ => None,
+            })?;
+            t.extend(carried);
         }
         t
     };
@@ -225,6 +231,7 @@ pub fn analyze(
     store.begin()?;
     for (n, id) in touched.iter().enumerate() {
         let Some(c) = by_id.get(id.as_str()) else {
+            report.undeclared_consignment_ids += 1;
             continue;
         };
         let custody: Vec<Custody> = store

@@ -1594,6 +1594,31 @@ impl World<'_> {
         Ok(id)
     }
 
+    /// A tip (FGR, TLP:RED) at `p` with an Admiralty grade drawn from `grades`: true tips near
+    /// labs get good grades, false ones mostly poor.
+    fn tip(&mut self, t_ms: i64, p: Position, grades: &[(char, u8)]) -> Result<String, SimError> {
+        let tip_texts = [
+            "Olor químico fuerte por las noches en la cuadra",
+            "Entran y salen camionetas a deshoras",
+            "Vecinos reportan tambos y ventanas tapiadas",
+            "Compra frecuente de garrafones de solventes",
+        ];
+        let grade = *grades.choose(&mut self.rng).unwrap_or(&('F', 6));
+        let text = *tip_texts.choose(&mut self.rng).unwrap_or(&"");
+        self.report(
+            ReportKind::Tip,
+            "FGR",
+            m(Tlp::Red, &[]),
+            t_ms,
+            Some(p),
+            grade,
+            vec![],
+            text,
+            None,
+            vec![],
+        )
+    }
+
     fn random_time(&mut self, from: i64, to: i64) -> i64 {
         from + (self.rng.random::<f64>() * (to - from).max(1) as f64) as i64
     }
@@ -1611,12 +1636,6 @@ impl World<'_> {
     fn reports(&mut self) -> Result<(), SimError> {
         let rc = self.cfg.reports.clone();
         let end = self.start_ms + self.period_ms();
-        let tip_texts = [
-            "Olor químico fuerte por las noches en la cuadra",
-            "Entran y salen camionetas a deshoras",
-            "Vecinos reportan tambos y ventanas tapiadas",
-            "Compra frecuente de garrafones de solventes",
-        ];
         for l in 0..self.labs.len() {
             let (pos, from) = (self.labs[l].pos, self.labs[l].from_ms);
             for _ in 0..rc.true_tips_per_lab {
@@ -1626,22 +1645,7 @@ impl World<'_> {
                     self.rng.random_range(0.0..360.0),
                     self.rng.random_range(30.0..300.0),
                 );
-                let grade = *[('B', 2), ('C', 2), ('C', 3), ('B', 3)]
-                    .choose(&mut self.rng)
-                    .unwrap_or(&('C', 3));
-                let text = *tip_texts.choose(&mut self.rng).unwrap_or(&"");
-                self.report(
-                    ReportKind::Tip,
-                    "FGR",
-                    m(Tlp::Red, &[]),
-                    t,
-                    Some(p),
-                    grade,
-                    vec![],
-                    text,
-                    None,
-                    vec![],
-                )?;
+                self.tip(t, p, &[('B', 2), ('C', 2), ('C', 3), ('B', 3)])?;
             }
             for _ in 0..rc.equipment_per_lab {
                 let t = self.random_time(from, end);
@@ -1721,21 +1725,10 @@ impl World<'_> {
         for _ in 0..false_tips {
             let t = self.random_time(self.start_ms, end);
             let p = self.urban_random();
-            let grade = *[('D', 4), ('E', 5), ('C', 4), ('F', 6), ('C', 3), ('D', 3)]
-                .choose(&mut self.rng)
-                .unwrap_or(&('E', 5));
-            let text = *tip_texts.choose(&mut self.rng).unwrap_or(&"");
-            self.report(
-                ReportKind::Tip,
-                "FGR",
-                m(Tlp::Red, &[]),
+            self.tip(
                 t,
-                Some(p),
-                grade,
-                vec![],
-                text,
-                None,
-                vec![],
+                p,
+                &[('D', 4), ('E', 5), ('C', 4), ('F', 6), ('C', 3), ('D', 3)],
             )?;
         }
         let legit_eq =

@@ -97,25 +97,11 @@ impl Store {
 
     /// Alerts matching `f`, highest score first, then by time and id.
     pub fn alerts(&self, f: &AlertFilter) -> Result<Vec<Alert>> {
-        let mut sql = String::from("SELECT id, body FROM alert WHERE 1 = 1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        if let Some(t) = f.typology {
-            sql.push_str(" AND typology = ?");
-            args.push(t.as_str().to_string().into());
-        }
-        if let Some(s) = f.since_ms {
-            sql.push_str(" AND t_ms >= ?");
-            args.push(s.into());
-        }
-        if let Some(s) = &f.subject {
-            sql.push_str(" AND subject = ?");
-            args.push(s.clone().into());
-        }
-        sql.push_str(" ORDER BY score DESC, t_ms, id");
-        if let Some(l) = f.limit {
-            sql.push_str(" LIMIT ?");
-            args.push(i64::from(l).into());
-        }
+        let (sql, args) = crate::query::Filtered::new("SELECT id, body FROM alert")
+            .and("typology = ?", f.typology.map(|t| t.as_str().to_string()))
+            .and("t_ms >= ?", f.since_ms)
+            .and("subject = ?", f.subject.clone())
+            .finish("score DESC, t_ms, id", f.limit);
         let mut st = self.conn.prepare(&sql)?;
         let rows = st
             .query_map(rusqlite::params_from_iter(args), |r| {

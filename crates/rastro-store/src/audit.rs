@@ -216,25 +216,15 @@ impl Store {
 
     /// Entries matching the filter, oldest first.
     pub fn audit_log(&self, f: &AuditFilter) -> Result<Vec<AuditRow>> {
-        let mut sql = String::from("SELECT e.leaf, e.leaf_hash FROM audit_entry e WHERE 1 = 1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        if let Some(a) = &f.actor {
-            sql.push_str(" AND e.actor = ?");
-            args.push(a.clone().into());
-        }
-        if let Some(s) = f.since_ms {
-            sql.push_str(" AND e.t_ms >= ?");
-            args.push(s.into());
-        }
-        if let Some(r) = &f.record {
-            sql.push_str(" AND e.seq IN (SELECT seq FROM audit_record WHERE record = ?)");
-            args.push(r.clone().into());
-        }
-        sql.push_str(" ORDER BY e.seq");
-        if let Some(l) = f.limit {
-            sql.push_str(" LIMIT ?");
-            args.push(i64::from(l).into());
-        }
+        let (sql, args) =
+            crate::query::Filtered::new("SELECT e.leaf, e.leaf_hash FROM audit_entry e")
+                .and("e.actor = ?", f.actor.clone())
+                .and("e.t_ms >= ?", f.since_ms)
+                .and(
+                    "e.seq IN (SELECT seq FROM audit_record WHERE record = ?)",
+                    f.record.clone(),
+                )
+                .finish("e.seq", f.limit);
         let mut st = self.conn.prepare(&sql)?;
         let rows = st
             .query_map(rusqlite::params_from_iter(args), |r| {

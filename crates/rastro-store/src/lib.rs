@@ -10,6 +10,7 @@
 
 mod analysis;
 mod audit;
+mod query;
 mod schema;
 
 pub use audit::{AuditEvent, AuditFilter, AuditRow, MAX_RECORDS_PER_ENTRY};
@@ -538,13 +539,6 @@ impl Store {
             .query_row("SELECT COALESCE(MAX(seq), 0) FROM observation", [], |r| {
                 r.get(0)
             })?)
-    }
-
-    /// Direct access for sibling modules that add tables (analysis state, audit) in later
-    /// schema versions. Kept crate-private so SQL stays in this crate.
-    #[allow(dead_code)]
-    pub(crate) fn conn(&self) -> &Connection {
-        &self.conn
     }
 }
 

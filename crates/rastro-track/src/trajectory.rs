@@ -177,6 +177,27 @@ pub fn status(
     }
 }
 
+/// Median speed between consecutive fixes that are under 15 minutes apart and moving at 15 to
+/// 150 km/h: the trip's usual driving speed, ignoring stops, silences and glitches.
+pub fn median_moving_speed_kmh(fixes: &[Fix]) -> Option<f64> {
+    let mut cos = CosLat::default();
+    let mut v: Vec<f64> = fixes
+        .windows(2)
+        .filter_map(|w| {
+            let dt_h = (w[1].t_ms - w[0].t_ms) as f64 / 3_600_000.0;
+            let s = equirect_m(cos.get(w[0].lat), w[0].lat, w[0].lon, w[1].lat, w[1].lon)
+                / 1000.0
+                / dt_h;
+            (dt_h > 0.0 && dt_h < 0.25 && s > 15.0 && s < 150.0).then_some(s)
+        })
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    let mid = v.len() / 2;
+    Some(*v.select_nth_unstable_by(mid, f64::total_cmp).1)
+}
+
 /// Estimated arrival: the remaining great-circle distance times a road factor, at the
 /// trip's median moving speed so far (or `default_kmh` before there is one).
 pub fn eta_ms(
@@ -187,27 +208,7 @@ pub fn eta_ms(
     default_kmh: f64,
 ) -> Option<i64> {
     let last = fixes.last()?;
-    let mut speeds: Vec<f64> = fixes
-        .windows(2)
-        .filter_map(|w| {
-            let dt_h = (w[1].t_ms - w[0].t_ms) as f64 / 3_600_000.0;
-            let v = equirect_m(
-                w[0].lat.to_radians().cos(),
-                w[0].lat,
-                w[0].lon,
-                w[1].lat,
-                w[1].lon,
-            ) / 1000.0
-                / dt_h;
-            (dt_h > 0.0 && v > 10.0 && v < 150.0).then_some(v)
-        })
-        .collect();
-    let v = if speeds.is_empty() {
-        default_kmh
-    } else {
-        let mid = speeds.len() / 2;
-        *speeds.select_nth_unstable_by(mid, f64::total_cmp).1
-    };
+    let v = median_moving_speed_kmh(fixes).unwrap_or(default_kmh);
     let remaining_km = haversine_m(last.lat, last.lon, dest_lat, dest_lon) / 1000.0 * road_factor;
     Some(last.t_ms + (remaining_km / v * 3_600_000.0) as i64)
 }

@@ -88,14 +88,15 @@ pub fn analyze_cmd(g: &Global, a: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         print_json(&report)?;
     } else {
         println!(
-            "analysed {} of {} consignments in {:.1} s ({} fixes used, {} rejected; {} consignments without observations; {} unlinked subjects)",
+            "analysed {} of {} consignments in {:.1} s ({} fixes used, {} rejected; {} consignments without observations; {} unlinked subjects; {} undeclared consignment ids in custody)",
             report.consignments_analysed,
             report.consignments_total,
             t0.elapsed().as_secs_f64(),
             report.fixes_used,
             report.fixes_rejected,
             report.consignments_without_observations,
-            report.unlinked_subjects
+            report.unlinked_subjects,
+            report.undeclared_consignment_ids
         );
         for (t, n) in &report.alerts {
             println!("  {t:<24} {n} alerts");

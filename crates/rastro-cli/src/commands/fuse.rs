@@ -35,7 +35,10 @@ pub struct HotspotsArgs {
 }
 
 pub fn hotspots(_g: &Global, a: HotspotsArgs) -> anyhow::Result<ExitCode> {
-    anyhow::ensure!(a.distance_band > 0.0, "--distance-band must be positive");
+    anyhow::ensure!(
+        a.distance_band.is_finite() && a.distance_band > 0.0,
+        "--distance-band must be a positive number"
+    );
     let file =
         std::fs::File::open(&a.input).with_context(|| format!("opening {}", a.input.display()))?;
     let cols = PointColumns {
@@ -47,9 +50,7 @@ pub fn hotspots(_g: &Global, a: HotspotsArgs) -> anyhow::Result<ExitCode> {
     };
     let name = a.input.display().to_string();
     let (rows, bad) = read_points(BufReader::with_capacity(1 << 20, file), &name, &cols)?;
-    for (line, reason) in bad.iter().take(10) {
-        eprintln!("warning: {name}:{line}: {reason}; row skipped");
-    }
+    super::track::report_bad_rows(&name, &bad);
     let xy: Vec<(f64, f64)> = rows.iter().map(|r| (r.x, r.y)).collect();
     let y: Vec<f64> = rows.iter().map(|r| r.value).collect();
     let transform = if a.transform.eq_ignore_ascii_case("b") {

@@ -24,10 +24,13 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// The database used when neither `--db` nor `RASTRO_DB` names one.
+pub const DEFAULT_DB: &str = "rastro.db";
+
 #[derive(Args, Clone)]
 pub struct Global {
     /// Database file (created if missing).
-    #[arg(long, global = true, env = "RASTRO_DB", default_value = "rastro.db")]
+    #[arg(long, global = true, env = "RASTRO_DB", default_value = DEFAULT_DB)]
     pub db: PathBuf,
     /// More log output on stderr (-v info, -vv debug).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]

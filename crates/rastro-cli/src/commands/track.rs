@@ -57,9 +57,10 @@ struct StopOut {
 }
 
 pub fn stops(_g: &Global, a: StopsArgs) -> anyhow::Result<ExitCode> {
-    if a.max_diameter <= 0.0 || a.min_duration < 0.0 {
-        anyhow::bail!("--max-diameter must be positive and --min-duration not negative");
-    }
+    anyhow::ensure!(
+        a.max_diameter.is_finite() && a.max_diameter > 0.0 && a.min_duration.is_finite() && a.min_duration >= 0.0,
+        "--max-diameter must be a positive number and --min-duration a non-negative number of seconds"
+    );
     let (metric, cols) = match (&a.x_col, &a.y_col, &a.lat_col, &a.lon_col) {
         (Some(x), Some(y), _, _) => (Metric::Planar, (x.clone(), y.clone())),
         (_, _, lat, lon) => (
@@ -81,12 +82,7 @@ pub fn stops(_g: &Global, a: StopsArgs) -> anyhow::Result<ExitCode> {
     };
     let name = a.input.display().to_string();
     let (rows, bad) = read_points(BufReader::with_capacity(1 << 20, file), &name, &pc)?;
-    for (line, reason) in bad.iter().take(10) {
-        eprintln!("warning: {name}:{line}: {reason}; row skipped");
-    }
-    if bad.len() > 10 {
-        eprintln!("warning: … and {} more bad rows", bad.len() - 10);
-    }
+    report_bad_rows(&name, &bad);
     // Group rows by trajectory (hashing, not comparing, the ids), then order the trajectories
     // by id so the output is deterministic.
     let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -150,4 +146,15 @@ pub fn stops(_g: &Global, a: StopsArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{} stops in {} points", out.len(), rows.len());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every skipped row is accounted for on stderr: the first ten with line and reason, then a
+/// count. (Data goes to stdout, so a pipeline still gets clean output.)
+pub fn report_bad_rows(name: &str, bad: &[(u64, String)]) {
+    for (line, reason) in bad.iter().take(10) {
+        eprintln!("warning: {name}:{line}: {reason}; row skipped");
+    }
+    if bad.len() > 10 {
+        eprintln!("warning: … and {} more bad rows skipped", bad.len() - 10);
+    }
 }
