@@ -39,6 +39,44 @@ pub fn to_string(cell: u64) -> String {
         .unwrap_or_else(|_| format!("{cell:x}"))
 }
 
+/// Parses a cell's hexadecimal text.
+pub fn parse(text: &str) -> Option<u64> {
+    text.parse::<CellIndex>().ok().map(u64::from)
+}
+
+/// The cell's resolution, 0 to 15.
+pub fn resolution(cell: u64) -> Option<u8> {
+    CellIndex::try_from(cell)
+        .ok()
+        .map(|c| u8::from(c.resolution()))
+}
+
+/// Every cell within `k` grid steps of `cell` (including it), in h3o's order.
+pub fn disk(cell: u64, k: u32) -> Vec<u64> {
+    CellIndex::try_from(cell)
+        .map(|c| {
+            c.grid_disk::<Vec<_>>(k)
+                .into_iter()
+                .map(u64::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The cell's boundary as (lat, lon) vertices, not closed.
+pub fn boundary(cell: u64) -> Vec<(f64, f64)> {
+    CellIndex::try_from(cell)
+        .map(|c| c.boundary().iter().map(|ll| (ll.lat(), ll.lng())).collect())
+        .unwrap_or_default()
+}
+
+/// Mean edge length of cells at `resolution`, in metres.
+pub fn edge_length_m(resolution: u8) -> Option<f64> {
+    Resolution::try_from(resolution)
+        .ok()
+        .map(|r| r.edge_length_m())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +87,11 @@ mod tests {
         assert!((lat - 19.06).abs() < 0.01 && (lon + 104.30).abs() < 0.01);
         assert_eq!(parent(c, 9), Some(c));
         assert!(cell(95.0, 0.0, 9).is_none());
+        assert_eq!(parse(&to_string(c)), Some(c));
+        assert_eq!(resolution(c), Some(9));
+        assert_eq!(disk(c, 1).len(), 7);
+        assert_eq!(boundary(c).len(), 6);
+        let e = edge_length_m(9).unwrap();
+        assert!((150.0..250.0).contains(&e), "{e}");
     }
 }

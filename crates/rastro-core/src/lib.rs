@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod geo;
 pub mod grid;
 pub mod ids;
+pub mod lead;
 pub mod marking;
 pub mod quarantine;
 pub mod record;
@@ -18,6 +19,7 @@ pub mod units;
 pub use alert::{Alert, Typology};
 pub use catalogue::{Catalogue, Chemical, ControlList};
 pub use ids::{Cas, ContainerNumber, Country, HsCode, IdError, Imo, Mmsi, Position, Rfc, UnLocode};
+pub use lead::{Contribution, Evidence, EvidenceKind, Lead, LeadStatus};
 pub use marking::{Marking, Tlp};
 pub use quarantine::Quarantine;
 pub use record::{

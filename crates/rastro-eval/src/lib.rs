@@ -13,6 +13,23 @@ use std::path::Path;
 
 /// Distance within which a place-based alert matches a true lab.
 pub const LAB_MATCH_M: f64 = 2000.0;
+/// Distance within which a lead matches a true lab (the goal for lead accuracy).
+pub const LEAD_MATCH_M: f64 = 1000.0;
+
+/// How well the ranked leads point at the true labs.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadQuality {
+    pub labs: usize,
+    pub leads: usize,
+    /// Share of the top k leads within `LEAD_MATCH_M` of a true lab; `None` with fewer than k
+    /// leads would overstate, so it is computed over min(k, leads) and says so in `notes`.
+    pub precision_at_5: Option<f64>,
+    pub precision_at_10: Option<f64>,
+    /// Median over true labs of the distance to the nearest lead, in metres.
+    pub median_distance_m: Option<f64>,
+    /// Labs with a lead within `LEAD_MATCH_M`.
+    pub labs_found: usize,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
@@ -62,6 +79,7 @@ impl Metric {
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
     pub alerts: BTreeMap<String, Metric>,
+    pub leads: Option<LeadQuality>,
     pub absent: Vec<String>,
     pub notes: Vec<String>,
 }
@@ -120,6 +138,7 @@ pub fn evaluate(store: &Store, truth_dir: &Path) -> Result<Evaluation, EvalError
     let all = store.alerts(&AlertFilter::default())?;
     let mut out = Evaluation {
         alerts: BTreeMap::new(),
+        leads: None,
         absent: Vec::new(),
         notes: Vec::new(),
     };
@@ -163,11 +182,62 @@ pub fn evaluate(store: &Store, truth_dir: &Path) -> Result<Evaluation, EvalError
         Metric::new(targets.len(), conv.len(), tp_pred, tp_truth),
     );
     out.notes.push(format!("convergence: an alert is correct within {:.0} km of a lab fed by two or more consignments ({} such labs: {})", LAB_MATCH_M / 1000.0, targets.len(), targets.iter().map(|l| l.lab.as_str()).collect::<Vec<_>>().join(", ")));
-    out.absent = vec![
-        "leads (precision@5, precision@10, median distance to nearest lead)".into(),
+    let leads = store.leads(u32::MAX)?;
+    if leads.is_empty() {
+        out.absent
+            .push("leads (none stored: run `rastro analyze`)".into());
+    } else {
+        let dist = |lat: f64, lon: f64, l: &LabTruth| haversine_m(lat, lon, l.lat, l.lon);
+        let hit =
+            |ld: &rastro_core::Lead| labs.iter().any(|l| dist(ld.lat, ld.lon, l) <= LEAD_MATCH_M);
+        let at = |k: usize| {
+            let top = &leads[..k.min(leads.len())];
+            (!top.is_empty())
+                .then(|| top.iter().filter(|l| hit(l)).count() as f64 / top.len() as f64)
+        };
+        let mut nearest: Vec<f64> = labs
+            .iter()
+            .map(|l| {
+                leads
+                    .iter()
+                    .map(|ld| dist(ld.lat, ld.lon, l))
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .collect();
+        nearest.sort_by(f64::total_cmp);
+        let median = (!nearest.is_empty()).then(|| {
+            let n = nearest.len();
+            if n % 2 == 1 {
+                nearest[n / 2]
+            } else {
+                (nearest[n / 2 - 1] + nearest[n / 2]) / 2.0
+            }
+        });
+        if leads.len() < 10 {
+            out.notes.push(format!(
+                "leads: only {} leads, so precision@10 is over {}",
+                leads.len(),
+                leads.len()
+            ));
+        }
+        out.notes.push(format!(
+            "leads: a lead is correct within {:.0} m of a true lab; {} labs in truth",
+            LEAD_MATCH_M,
+            labs.len()
+        ));
+        out.leads = Some(LeadQuality {
+            labs: labs.len(),
+            leads: leads.len(),
+            precision_at_5: at(5),
+            precision_at_10: at(10),
+            median_distance_m: median,
+            labs_found: nearest.iter().filter(|d| **d <= LEAD_MATCH_M).count(),
+        });
+    }
+    out.absent.extend([
         "entity resolution (pairwise precision, recall, F1)".into(),
         "forensic linkage of seizures".into(),
-    ];
+    ]);
     Ok(out)
 }
 
@@ -190,6 +260,20 @@ pub fn table(e: &Evaluation) -> String {
             f(m.precision),
             f(m.recall),
             f(m.f1)
+        ));
+    }
+    if let Some(l) = &e.leads {
+        s.push_str(&format!(
+            "leads: {} leads, {} labs; precision@5 {} precision@10 {}; median distance lab to nearest lead {}; labs with a lead within {:.0} m: {}\n",
+            l.leads,
+            l.labs,
+            f(l.precision_at_5),
+            f(l.precision_at_10),
+            l.median_distance_m
+                .map(|d| format!("{d:.0} m"))
+                .unwrap_or_else(|| "-".into()),
+            LEAD_MATCH_M,
+            l.labs_found
         ));
     }
     for a in &e.absent {

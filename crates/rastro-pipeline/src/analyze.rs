@@ -66,7 +66,7 @@ struct State<'a> {
     gaps: &'a [rastro_track::Gap],
 }
 
-fn all<T>(
+pub(crate) fn all<T>(
     store: &Store,
     kind: Kind,
     f: impl Fn(Record) -> Option<T>,

@@ -8,6 +8,8 @@
 pub mod analyze;
 pub mod audit;
 pub mod ingest;
+pub mod leads;
 
 pub use analyze::{analyze, AnalyzeOptions, AnalyzeReport};
 pub use ingest::{ingest_path, FileReport, IngestOptions, PipelineError, Progress};
+pub use leads::{compute_leads, LeadsError, LeadsReport};

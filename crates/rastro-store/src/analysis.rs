@@ -146,6 +146,16 @@ impl Store {
         Ok(())
     }
 
+    /// Consignment states (id, JSON body) after `after_id` in id order, at most `limit`: for
+    /// streaming every state in pages.
+    pub fn consignment_states(&self, after_id: &str, limit: u32) -> Result<Vec<(String, String)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, body FROM consignment_state WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?;
+        let rows = st.query_map(params![after_id, limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// The stored state of a consignment as JSON text.
     pub fn consignment_state(&self, id: &str) -> Result<Option<(String, Option<i64>, String)>> {
         let mut st = self

@@ -10,12 +10,14 @@
 
 mod analysis;
 mod audit;
+mod leads;
 mod query;
 mod schema;
 
 pub use audit::{AuditEvent, AuditFilter, AuditRow, MAX_RECORDS_PER_ENTRY};
 
 pub use analysis::{AlertFilter, AlertScope};
+pub use leads::LeadDecision;
 
 use rastro_core::{
     Kind, Marking, Observation, ObservationSource, Quarantine, Record, SubjectKind, Tlp,

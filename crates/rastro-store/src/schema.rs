@@ -136,6 +136,29 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     "#,
+    // 5: leads (recomputed wholesale by each analysis) and the analyst decisions about them,
+    // which outlive any one computation and carry the cells they were made on.
+    r#"
+    CREATE TABLE lead (
+        id TEXT PRIMARY KEY,
+        rank INTEGER NOT NULL,
+        score REAL NOT NULL,
+        lat REAL NOT NULL,
+        lon REAL NOT NULL,
+        tlp INTEGER NOT NULL,
+        rel TEXT,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX lead_rank ON lead(rank);
+    CREATE TABLE lead_decision (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,
+        note TEXT,
+        actor TEXT NOT NULL,
+        t_ms INTEGER NOT NULL,
+        cells TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

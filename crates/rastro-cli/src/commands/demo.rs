@@ -112,12 +112,16 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
             now: Some(rastro_core::format_time_ms(end)),
             catalogue: None,
             json: false,
+            lead_resolution: 9,
+            lead_band_m: 1000.0,
+            lead_z_min: 3.09,
         },
     )?;
     say(format!(
-        "    {} consignments analysed, {} alerts",
-        report.consignments_analysed,
-        report.alerts.values().sum::<u64>()
+        "    {} consignments analysed, {} alerts, {} leads",
+        report.analysis.consignments_analysed,
+        report.analysis.alerts.values().sum::<u64>(),
+        report.leads.leads
     ));
     say("4/4 evaluating against the simulator's truth".to_string());
     let store = Store::open(&db)?;
@@ -128,6 +132,7 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("truth (never ingested): {}", data.join("truth").display());
     println!("database: {}", db.display());
     println!("try: rastro --db {} alerts | head", db.display());
+    println!("     rastro --db {} leads", db.display());
     if !a.no_serve {
         println!(
             "web UI: not built yet (the HTTP server and UI are open issues); nothing to serve"

@@ -6,6 +6,7 @@ mod data;
 mod demo;
 mod eval;
 mod fuse;
+mod leads;
 mod sim;
 mod track;
 
@@ -64,6 +65,11 @@ pub enum Command {
     Audit(audit::AuditCmd),
     /// Measure the analytics against simulator truth.
     Evaluate(eval::EvaluateArgs),
+    /// Ranked lead sites fused from alerts, stops, tips, seizures and purchases.
+    Leads(leads::LeadsArgs),
+    /// One lead: evidence and contributions; record a decision on it.
+    #[command(subcommand)]
+    Lead(leads::LeadCmd),
     /// Getis-Ord local G / Gi* hot spots on any point CSV (esda G_Local semantics).
     Hotspots(fuse::HotspotsArgs),
     /// Find stops in any point CSV (MovingPandas TrajectoryStopDetector semantics).
@@ -84,5 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(a) => analysis::analyze_cmd(&cli.global, a),
         Command::Alerts(a) => analysis::alerts(&cli.global, a),
         Command::Consignment(c) => analysis::consignment(&cli.global, c),
+        Command::Leads(a) => leads::leads(&cli.global, a),
+        Command::Lead(c) => leads::lead(&cli.global, c),
     }
 }

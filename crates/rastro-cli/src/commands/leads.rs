@@ -1,0 +1,199 @@
+//! `rastro leads` and `rastro lead show|status`: ranked candidate sites with their evidence.
+
+use super::data::open_store;
+use super::Global;
+use crate::output::print_json;
+use clap::{Args, Subcommand};
+use rastro_core::{Lead, LeadStatus};
+use std::process::ExitCode;
+
+#[derive(Args)]
+pub struct LeadsArgs {
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    #[arg(long, conflicts_with = "geojson")]
+    pub json: bool,
+    /// Print the leads as a GeoJSON (RFC 7946) FeatureCollection of their H3 cells.
+    #[arg(long)]
+    pub geojson: bool,
+}
+
+fn parse_status(s: &str) -> Result<LeadStatus, String> {
+    LeadStatus::parse(s).ok_or_else(|| {
+        format!(
+            "unknown status {s:?}; one of: {}",
+            LeadStatus::ALL.map(|t| t.as_str()).join(", ")
+        )
+    })
+}
+
+#[derive(Subcommand)]
+pub enum LeadCmd {
+    /// One lead with every piece of evidence and what it contributes.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a decision: new, under_review, released, actioned, closed (with --note saying
+    /// the outcome). The decision is kept across recomputation and written to the audit log.
+    Status {
+        id: String,
+        #[arg(value_parser = parse_status)]
+        status: LeadStatus,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+/// The leads as GeoJSON: one Feature per lead, a MultiPolygon of its cells.
+pub fn geojson(leads: &[Lead]) -> serde_json::Value {
+    let features: Vec<serde_json::Value> = leads
+        .iter()
+        .map(|l| {
+            let polys: Vec<serde_json::Value> = l
+                .cells
+                .iter()
+                .filter_map(|c| rastro_core::grid::parse(c))
+                .map(|c| {
+                    let mut ring: Vec<[f64; 2]> = rastro_core::grid::boundary(c)
+                        .into_iter()
+                        .map(|(lat, lon)| [lon, lat])
+                        .collect();
+                    if let Some(first) = ring.first().copied() {
+                        ring.push(first);
+                    }
+                    serde_json::json!([ring])
+                })
+                .collect();
+            serde_json::json!({
+                "type": "Feature",
+                "id": l.id,
+                "geometry": {"type": "MultiPolygon", "coordinates": polys},
+                "properties": {
+                    "rank": l.rank,
+                    "score": l.score,
+                    "centre": [l.lon, l.lat],
+                    "z_max": l.z_max,
+                    "evidence": l.evidence.len(),
+                    "kinds": l.kinds,
+                    "status": l.status,
+                    "tlp": l.marking.tlp,
+                    "marking": l.marking.to_string(),
+                    "summary": l.summary,
+                }
+            })
+        })
+        .collect();
+    serde_json::json!({"type": "FeatureCollection", "features": features})
+}
+
+pub fn leads(g: &Global, a: LeadsArgs) -> anyhow::Result<ExitCode> {
+    let mut store = open_store(g)?;
+    let list = store.leads(a.limit)?;
+    super::audit::log_read(
+        &mut store,
+        "leads",
+        list.iter().map(|l| l.id.clone()).collect(),
+    )?;
+    if a.geojson {
+        print_json(&geojson(&list))?;
+    } else if a.json {
+        print_json(&list)?;
+    } else {
+        for l in &list {
+            println!(
+                "{:>3} {:>7.2} {:<24} {:>9.5} {:>10.5} {:<13} {} {}",
+                l.rank,
+                l.score,
+                l.id,
+                l.lat,
+                l.lon,
+                l.status.as_str(),
+                l.marking,
+                l.summary
+            );
+        }
+        if list.is_empty() {
+            eprintln!("no leads; run `rastro analyze` after ingesting");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn lead(g: &Global, cmd: LeadCmd) -> anyhow::Result<ExitCode> {
+    let mut store = open_store(g)?;
+    match cmd {
+        LeadCmd::Show { id, json } => {
+            let Some(l) = store.lead(&id)? else {
+                eprintln!("error: no lead {id:?}; `rastro leads` lists them");
+                return Ok(ExitCode::from(1));
+            };
+            let mut read = vec![l.id.clone()];
+            read.extend(l.evidence.iter().map(|c| c.evidence.origin.clone()));
+            super::audit::log_read(&mut store, "lead", read)?;
+            if json {
+                print_json(&l)?;
+            } else {
+                println!(
+                    "{} rank {} score {:.2} at {:.5}, {:.5} ({} cells at H3 resolution {}) {}",
+                    l.id,
+                    l.rank,
+                    l.score,
+                    l.lat,
+                    l.lon,
+                    l.cells.len(),
+                    l.resolution,
+                    l.marking
+                );
+                println!(
+                    "status {}{}",
+                    l.status,
+                    l.status_note
+                        .as_deref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                );
+                println!(
+                    "evidence mass {:.3} less background {:.3}, {} kinds, Gi* z {:.2} (p {:.2e}); last evidence {}",
+                    l.evidence_mass,
+                    l.background,
+                    l.kinds,
+                    l.z_max,
+                    l.p_min,
+                    rastro_core::format_time_ms(l.last_seen_ms)
+                );
+                println!(
+                    "{:>8} {:<18} {:<22} {:<25} {:<10} origin",
+                    "contrib", "kind", "detail", "time", "marking"
+                );
+                for c in &l.evidence {
+                    let e = &c.evidence;
+                    println!(
+                        "{:>8.3} {:<18} {:<22} {:<25} {:<10} {}",
+                        c.contribution,
+                        e.kind.as_str(),
+                        e.detail,
+                        rastro_core::format_time_ms(e.time_ms),
+                        e.marking.tlp.to_string(),
+                        e.origin
+                    );
+                }
+            }
+        }
+        LeadCmd::Status { id, status, note } => {
+            let now = super::analysis::now_ms();
+            match store.set_lead_status(&id, status, note.as_deref(), now)? {
+                Some(l) => {
+                    super::audit::sign_after_write(g, &mut store)?;
+                    println!("{} is now {}", l.id, l.status);
+                }
+                None => {
+                    eprintln!("error: no lead {id:?}; `rastro leads` lists them");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
