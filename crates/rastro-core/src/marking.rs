@@ -106,14 +106,19 @@ impl Marking {
 
     /// The marking of data derived from both `self` and `other`: the more restrictive TLP
     /// level, and a release list that only admits who both inputs admit.
+    ///
+    /// A release list widens an AMBER-or-above marking beyond its default audience. CLEAR and
+    /// GREEN inputs already admit the whole community, so they do not narrow the list; an
+    /// AMBER-or-above input without a list admits no one beyond its default audience, so the
+    /// derived list is empty (taking the other input's list would leak the first input to
+    /// whoever the second was released to).
     pub fn most_restrictive(&self, other: &Marking) -> Marking {
-        let releasable_to = match (
-            self.releasable_to.is_empty(),
-            other.releasable_to.is_empty(),
-        ) {
-            (true, _) => other.releasable_to.clone(),
-            (_, true) => self.releasable_to.clone(),
-            _ => self
+        let open = |m: &Marking| m.tlp <= Tlp::Green;
+        let releasable_to = match (open(self), open(other)) {
+            (true, true) => BTreeSet::new(),
+            (true, false) => other.releasable_to.clone(),
+            (false, true) => self.releasable_to.clone(),
+            (false, false) => self
                 .releasable_to
                 .intersection(&other.releasable_to)
                 .cloned()
@@ -123,6 +128,27 @@ impl Marking {
             tlp: self.tlp.max(other.tlp),
             releasable_to,
         }
+    }
+
+    /// The same audience with the defaults spelled out, so the marking no longer depends on
+    /// who originated the record: AMBER admits the originator's nation; AMBER+STRICT and RED
+    /// admit the originator organisation; both plus whoever is listed. CLEAR and GREEN are
+    /// unchanged. Derived data combines explicit markings, which is what makes
+    /// [`Marking::most_restrictive`] exact rather than merely safe.
+    pub fn explicit(&self, originator: &str, originator_nation: &str) -> Marking {
+        let mut m = self.clone();
+        match self.tlp {
+            Tlp::Clear | Tlp::Green => {}
+            Tlp::Amber => {
+                m.releasable_to
+                    .insert(originator_nation.trim().to_ascii_uppercase());
+            }
+            Tlp::AmberStrict | Tlp::Red => {
+                m.releasable_to
+                    .insert(originator.trim().to_ascii_uppercase());
+            }
+        }
+        m
     }
 
     /// Folds [`Marking::most_restrictive`] over inputs; no inputs gives CLEAR.
@@ -160,10 +186,30 @@ mod tests {
         fn combining_never_loosens(a in marking(), b in marking()) {
             let m = a.most_restrictive(&b);
             prop_assert!(m.tlp >= a.tlp && m.tlp >= b.tlp);
-            if !a.releasable_to.is_empty() { prop_assert!(m.releasable_to.is_subset(&a.releasable_to)); }
-            if !b.releasable_to.is_empty() { prop_assert!(m.releasable_to.is_subset(&b.releasable_to)); }
+            // Whoever the derived marking releases to, every restricted input released to.
+            for x in [&a, &b] {
+                if x.tlp >= Tlp::Amber {
+                    prop_assert!(m.releasable_to.is_subset(&x.releasable_to), "{m} from {a} and {b}");
+                }
+            }
             prop_assert_eq!(m.clone(), b.most_restrictive(&a));
         }
+    }
+
+    #[test]
+    fn explicit_spells_out_the_default_audience() {
+        let amber = Marking::new(Tlp::Amber).explicit("ANAM", "MX");
+        assert_eq!(amber.releasable_text(), "MX");
+        let red = Marking::new(Tlp::Red).explicit("FGR", "MX");
+        assert_eq!(red.releasable_text(), "FGR");
+        // An alert from an AMBER consignment and a RED tip: the lists share no entry, so the
+        // derived item is released to no one beyond an explicit release (conservative: FGR is
+        // in MX, but lists are compared as written).
+        let derived = amber.most_restrictive(&red);
+        assert_eq!(derived.tlp, Tlp::Red);
+        assert!(derived.releasable_to.is_empty());
+        let green = Marking::new(Tlp::Green).explicit("FGR", "MX");
+        assert!(green.releasable_to.is_empty());
     }
 
     #[test]

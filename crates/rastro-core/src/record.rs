@@ -294,6 +294,14 @@ impl Record {
         each!(self, r => &r.marking)
     }
 
+    /// Replaces the marking with its explicit form (see [`Marking::explicit`]), so that data
+    /// derived from this record can be released without knowing who originated it.
+    pub fn make_marking_explicit(&mut self, originator_nation: &str) {
+        each!(self, r => {
+            r.marking = r.marking.explicit(&r.originator, originator_nation);
+        })
+    }
+
     /// The time the record is about, when it has one.
     pub fn time_ms(&self) -> Option<i64> {
         match self {

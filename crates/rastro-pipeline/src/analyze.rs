@@ -71,15 +71,39 @@ pub(crate) fn all<T>(
     kind: Kind,
     f: impl Fn(Record) -> Option<T>,
 ) -> Result<Vec<T>, StoreError> {
+    let policy = policy(store)?;
     let mut out = Vec::new();
     let mut after = 0;
     loop {
         let page = store.records(kind, after, PAGE)?;
         let Some(last) = page.last() else { break };
         after = last.seq;
-        out.extend(page.into_iter().filter_map(|r| f(r.record)));
+        out.extend(
+            page.into_iter()
+                .filter_map(|r| f(explicit(&policy, r.record))),
+        );
     }
     Ok(out)
+}
+
+/// The deployment's policy, for making markings explicit.
+pub(crate) fn policy(store: &Store) -> Result<rastro_policy::Policy, StoreError> {
+    rastro_policy::guard::load_policy(store).map_err(|e| match e {
+        rastro_policy::GuardError::Store(s) => s,
+        other => StoreError::Decode {
+            kind: "policy".into(),
+            id: String::new(),
+            err: other.to_string(),
+        },
+    })
+}
+
+/// A record with its marking made explicit, so that everything derived from it carries its
+/// audience whoever originated it (rastro-policy's rules).
+pub(crate) fn explicit(policy: &rastro_policy::Policy, mut r: Record) -> Record {
+    let nation = policy.nation_of(r.originator()).to_string();
+    r.make_marking_explicit(&nation);
+    r
 }
 
 pub fn normalise_plate(p: &str) -> String {
@@ -96,6 +120,7 @@ pub fn analyze(
     progress: &dyn Fn(usize, usize),
 ) -> Result<AnalyzeReport, StoreError> {
     let geo = Geography::mexico();
+    let policy = policy(store)?;
     let places: Vec<Place> = all(store, Kind::Place, |r| {
         if let Record::Place(p) = r {
             Some(p)
@@ -238,7 +263,7 @@ pub fn analyze(
             .records_by_ref(Kind::Custody, id)?
             .into_iter()
             .filter_map(|r| {
-                if let Record::Custody(e) = r.record {
+                if let Record::Custody(e) = explicit(&policy, r.record) {
                     Some(e)
                 } else {
                     None
@@ -283,7 +308,7 @@ pub fn analyze(
                         lon: o.lon,
                         source: o.source,
                         accuracy_m: o.accuracy_m,
-                        marking: o.marking,
+                        marking: policy.explicit(&o.originator, &o.marking),
                     });
                 }
             }

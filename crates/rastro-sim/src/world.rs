@@ -1608,7 +1608,8 @@ impl World<'_> {
         self.report(
             ReportKind::Tip,
             "FGR",
-            m(Tlp::Red, &[]),
+            // Named recipients: the host nation's agencies at the fusion centre.
+            m(Tlp::Red, &["MX"]),
             t_ms,
             Some(p),
             grade,

@@ -8,6 +8,7 @@
 //! The public API speaks domain types only, so a PostgreSQL backend can implement the same
 //! surface later without the analytics noticing.
 
+mod access;
 mod analysis;
 mod audit;
 mod leads;
@@ -16,6 +17,7 @@ mod schema;
 
 pub use audit::{AuditEvent, AuditFilter, AuditRow, MAX_RECORDS_PER_ENTRY};
 
+pub use access::{MarkingCount, OrgRow, UserRow};
 pub use analysis::{AlertFilter, AlertScope};
 pub use leads::LeadDecision;
 

@@ -159,6 +159,30 @@ const MIGRATIONS: &[&str] = &[
         cells TEXT NOT NULL
     );
     "#,
+    // 6: organisations, users (API tokens stored only as argon2id hashes), deployment
+    // settings such as the host nation.
+    r#"
+    CREATE TABLE org (
+        code TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        nation TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    );
+    CREATE TABLE app_user (
+        name TEXT PRIMARY KEY,
+        org TEXT NOT NULL REFERENCES org(code),
+        role TEXT NOT NULL,
+        token_id TEXT NOT NULL UNIQUE,
+        token_hash TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        revoked_ms INTEGER
+    );
+    CREATE TABLE setting (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -77,6 +77,10 @@ fn local_actor() -> String {
 
 pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
     let mut store = open_store(g)?;
+    if let Err(e) = super::access::guard(g, &mut store)?.require_audit() {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(1));
+    }
     match cmd {
         AuditCmd::Log {
             who,

@@ -141,7 +141,19 @@ pub struct StatsArgs {
 }
 
 pub fn stats(g: &Global, a: StatsArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(g)?;
+    let mut store = open_store(g)?;
+    if g.as_user.is_some() {
+        // A user sees counts of what they may see only; totals would reveal the rest.
+        let counts = super::access::guard(g, &mut store)?.counts()?;
+        if a.json {
+            print_json(&serde_json::json!({ "visible": counts }))?;
+        } else {
+            for (k, n) in &counts {
+                println!("{k:<14} {n}");
+            }
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let s = store.stats()?;
     if a.json {
         #[derive(serde::Serialize)]

@@ -90,12 +90,7 @@ pub fn geojson(leads: &[Lead]) -> serde_json::Value {
 
 pub fn leads(g: &Global, a: LeadsArgs) -> anyhow::Result<ExitCode> {
     let mut store = open_store(g)?;
-    let list = store.leads(a.limit)?;
-    super::audit::log_read(
-        &mut store,
-        "leads",
-        list.iter().map(|l| l.id.clone()).collect(),
-    )?;
+    let list = super::access::guard(g, &mut store)?.leads(a.limit)?;
     if a.geojson {
         print_json(&geojson(&list))?;
     } else if a.json {
@@ -125,13 +120,10 @@ pub fn lead(g: &Global, cmd: LeadCmd) -> anyhow::Result<ExitCode> {
     let mut store = open_store(g)?;
     match cmd {
         LeadCmd::Show { id, json } => {
-            let Some(l) = store.lead(&id)? else {
+            let Some(l) = super::access::guard(g, &mut store)?.lead(&id)? else {
                 eprintln!("error: no lead {id:?}; `rastro leads` lists them");
                 return Ok(ExitCode::from(1));
             };
-            let mut read = vec![l.id.clone()];
-            read.extend(l.evidence.iter().map(|c| c.evidence.origin.clone()));
-            super::audit::log_read(&mut store, "lead", read)?;
             if json {
                 print_json(&l)?;
             } else {
@@ -182,6 +174,27 @@ pub fn lead(g: &Global, cmd: LeadCmd) -> anyhow::Result<ExitCode> {
             }
         }
         LeadCmd::Status { id, status, note } => {
+            // Deciding on a lead is for host-nation analysts and commanders who can see it.
+            if let Some(v) = super::access::guard(g, &mut store)?.viewer().cloned() {
+                let visible = super::access::guard(g, &mut store)?.lead(&id)?.is_some();
+                let host = super::access::guard(g, &mut store)?
+                    .policy()
+                    .host_nation
+                    .clone();
+                if !visible {
+                    eprintln!("error: no lead {id:?}; `rastro leads` lists them");
+                    return Ok(ExitCode::from(1));
+                }
+                if v.nation != host
+                    || !matches!(
+                        v.role,
+                        rastro_policy::Role::Analyst | rastro_policy::Role::Commander
+                    )
+                {
+                    eprintln!("error: only host-nation analysts and commanders decide on leads; {} is a {} of {}", v.user, v.role.as_str(), v.org);
+                    return Ok(ExitCode::from(1));
+                }
+            }
             let now = super::analysis::now_ms();
             match store.set_lead_status(&id, status, note.as_deref(), now)? {
                 Some(l) => {

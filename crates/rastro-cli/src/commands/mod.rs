@@ -1,5 +1,6 @@
 //! Command-line grammar and dispatch.
 
+mod access;
 mod analysis;
 mod audit;
 mod data;
@@ -39,6 +40,9 @@ pub struct Global {
     /// Only errors on stderr; no progress bars.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Read as this user: see exactly what they may see, and log the reads under their name.
+    #[arg(long = "as", global = true, env = "RASTRO_AS", value_name = "USER")]
+    pub as_user: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -70,6 +74,12 @@ pub enum Command {
     /// One lead: evidence and contributions; record a decision on it.
     #[command(subcommand)]
     Lead(leads::LeadCmd),
+    /// Organisations that originate and receive data.
+    #[command(subcommand)]
+    Org(access::OrgCmd),
+    /// Users, their roles and API tokens.
+    #[command(subcommand)]
+    User(access::UserCmd),
     /// Getis-Ord local G / Gi* hot spots on any point CSV (esda G_Local semantics).
     Hotspots(fuse::HotspotsArgs),
     /// Find stops in any point CSV (MovingPandas TrajectoryStopDetector semantics).
@@ -90,6 +100,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(a) => analysis::analyze_cmd(&cli.global, a),
         Command::Alerts(a) => analysis::alerts(&cli.global, a),
         Command::Consignment(c) => analysis::consignment(&cli.global, c),
+        Command::Org(c) => access::org(&cli.global, c),
+        Command::User(c) => access::user(&cli.global, c),
         Command::Leads(a) => leads::leads(&cli.global, a),
         Command::Lead(c) => leads::lead(&cli.global, c),
     }

@@ -1,0 +1,148 @@
+//! Sharing end to end through the real binary: a host-nation analyst and a partner liaison
+//! read the same database with `--as`, and each gets exactly what the rules give them, with
+//! denied items indistinguishable from missing ones.
+
+mod common;
+
+use common::*;
+use rastro_core::{Alert, Lead, Tlp};
+
+#[test]
+fn host_analyst_and_partner_liaison_see_what_is_released_to_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("r.db");
+    let d = dir.path().join("demo");
+    rastro(
+        &db,
+        &["-q", "demo", "--no-serve", "--dir", d.to_str().unwrap()],
+    );
+    for (code, nation, kind) in [
+        ("SEMAR", "MX", "navy"),
+        ("DEA", "US", "foreign_liaison"),
+        ("AUD", "MX", "regulator"),
+    ] {
+        rastro(
+            &db,
+            &[
+                "org", "add", code, "--name", code, "--nation", nation, "--kind", kind,
+            ],
+        );
+    }
+    rastro(
+        &db,
+        &["user", "add", "ana", "--org", "SEMAR", "--role", "analyst"],
+    );
+    let token = String::from_utf8(
+        rastro(
+            &db,
+            &["user", "add", "bob", "--org", "DEA", "--role", "liaison"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(token.trim().starts_with("rst_"), "{token}");
+    rastro(
+        &db,
+        &["user", "add", "eve", "--org", "AUD", "--role", "auditor"],
+    );
+    // The token is not in the database in any form.
+    let raw = std::fs::read(&db).unwrap();
+    let secret = token.trim().rsplit('_').next().unwrap();
+    assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()));
+
+    let alerts = |who: &str| -> Vec<Alert> {
+        serde_json::from_slice(&rastro(&db, &["--as", who, "alerts", "--json"]).stdout).unwrap()
+    };
+    let leads = |who: &str| -> Vec<Lead> {
+        serde_json::from_slice(&rastro(&db, &["--as", who, "leads", "--json"]).stdout).unwrap()
+    };
+    let all: Vec<Alert> =
+        serde_json::from_slice(&rastro(&db, &["alerts", "--json"]).stdout).unwrap();
+    let (ana, bob) = (alerts("ana"), alerts("bob"));
+    // The host analyst sees the alerts released to the host nation; the partner sees only
+    // alerts whose every input was released to the US (none in this scenario).
+    assert!(!ana.is_empty() && ana.len() <= all.len());
+    for a in &ana {
+        assert!(
+            a.marking.releasable_to.contains("MX") || a.marking.tlp <= Tlp::Green,
+            "{a:?}"
+        );
+    }
+    assert!(bob.iter().all(|a| a.marking.releasable_to.contains("US")
+        || a.marking.releasable_to.contains("DEA")
+        || a.marking.tlp <= Tlp::Green));
+    assert!(
+        !leads("ana").is_empty(),
+        "tips are released to MX, so host leads are visible"
+    );
+    assert!(leads("bob").is_empty());
+
+    // Counts never include what the viewer may not see.
+    let counts = |who: &str| -> serde_json::Value {
+        json(&rastro(&db, &["--as", who, "stats", "--json"]))["visible"].clone()
+    };
+    let total = json(&rastro(&db, &["stats", "--json"]));
+    let (ca, cb) = (counts("ana"), counts("bob"));
+    assert!(cb["observation"].as_u64().unwrap_or(0) < ca["observation"].as_u64().unwrap());
+    assert!(ca["observation"].as_u64().unwrap() <= total["observations"].as_u64().unwrap());
+    assert!(
+        cb.get("consignment").is_none(),
+        "consignments are AMBER for Mexico: {cb}"
+    );
+
+    // A hidden item is answered exactly like a missing one.
+    let hidden_lead = &leads("ana")[0].id;
+    let hidden = run(&db, &["--as", "bob", "lead", "show", hidden_lead]);
+    let missing = run(&db, &["--as", "bob", "lead", "show", "lead-does-not-exist"]);
+    assert_eq!(hidden.status.code(), missing.status.code());
+    assert_eq!(
+        String::from_utf8_lossy(&hidden.stderr).replace(hidden_lead.as_str(), "ID"),
+        String::from_utf8_lossy(&missing.stderr).replace("lead-does-not-exist", "ID")
+    );
+    let c = &all
+        .iter()
+        .find(|a| a.typology.per_consignment())
+        .unwrap()
+        .subject;
+    let hidden = run(&db, &["--as", "bob", "consignment", "show", c]);
+    let missing = run(&db, &["--as", "bob", "consignment", "show", "C-NOPE"]);
+    assert_eq!(hidden.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&hidden.stderr).replace(c.as_str(), "ID"),
+        String::from_utf8_lossy(&missing.stderr).replace("C-NOPE", "ID")
+    );
+    assert!(run(&db, &["--as", "ana", "consignment", "show", c])
+        .status
+        .success());
+
+    // A partner cannot decide on a lead; the audit log is for auditors; reads are logged
+    // under the reader's name.
+    assert!(!run(
+        &db,
+        &["--as", "bob", "lead", "status", hidden_lead, "closed"]
+    )
+    .status
+    .success());
+    assert!(!run(&db, &["--as", "ana", "audit", "log"]).status.success());
+    let log = json(&rastro(
+        &db,
+        &["--as", "eve", "audit", "log", "--who", "ana", "--json"],
+    ));
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "read"),
+        "{log}"
+    );
+
+    // A revoked user reads nothing, with the same message as an unknown one.
+    rastro(&db, &["user", "revoke", "bob"]);
+    let revoked = run(&db, &["--as", "bob", "alerts"]);
+    let unknown = run(&db, &["--as", "mallory", "alerts"]);
+    assert!(!revoked.status.success() && !unknown.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&revoked.stderr).replace("bob", "U"),
+        String::from_utf8_lossy(&unknown.stderr).replace("mallory", "U")
+    );
+}

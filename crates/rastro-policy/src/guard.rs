@@ -1,0 +1,272 @@
+//! Guarded reads: the only way a viewer's request reaches the store. Each method fetches,
+//! asks the policy about every item, drops what the viewer may not see *before* limits and
+//! counts are applied (so totals and pages reveal nothing), writes the read to the audit log
+//! under the viewer's name, and returns `None` for a denied item exactly as for a missing one.
+
+use crate::rules::{Org, OrgKind, Policy, Viewer};
+use crate::token;
+use rastro_core::{Alert, Kind, Lead, Marking, Record, Tlp};
+use rastro_store::{AlertFilter, AuditEvent, Store, StoreError, StoredRecord};
+use std::collections::BTreeMap;
+
+/// The deployment setting that names the host nation.
+pub const HOST_NATION_SETTING: &str = "host_nation";
+/// The host nation when none is set.
+pub const DEFAULT_HOST_NATION: &str = "MX";
+
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Deliberately vague: the same answer for an unknown user, a revoked one and a bad token.
+    #[error("not authenticated: unknown or revoked user, or malformed or wrong token")]
+    Unauthenticated,
+    #[error("not permitted: {0}")]
+    Forbidden(String),
+}
+
+/// Loads the policy (host nation and organisations) from the store.
+pub fn load_policy(store: &Store) -> Result<Policy, GuardError> {
+    let host = store
+        .setting(HOST_NATION_SETTING)?
+        .unwrap_or_else(|| DEFAULT_HOST_NATION.to_string());
+    let orgs = store.orgs()?.into_iter().map(|o| Org {
+        kind: OrgKind::parse(&o.kind).unwrap_or(OrgKind::Other),
+        code: o.code,
+        name: o.name,
+        nation: o.nation,
+    });
+    Ok(Policy::new(&host, orgs))
+}
+
+fn viewer_of(policy: &Policy, u: &rastro_store::UserRow) -> Result<Viewer, GuardError> {
+    if u.revoked {
+        return Err(GuardError::Unauthenticated);
+    }
+    let role = crate::Role::parse(&u.role).ok_or(GuardError::Unauthenticated)?;
+    Ok(Viewer {
+        user: u.name.clone(),
+        org: u.org.clone(),
+        nation: policy.nation_of(&u.org).to_string(),
+        role,
+    })
+}
+
+/// A viewer's window on the store. `viewer: None` is the node operator at the console, who
+/// holds the database file and its key and so sees everything; every remote path has a viewer.
+pub struct Guard<'a> {
+    store: &'a mut Store,
+    policy: Policy,
+    viewer: Option<Viewer>,
+}
+
+impl<'a> Guard<'a> {
+    fn for_user(
+        store: &'a mut Store,
+        policy: Policy,
+        u: &rastro_store::UserRow,
+    ) -> Result<Guard<'a>, GuardError> {
+        let v = viewer_of(&policy, u)?;
+        store.set_actor(&v.user);
+        Ok(Guard {
+            store,
+            policy,
+            viewer: Some(v),
+        })
+    }
+
+    /// The operator's view (no filtering; reads still audited under the store's actor).
+    pub fn operator(store: &'a mut Store) -> Result<Guard<'a>, GuardError> {
+        let policy = load_policy(store)?;
+        Ok(Guard {
+            store,
+            policy,
+            viewer: None,
+        })
+    }
+
+    /// The view of a named, active user (the CLI's `--as USER`).
+    pub fn as_user(store: &'a mut Store, name: &str) -> Result<Guard<'a>, GuardError> {
+        let policy = load_policy(store)?;
+        let u = store.user(name)?.ok_or(GuardError::Unauthenticated)?;
+        Guard::for_user(store, policy, &u)
+    }
+
+    /// The view of whoever holds `token` (the HTTP API's bearer token).
+    pub fn with_token(store: &'a mut Store, token: &str) -> Result<Guard<'a>, GuardError> {
+        let (id, secret) = token::split(token).ok_or(GuardError::Unauthenticated)?;
+        let policy = load_policy(store)?;
+        let u = store
+            .user_by_token_id(id)?
+            .ok_or(GuardError::Unauthenticated)?;
+        if !token::verify(secret, &u.token_hash) {
+            return Err(GuardError::Unauthenticated);
+        }
+        Guard::for_user(store, policy, &u)
+    }
+
+    pub fn viewer(&self) -> Option<&Viewer> {
+        self.viewer.as_ref()
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    fn sees_record(&self, r: &Record) -> bool {
+        self.viewer
+            .as_ref()
+            .is_none_or(|v| self.policy.may_read(v, r.originator(), r.marking()))
+    }
+
+    fn sees_derived(&self, m: &Marking) -> bool {
+        self.viewer
+            .as_ref()
+            .is_none_or(|v| self.policy.may_read_derived(v, m))
+    }
+
+    /// Appends one audit entry for a read of restricted items.
+    fn log_read(&mut self, what: &str, ids: Vec<String>) -> Result<(), GuardError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut ev = AuditEvent::new("read");
+        ev.detail = serde_json::json!({ "what": what, "count": ids.len() });
+        ev.records = ids;
+        self.store.audit(ev)?;
+        Ok(())
+    }
+
+    /// Alerts the viewer may see, filtered before the limit is applied.
+    pub fn alerts(&mut self, f: &AlertFilter) -> Result<Vec<Alert>, GuardError> {
+        let limit = f.limit.map(|l| l as usize).unwrap_or(usize::MAX);
+        let all = self.store.alerts(&AlertFilter {
+            limit: if self.viewer.is_none() { f.limit } else { None },
+            ..f.clone()
+        })?;
+        let out: Vec<Alert> = all
+            .into_iter()
+            .filter(|a| self.sees_derived(&a.marking))
+            .take(limit)
+            .collect();
+        self.log_read(
+            "alerts",
+            out.iter()
+                .filter(|a| a.marking.tlp != Tlp::Clear)
+                .map(|a| a.id.clone())
+                .collect(),
+        )?;
+        Ok(out)
+    }
+
+    /// A lead as the viewer may see it: `None` if the lead is hidden; evidence items the
+    /// viewer may not see are removed (a lead released to a partner does not release its
+    /// sources).
+    fn visible_lead(&self, mut l: Lead) -> Option<Lead> {
+        if !self.sees_derived(&l.marking) {
+            return None;
+        }
+        l.evidence
+            .retain(|c| self.sees_derived(&c.evidence.marking));
+        Some(l)
+    }
+
+    pub fn leads(&mut self, limit: u32) -> Result<Vec<Lead>, GuardError> {
+        let all = self.store.leads(u32::MAX)?;
+        let out: Vec<Lead> = all
+            .into_iter()
+            .filter_map(|l| self.visible_lead(l))
+            .take(limit as usize)
+            .collect();
+        self.log_read("leads", out.iter().map(|l| l.id.clone()).collect())?;
+        Ok(out)
+    }
+
+    pub fn lead(&mut self, id: &str) -> Result<Option<Lead>, GuardError> {
+        let l = self.store.lead(id)?.and_then(|l| self.visible_lead(l));
+        if let Some(l) = &l {
+            let mut ids = vec![l.id.clone()];
+            ids.extend(l.evidence.iter().map(|c| c.evidence.origin.clone()));
+            self.log_read("lead", ids)?;
+        }
+        Ok(l)
+    }
+
+    /// One record of a kind, if it exists and the viewer may see it.
+    pub fn record(&mut self, kind: Kind, id: &str) -> Result<Option<StoredRecord>, GuardError> {
+        let r = self
+            .store
+            .record(kind, id)?
+            .filter(|r| self.sees_record(&r.record));
+        if let Some(r) = &r {
+            if r.record.marking().tlp != Tlp::Clear {
+                self.log_read(kind.as_str(), vec![id.to_string()])?;
+            }
+        }
+        Ok(r)
+    }
+
+    /// Records of a kind that reference `reference` (custody events of a consignment), only
+    /// those the viewer may see.
+    pub fn records_by_ref(
+        &mut self,
+        kind: Kind,
+        reference: &str,
+    ) -> Result<Vec<StoredRecord>, GuardError> {
+        let out: Vec<StoredRecord> = self
+            .store
+            .records_by_ref(kind, reference)?
+            .into_iter()
+            .filter(|r| self.sees_record(&r.record))
+            .collect();
+        self.log_read(
+            kind.as_str(),
+            out.iter()
+                .filter(|r| r.record.marking().tlp != Tlp::Clear)
+                .map(|r| r.record.id().to_string())
+                .collect(),
+        )?;
+        Ok(out)
+    }
+
+    /// Counts per kind of what the viewer may see (never the totals of what they may not).
+    pub fn counts(&self) -> Result<BTreeMap<String, u64>, GuardError> {
+        let mut out = BTreeMap::new();
+        for rastro_store::MarkingCount {
+            kind,
+            originator,
+            tlp,
+            rel,
+            count: n,
+        } in self.store.marking_counts()?
+        {
+            let marking = Marking {
+                tlp: Tlp::from_code(tlp).unwrap_or(Tlp::Red),
+                releasable_to: rel
+                    .as_deref()
+                    .map(Marking::parse_releasable)
+                    .unwrap_or_default(),
+            };
+            let seen = self
+                .viewer
+                .as_ref()
+                .is_none_or(|v| self.policy.may_read(v, &originator, &marking));
+            if seen {
+                *out.entry(kind).or_default() += n;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The audit log is for auditors and administrators.
+    pub fn require_audit(&self) -> Result<(), GuardError> {
+        match &self.viewer {
+            Some(v) if !self.policy.may_read_audit(v) => Err(GuardError::Forbidden(format!(
+                "the audit log is for auditors and administrators; {} is a {}",
+                v.user,
+                v.role.as_str()
+            ))),
+            _ => Ok(()),
+        }
+    }
+}

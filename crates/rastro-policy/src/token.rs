@@ -1,0 +1,91 @@
+//! API tokens: `rst_<id>_<secret>`, 16 hex digits of public id and 64 of secret from the
+//! operating system's randomness. Only the id and an argon2id hash of the secret are stored,
+//! so a stolen database yields no usable token.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("no randomness available for a new token: {0}")]
+    Random(String),
+    #[error("cannot hash the token: {0}")]
+    Hash(String),
+}
+
+/// A freshly made token: `token` is shown to the user once and never stored.
+pub struct NewToken {
+    pub token: String,
+    pub token_id: String,
+    pub hash: String,
+}
+
+fn random_hex(n: usize) -> Result<String, TokenError> {
+    let mut b = vec![0u8; n];
+    getrandom::fill(&mut b).map_err(|e| TokenError::Random(e.to_string()))?;
+    Ok(hex::encode(b))
+}
+
+pub fn generate() -> Result<NewToken, TokenError> {
+    let token_id = random_hex(8)?;
+    let secret = random_hex(32)?;
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| TokenError::Random(e.to_string()))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| TokenError::Hash(e.to_string()))?;
+    let hash = Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map_err(|e| TokenError::Hash(e.to_string()))?
+        .to_string();
+    Ok(NewToken {
+        token: format!("rst_{token_id}_{secret}"),
+        token_id,
+        hash,
+    })
+}
+
+/// The public id and the secret of a well-formed token.
+pub fn split(token: &str) -> Option<(&str, &str)> {
+    let rest = token.trim().strip_prefix("rst_")?;
+    let (id, secret) = rest.split_once('_')?;
+    let hex_of = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    (hex_of(id, 16) && hex_of(secret, 64)).then_some((id, secret))
+}
+
+/// Whether `secret` matches the stored argon2id `hash`; a malformed hash matches nothing.
+pub fn verify(secret: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_verifies_against_its_hash_only() {
+        let t = generate().unwrap();
+        let (id, secret) = split(&t.token).unwrap();
+        assert_eq!(id, t.token_id);
+        assert!(t.hash.starts_with("$argon2id$"));
+        assert!(!t.hash.contains(secret));
+        assert!(verify(secret, &t.hash));
+        let other = generate().unwrap();
+        let (_, s2) = split(&other.token).unwrap();
+        assert!(!verify(s2, &t.hash));
+        assert!(!verify(secret, "not a hash"));
+        for bad in [
+            "",
+            "rst_",
+            "rst_12_34",
+            "bearer x",
+            &t.token.replace("rst_", "rsx_"),
+        ] {
+            assert!(split(bad).is_none(), "{bad}");
+        }
+    }
+}
