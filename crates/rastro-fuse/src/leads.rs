@@ -206,6 +206,8 @@ pub struct PriorLead {
     pub cells: Vec<String>,
     pub status: LeadStatus,
     pub status_note: Option<String>,
+    /// Organisations or nations an authorised user released the lead to.
+    pub released_to: Vec<String>,
 }
 
 /// The leads and the figures that explain how they were found.
@@ -447,6 +449,9 @@ pub fn build_leads(
             l.id = prior[p].id.clone();
             l.status = prior[p].status;
             l.status_note = prior[p].status_note.clone();
+            l.marking
+                .releasable_to
+                .extend(prior[p].released_to.iter().cloned());
         }
         // Two leads can peak in the same cell only by inheriting; keep ids unique anyway.
         while !ids.insert(l.id.clone()) {
@@ -624,10 +629,12 @@ mod tests {
             cells: fresh.leads[0].cells[..1].to_vec(),
             status: LeadStatus::UnderReview,
             status_note: Some("asked the state police".into()),
+            released_to: vec!["US".into()],
         };
         let again = build_leads(&scene(), &Background::default(), &[prior], 0, &cfg).unwrap();
         assert_eq!(again.leads[0].id, "lead-kept");
         assert_eq!(again.leads[0].status, LeadStatus::UnderReview);
+        assert!(again.leads[0].marking.releasable_to.contains("US"));
     }
 
     #[test]

@@ -113,6 +113,28 @@ pub fn ingest_path(
         err,
     })?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
+    ingest_stream(
+        store,
+        &source,
+        BufReader::with_capacity(1 << 20, file),
+        total,
+        opts,
+        progress,
+    )
+}
+
+/// Ingests one stream named `source` (a canonical path, or `api:<user>:<sha256>` for a body
+/// posted to the HTTP API): the same validation, quarantine, idempotency and batching as a
+/// file, because it is the same code.
+pub fn ingest_stream<R: std::io::BufRead + Send>(
+    store: &mut Store,
+    source: &str,
+    input: R,
+    total: u64,
+    opts: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<FileReport, PipelineError> {
+    let source = source.to_string();
     let started = now_ms();
     let src_id = store.source_id(&source, started)?;
     let mut report = FileReport {
@@ -125,7 +147,7 @@ pub fn ingest_path(
     };
     progress.start(&source, total);
 
-    let reader = match open(BufReader::with_capacity(1 << 20, file), &source, opts.kind) {
+    let reader = match open(input, &source, opts.kind) {
         Ok(r) => r,
         Err(OpenError::Rejected(q)) => {
             report.rejected = 1;

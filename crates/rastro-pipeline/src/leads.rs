@@ -179,6 +179,7 @@ pub fn compute_leads(
             cells: d.cells.clone(),
             status: d.status,
             status_note: d.note.clone(),
+            released_to: d.released_to.clone(),
         })
         .collect();
     prior.extend(store.leads(u32::MAX)?.into_iter().map(|l| PriorLead {
@@ -186,6 +187,7 @@ pub fn compute_leads(
         cells: l.cells,
         status: l.status,
         status_note: l.status_note,
+        released_to: Vec::new(),
     }));
 
     let set = build_leads(

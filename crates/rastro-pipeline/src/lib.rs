@@ -11,5 +11,6 @@ pub mod ingest;
 pub mod leads;
 
 pub use analyze::{analyze, AnalyzeOptions, AnalyzeReport};
-pub use ingest::{ingest_path, FileReport, IngestOptions, PipelineError, Progress};
+pub use ingest::{ingest_path, ingest_stream, FileReport, IngestOptions, PipelineError, Progress};
 pub use leads::{compute_leads, LeadsError, LeadsReport};
+pub use rastro_detect::Config as DetectConfig;

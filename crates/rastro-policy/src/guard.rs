@@ -7,6 +7,7 @@ use crate::rules::{Org, OrgKind, Policy, Viewer};
 use crate::token;
 use rastro_core::{Alert, Kind, Lead, Marking, Record, Tlp};
 use rastro_store::{AlertFilter, AuditEvent, Store, StoreError, StoredRecord};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// The deployment setting that names the host nation.
@@ -23,6 +24,17 @@ pub enum GuardError {
     Unauthenticated,
     #[error("not permitted: {0}")]
     Forbidden(String),
+}
+
+/// Verified tokens remembered at most; the cache is emptied when full (a bound, not an LRU:
+/// the cost of a miss is one argon2 verification).
+pub const TOKEN_CACHE_MAX: usize = 10_000;
+
+/// Tokens already verified, by SHA-256 of the whole token, with the hash they verified
+/// against (so a re-issued token is verified afresh).
+#[derive(Default)]
+pub struct TokenCache {
+    map: std::sync::Mutex<std::collections::HashMap<[u8; 32], String>>,
 }
 
 /// Loads the policy (host nation and organisations) from the store.
@@ -58,7 +70,13 @@ pub struct Guard<'a> {
     store: &'a mut Store,
     policy: Policy,
     viewer: Option<Viewer>,
+    /// Where read entries go instead of a commit of their own (a server's batching writer).
+    sink: Option<AuditSink>,
 }
+
+/// Receives read entries (actor, event) to append later in batches. It must not drop them:
+/// a full queue makes the caller wait.
+pub type AuditSink = std::sync::Arc<dyn Fn(String, AuditEvent) + Send + Sync>;
 
 impl<'a> Guard<'a> {
     fn for_user(
@@ -72,6 +90,7 @@ impl<'a> Guard<'a> {
             store,
             policy,
             viewer: Some(v),
+            sink: None,
         })
     }
 
@@ -82,6 +101,7 @@ impl<'a> Guard<'a> {
             store,
             policy,
             viewer: None,
+            sink: None,
         })
     }
 
@@ -89,6 +109,39 @@ impl<'a> Guard<'a> {
     pub fn as_user(store: &'a mut Store, name: &str) -> Result<Guard<'a>, GuardError> {
         let policy = load_policy(store)?;
         let u = store.user(name)?.ok_or(GuardError::Unauthenticated)?;
+        Guard::for_user(store, policy, &u)
+    }
+
+    /// As [`Guard::with_token`], but a token verified before is recognised from `cache`
+    /// without paying for argon2 again. The user row is still read on every call, so a
+    /// revocation or a new token takes effect at the next request.
+    pub fn with_token_cached(
+        store: &'a mut Store,
+        token: &str,
+        cache: &TokenCache,
+    ) -> Result<Guard<'a>, GuardError> {
+        let (id, secret) = token::split(token).ok_or(GuardError::Unauthenticated)?;
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let u = store
+            .user_by_token_id(id)?
+            .ok_or(GuardError::Unauthenticated)?;
+        let known = cache
+            .map
+            .lock()
+            .map(|m| m.get(&key) == Some(&u.token_hash))
+            .unwrap_or(false);
+        if !known {
+            if !token::verify(secret, &u.token_hash) {
+                return Err(GuardError::Unauthenticated);
+            }
+            if let Ok(mut m) = cache.map.lock() {
+                if m.len() >= TOKEN_CACHE_MAX {
+                    m.clear();
+                }
+                m.insert(key, u.token_hash.clone());
+            }
+        }
+        let policy = load_policy(store)?;
         Guard::for_user(store, policy, &u)
     }
 
@@ -125,30 +178,54 @@ impl<'a> Guard<'a> {
             .is_none_or(|v| self.policy.may_read_derived(v, m))
     }
 
-    /// Appends one audit entry for a read of restricted items.
-    fn log_read(&mut self, what: &str, ids: Vec<String>) -> Result<(), GuardError> {
+    /// Sends this guard's read entries to `sink` instead of committing each one.
+    pub fn defer_audit(&mut self, sink: AuditSink) {
+        self.sink = Some(sink);
+    }
+
+    /// Appends one audit entry for a read of restricted items (also for a reply served from
+    /// a cache, which is still a read).
+    pub fn log_read(&mut self, what: &str, ids: Vec<String>) -> Result<(), GuardError> {
         if ids.is_empty() {
             return Ok(());
         }
         let mut ev = AuditEvent::new("read");
         ev.detail = serde_json::json!({ "what": what, "count": ids.len() });
         ev.records = ids;
-        self.store.audit(ev)?;
+        match &self.sink {
+            Some(sink) => sink(self.store.actor().to_string(), ev),
+            None => {
+                self.store.audit(ev)?;
+            }
+        }
         Ok(())
+    }
+
+    /// Two viewers with the same key see exactly the same derived items (alerts, leads): the
+    /// policy decides those on the viewer's organisation and nation alone. A cache of derived
+    /// replies must be keyed by this. The operator's key is `*`.
+    pub fn derived_audience_key(&self) -> String {
+        self.viewer
+            .as_ref()
+            .map(|v| format!("{}|{}", v.org, v.nation))
+            .unwrap_or_else(|| "*".into())
+    }
+
+    /// Changes whenever the alerts change (for caches of alert replies).
+    pub fn alert_generation(&self) -> Result<i64, GuardError> {
+        Ok(self.store.alert_generation()?)
     }
 
     /// Alerts the viewer may see, filtered before the limit is applied.
     pub fn alerts(&mut self, f: &AlertFilter) -> Result<Vec<Alert>, GuardError> {
-        let limit = f.limit.map(|l| l as usize).unwrap_or(usize::MAX);
-        let all = self.store.alerts(&AlertFilter {
-            limit: if self.viewer.is_none() { f.limit } else { None },
-            ..f.clone()
-        })?;
-        let out: Vec<Alert> = all
-            .into_iter()
-            .filter(|a| self.sees_derived(&a.marking))
-            .take(limit)
-            .collect();
+        let (policy, viewer) = (&self.policy, &self.viewer);
+        // The decision is the policy's; the store only spares decoding what it refuses.
+        let mut admit = |m: &Marking| {
+            viewer
+                .as_ref()
+                .is_none_or(|v| policy.may_read_derived(v, m))
+        };
+        let out = self.store.alerts_admitted(f, &mut admit)?;
         self.log_read(
             "alerts",
             out.iter()
@@ -256,6 +333,105 @@ impl<'a> Guard<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// Records a decision on a lead: host-nation analysts and commanders who can see it (and
+    /// the operator). `None` for a lead the viewer cannot see, exactly as for a missing one.
+    pub fn set_lead_status(
+        &mut self,
+        id: &str,
+        status: rastro_core::LeadStatus,
+        note: Option<&str>,
+        t_ms: i64,
+    ) -> Result<Option<Lead>, GuardError> {
+        if !self.may_act_on_lead(id, &[crate::Role::Analyst, crate::Role::Commander])? {
+            return Ok(None);
+        }
+        Ok(self.store.set_lead_status(id, status, note, t_ms)?)
+    }
+
+    /// Releases a lead to organisations or nations: host-nation commanders who can see it
+    /// (and the operator). The evidence behind it keeps its own markings.
+    pub fn release_lead(
+        &mut self,
+        id: &str,
+        to: &[String],
+        t_ms: i64,
+    ) -> Result<Option<Lead>, GuardError> {
+        if to.is_empty() || to.iter().any(|t| t.trim().is_empty()) {
+            return Err(GuardError::Forbidden(
+                "name at least one organisation or nation to release to".into(),
+            ));
+        }
+        if !self.may_act_on_lead(id, &[crate::Role::Commander])? {
+            return Ok(None);
+        }
+        Ok(self.store.release_lead(id, to, t_ms)?)
+    }
+
+    /// `Ok(false)` when the lead is hidden or missing; `Forbidden` when it is visible but the
+    /// viewer lacks the role or is not of the host nation.
+    fn may_act_on_lead(&mut self, id: &str, roles: &[crate::Role]) -> Result<bool, GuardError> {
+        let Some(v) = self.viewer.clone() else {
+            return Ok(true);
+        };
+        let visible = self
+            .store
+            .lead(id)?
+            .is_some_and(|l| self.policy.may_read_derived(&v, &l.marking));
+        if !visible {
+            return Ok(false);
+        }
+        if v.nation != self.policy.host_nation || !roles.contains(&v.role) {
+            return Err(GuardError::Forbidden(format!(
+                "only host-nation {} may do this; {} is a {} of {}",
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                v.user,
+                v.role.as_str(),
+                v.org
+            )));
+        }
+        Ok(true)
+    }
+
+    /// Audit log entries, for auditors and administrators.
+    pub fn audit_log(
+        &mut self,
+        f: &rastro_store::AuditFilter,
+    ) -> Result<Vec<rastro_store::AuditRow>, GuardError> {
+        self.require_audit()?;
+        Ok(self.store.audit_log(f)?)
+    }
+
+    /// Checks that the viewer may post every record of a batch; returns the refusals (line,
+    /// reason), at most `max`. The operator may post anything.
+    pub fn check_originate<'r>(
+        &self,
+        records: impl IntoIterator<Item = (u64, &'r Record)>,
+        max: usize,
+    ) -> Vec<(u64, String)> {
+        let Some(v) = &self.viewer else {
+            return Vec::new();
+        };
+        records
+            .into_iter()
+            .filter_map(|(line, r)| {
+                self.policy
+                    .may_originate(v, r.originator(), r.marking())
+                    .err()
+                    .map(|e| (line, format!("{} {}: {e}", r.kind().as_str(), r.id())))
+            })
+            .take(max)
+            .collect()
+    }
+
+    /// The store, for writes the caller has already authorised through this guard.
+    pub fn store_mut(&mut self) -> &mut Store {
+        self.store
     }
 
     /// The audit log is for auditors and administrators.

@@ -172,6 +172,35 @@ impl Policy {
         self.admits(v, combined)
     }
 
+    /// Whether the viewer may post a record with this originator and marking: only as their
+    /// own organisation, and a partner (an organisation of another nation) only at AMBER or
+    /// above, so that nothing a partner sends reaches the whole community without a release.
+    pub fn may_originate(
+        &self,
+        v: &Viewer,
+        originator: &str,
+        marking: &Marking,
+    ) -> Result<(), String> {
+        if v.role == Role::Auditor {
+            return Err(format!(
+                "{} is an auditor; auditors read, they do not write",
+                v.user
+            ));
+        }
+        if originator != v.org {
+            return Err(format!(
+                "originator {originator} is not your organisation {}; post only your own records",
+                v.org
+            ));
+        }
+        if v.nation != self.host_nation && marking.tlp < Tlp::Amber {
+            return Err(format!(
+                "marking {marking} is weaker than a partner may use; partners post at TLP:AMBER or above"
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether the viewer may read the audit log.
     pub fn may_read_audit(&self, v: &Viewer) -> bool {
         matches!(v.role, Role::Auditor | Role::Admin)

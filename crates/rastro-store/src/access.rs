@@ -51,7 +51,9 @@ impl Store {
     /// Adds an organisation; false when the code is taken (nothing written).
     pub fn add_org(&mut self, o: &OrgRow, t_ms: i64) -> Result<bool> {
         let actor = self.actor().to_string();
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let n = tx.execute(
             "INSERT OR IGNORE INTO org(code, name, nation, kind, created_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![o.code, o.name, o.nation, o.kind, t_ms],
@@ -83,7 +85,9 @@ impl Store {
     /// Adds a user; false when the name is taken or the organisation unknown.
     pub fn add_user(&mut self, u: &UserRow, t_ms: i64) -> Result<bool> {
         let actor = self.actor().to_string();
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let org_known: bool = tx
             .query_row("SELECT 1 FROM org WHERE code = ?1", [&u.org], |_| Ok(()))
             .optional()?
@@ -124,7 +128,9 @@ impl Store {
     /// Revokes a user's token; false when there is no such active user.
     pub fn revoke_user(&mut self, name: &str, t_ms: i64) -> Result<bool> {
         let actor = self.actor().to_string();
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let n = tx.execute(
             "UPDATE app_user SET revoked_ms = ?2 WHERE name = ?1 AND revoked_ms IS NULL",
             params![name, t_ms],
@@ -173,7 +179,9 @@ impl Store {
 
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
         let actor = self.actor().to_string();
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR REPLACE INTO setting(key, value) VALUES (?1, ?2)",
             params![key, value],

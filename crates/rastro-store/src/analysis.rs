@@ -119,6 +119,55 @@ impl Store {
             .collect()
     }
 
+    /// As [`Store::alerts`], keeping only alerts whose marking `admit` accepts, and stopping
+    /// at the filter's limit of admitted alerts. The marking comes from the indexed columns,
+    /// so a refused alert is never decoded, and a page costs about its own size.
+    pub fn alerts_admitted(
+        &self,
+        f: &AlertFilter,
+        admit: &mut dyn FnMut(&Marking) -> bool,
+    ) -> Result<Vec<Alert>> {
+        let (sql, args) = crate::query::Filtered::new("SELECT id, tlp, rel, body FROM alert")
+            .and("typology = ?", f.typology.map(|t| t.as_str().to_string()))
+            .and("t_ms >= ?", f.since_ms)
+            .and("subject = ?", f.subject.clone())
+            .finish("score DESC, t_ms, id", None);
+        let limit = f.limit.map(|l| l as usize).unwrap_or(usize::MAX);
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let mut rows = st.query(rusqlite::params_from_iter(args))?;
+        let mut out = Vec::new();
+        while out.len() < limit {
+            let Some(r) = rows.next()? else { break };
+            let marking = Marking {
+                tlp: rastro_core::Tlp::from_code(r.get::<_, u8>(1)?)
+                    .unwrap_or(rastro_core::Tlp::Red),
+                releasable_to: r
+                    .get::<_, Option<String>>(2)?
+                    .as_deref()
+                    .map(Marking::parse_releasable)
+                    .unwrap_or_default(),
+            };
+            if !admit(&marking) {
+                continue;
+            }
+            let id: String = r.get(0)?;
+            let body: String = r.get(3)?;
+            out.push(serde_json::from_str(&body).map_err(|e| StoreError::Decode {
+                kind: "alert".into(),
+                id,
+                err: e.to_string(),
+            })?);
+        }
+        Ok(out)
+    }
+
+    /// A number that every insert, update or delete of an alert moves (a trigger keeps it).
+    pub fn alert_generation(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT n FROM alert_generation", [], |r| r.get(0))?)
+    }
+
     /// Alert counts by typology.
     pub fn alert_counts(&self) -> Result<Vec<(String, u64)>> {
         let mut st = self

@@ -7,6 +7,7 @@ use crate::{Result, Store, StoreError};
 use rastro_audit::{leaf_hash, Entry, SignedTreeHead, StoredEntry};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 /// What to log; the store adds sequence number, time, actor and chain link.
 #[derive(Debug, Clone, Default)]
@@ -52,6 +53,9 @@ fn now_ms() -> i64 {
 /// Records at most this many ids in one entry; the count goes in `detail`.
 pub const MAX_RECORDS_PER_ENTRY: usize = 1000;
 
+/// Entries naming more records than this are indexed through their record set.
+const SET_MIN_RECORDS: usize = 16;
+
 pub(crate) fn append(conn: &Connection, actor: &str, ev: AuditEvent) -> Result<u64> {
     append_many(conn, actor, std::iter::once(ev))
 }
@@ -75,6 +79,11 @@ pub(crate) fn append_many(
     let mut ins = conn.prepare_cached("INSERT INTO audit_entry(seq, t_ms, actor, action, leaf, leaf_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?;
     let mut ins_rec =
         conn.prepare_cached("INSERT OR IGNORE INTO audit_record(record, seq) VALUES (?1, ?2)")?;
+    let mut ins_set = conn.prepare_cached("INSERT OR IGNORE INTO audit_set(hash) VALUES (?1)")?;
+    let mut ins_set_rec = conn
+        .prepare_cached("INSERT OR IGNORE INTO audit_set_record(record, hash) VALUES (?1, ?2)")?;
+    let mut ins_set_entry =
+        conn.prepare_cached("INSERT OR IGNORE INTO audit_set_entry(hash, seq) VALUES (?1, ?2)")?;
     let t = now_ms();
     let time = rastro_core::format_time_ms(t);
     let mut last_seq = first;
@@ -110,8 +119,23 @@ pub(crate) fn append_many(
             bytes,
             h.as_slice()
         ])?;
-        for r in &entry.records {
-            ins_rec.execute(params![r, seq as i64])?;
+        if entry.records.len() > SET_MIN_RECORDS {
+            let mut hasher = Sha256::new();
+            for r in &entry.records {
+                hasher.update(r.as_bytes());
+                hasher.update(b"\n");
+            }
+            let set: [u8; 32] = hasher.finalize().into();
+            if ins_set.execute(params![set.as_slice()])? == 1 {
+                for r in &entry.records {
+                    ins_set_rec.execute(params![r, set.as_slice()])?;
+                }
+            }
+            ins_set_entry.execute(params![set.as_slice(), seq as i64])?;
+        } else {
+            for r in &entry.records {
+                ins_rec.execute(params![r, seq as i64])?;
+            }
         }
         prev = hex::encode(h);
         last_seq = seq;
@@ -129,14 +153,40 @@ impl Store {
         &self.actor
     }
 
-    /// Appends one entry (inside the current transaction, if one is open).
+    /// Appends one entry (inside the current transaction, if one is open; otherwise in its
+    /// own IMMEDIATE transaction, so that reading the chain tip and appending to it cannot be
+    /// interleaved with another connection's append).
     pub fn audit(&mut self, ev: AuditEvent) -> Result<u64> {
-        append(&self.conn, &self.actor, ev)
+        if !self.conn.is_autocommit() {
+            return append(&self.conn, &self.actor, ev);
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let last = append(&tx, &self.actor, ev)?;
+        tx.commit()?;
+        Ok(last)
+    }
+
+    /// Appends entries by several actors in one IMMEDIATE transaction: how a server writes
+    /// the reads of many requests with one commit.
+    pub fn audit_batch(&mut self, evs: Vec<(String, AuditEvent)>) -> Result<u64> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut last = 0;
+        for (actor, ev) in evs {
+            last = append(&tx, &actor, ev)?;
+        }
+        tx.commit()?;
+        Ok(last)
     }
 
     /// Appends many entries in one transaction (batched commits for bulk logging).
     pub fn audit_many(&mut self, evs: impl IntoIterator<Item = AuditEvent>) -> Result<u64> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let last = append_many(&tx, &self.actor, evs)?;
         tx.commit()?;
         Ok(last)
@@ -220,8 +270,8 @@ impl Store {
             crate::query::Filtered::new("SELECT e.leaf, e.leaf_hash FROM audit_entry e")
                 .and("e.actor = ?", f.actor.clone())
                 .and("e.t_ms >= ?", f.since_ms)
-                .and(
-                    "e.seq IN (SELECT seq FROM audit_record WHERE record = ?)",
+                .and_twice(
+                    "e.seq IN (SELECT seq FROM audit_record WHERE record = ? UNION SELECT se.seq FROM audit_set_record sr JOIN audit_set_entry se ON se.hash = sr.hash WHERE sr.record = ?)",
                     f.record.clone(),
                 )
                 .finish("e.seq", f.limit);

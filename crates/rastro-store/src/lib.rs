@@ -199,7 +199,9 @@ impl Store {
         quarantine: &[Quarantine],
         mut after_row: impl FnMut(u64),
     ) -> Result<BatchStats> {
-        let tx = self.conn.transaction()?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut stats = BatchStats::default();
         let mut conflicts: Vec<Quarantine> = Vec::new();
         // The batch's audit entry carries a hash of what it added, so an auditor can tie the
@@ -337,6 +339,14 @@ impl Store {
 
     /// Folds the write-ahead log back into the database file and truncates it; called at the
     /// end of a bulk ingest so readers do not pay for a long WAL.
+    /// Checkpoints the WAL whenever it exceeds `pages` pages. Bulk ingest wants a large
+    /// value (fewer, longer checkpoints); a server wants a small one, so that no request
+    /// waits behind a checkpoint of a gigabyte.
+    pub fn set_wal_autocheckpoint(&mut self, pages: u32) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+        Ok(())
+    }
+
     pub fn checkpoint(&mut self) -> Result<()> {
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;

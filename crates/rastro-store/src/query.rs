@@ -27,6 +27,21 @@ impl Filtered {
         self
     }
 
+    /// As [`Filtered::and`] for a condition with two `?`, both bound to `value`.
+    pub(crate) fn and_twice(
+        mut self,
+        condition: &str,
+        value: Option<impl Into<Value> + Clone>,
+    ) -> Self {
+        if let Some(v) = value {
+            self.sql.push_str(" AND ");
+            self.sql.push_str(condition);
+            self.args.push(v.clone().into());
+            self.args.push(v.into());
+        }
+        self
+    }
+
     /// Finishes with an ORDER BY and an optional LIMIT.
     pub(crate) fn finish(mut self, order_by: &str, limit: Option<u32>) -> (String, Vec<Value>) {
         self.sql.push_str(" ORDER BY ");

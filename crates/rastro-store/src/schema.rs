@@ -183,6 +183,36 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 7: explicit releases of leads to partners, kept with the decision so that they survive
+    // recomputation.
+    r#"
+    ALTER TABLE lead_decision ADD COLUMN released_to TEXT;
+    "#,
+    // 8: a counter that every change to the alerts moves, so that caches of alert replies
+    // know when they are stale (rowids can be reused after a delete, so they cannot tell).
+    r#"
+    CREATE TABLE alert_generation (n INTEGER NOT NULL);
+    INSERT INTO alert_generation VALUES (0);
+    CREATE TRIGGER alert_gen_insert AFTER INSERT ON alert BEGIN UPDATE alert_generation SET n = n + 1; END;
+    CREATE TRIGGER alert_gen_delete AFTER DELETE ON alert BEGIN UPDATE alert_generation SET n = n + 1; END;
+    CREATE TRIGGER alert_gen_update AFTER UPDATE ON alert BEGIN UPDATE alert_generation SET n = n + 1; END;
+    "#,
+    // 9: entries naming many records (a page of alerts read again and again) are indexed by
+    // their record set: the set's records once, then one row per entry, instead of one row
+    // per record per entry.
+    r#"
+    CREATE TABLE audit_set (hash BLOB PRIMARY KEY) WITHOUT ROWID;
+    CREATE TABLE audit_set_record (
+        record TEXT NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (record, hash)
+    ) WITHOUT ROWID;
+    CREATE TABLE audit_set_entry (
+        hash BLOB NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (hash, seq)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

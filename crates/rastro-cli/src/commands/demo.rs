@@ -25,9 +25,12 @@ pub struct DemoArgs {
     /// Folder for the scenario files (replaced if an earlier demo made it).
     #[arg(long, default_value = "rastro-demo")]
     pub dir: PathBuf,
-    /// Do not start the web UI (it arrives with the server; see the README).
+    /// Do not start the server afterwards.
     #[arg(long)]
     pub no_serve: bool,
+    /// Where the server listens after the demo.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
 }
 
 pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
@@ -133,16 +136,123 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("database: {}", db.display());
     println!("try: rastro --db {} alerts | head", db.display());
     println!("     rastro --db {} leads", db.display());
-    if !a.no_serve {
-        println!(
-            "web UI: not built yet (the HTTP server and UI are open issues); nothing to serve"
-        );
-    }
+    drop(store);
+    let tokens = setup_access(&db, &a.dir)?;
+    println!("demo users and their API tokens: {}", tokens.display());
     say(format!(
         "demo finished in {:.1} s",
         t0.elapsed().as_secs_f64()
     ));
+    if !a.no_serve {
+        let g2 = Global {
+            db: db.clone(),
+            ..g.clone()
+        };
+        let args = super::serve::ServeArgs {
+            addr: a.addr,
+            tls_cert: None,
+            tls_key: None,
+            max_body_mib: 16,
+            pool_size: 8,
+        };
+        super::serve::run_server(&g2, &args, |addr| {
+            println!("serving the API at http://{addr}/api/v1 (the web UI is not built yet); for example:");
+            println!("  curl -H \"Authorization: Bearer $(grep '^analista ' {} | cut -d' ' -f2)\" http://{addr}/api/v1/leads", tokens.display());
+            println!("Ctrl-C stops the server");
+        })?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The simulator's originators as organisations, a partner liaison, and one user per role
+/// that the demo shows; writes `name token` lines to `DIR/tokens.txt` (mode 0600).
+fn setup_access(db: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let mut store = Store::open(db)?;
+    store.set_actor("rastro-demo");
+    let orgs = [
+        (
+            "ANAM",
+            "Agencia Nacional de Aduanas de México",
+            "MX",
+            "customs",
+        ),
+        (
+            "SAT",
+            "Servicio de Administración Tributaria",
+            "MX",
+            "regulator",
+        ),
+        (
+            "UIF",
+            "Unidad de Inteligencia Financiera",
+            "MX",
+            "financial_intelligence",
+        ),
+        ("GN", "Guardia Nacional", "MX", "police"),
+        ("SEMAR", "Secretaría de Marina", "MX", "navy"),
+        (
+            "FGR",
+            "Fiscalía General de la República",
+            "MX",
+            "prosecutor",
+        ),
+        (
+            "SFP",
+            "Secretaría Anticorrupción y Buen Gobierno (auditor)",
+            "MX",
+            "regulator",
+        ),
+        (
+            "DEA",
+            "US Drug Enforcement Administration, liaison office",
+            "US",
+            "foreign_liaison",
+        ),
+    ];
+    for (code, name, nation, kind) in orgs {
+        store.add_org(
+            &rastro_store::OrgRow {
+                code: code.into(),
+                name: name.into(),
+                nation: nation.into(),
+                kind: kind.into(),
+            },
+            super::analysis::now_ms(),
+        )?;
+    }
+    let users = [
+        ("analista", "SEMAR", "analyst"),
+        ("comandante", "SEMAR", "commander"),
+        ("enlace-dea", "DEA", "liaison"),
+        ("auditora", "SFP", "auditor"),
+    ];
+    let mut lines =
+        String::from("# demo users (synthetic): name token; shown once, keep private\n");
+    for (name, org, role) in users {
+        let t = rastro_policy::token::generate()?;
+        store.add_user(
+            &rastro_store::UserRow {
+                name: name.into(),
+                org: org.into(),
+                role: role.into(),
+                token_id: t.token_id,
+                token_hash: t.hash,
+                revoked: false,
+            },
+            super::analysis::now_ms(),
+        )?;
+        lines.push_str(&format!("{name} {}\n", t.token));
+    }
+    let path = dir.join("tokens.txt");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    std::io::Write::write_all(&mut opts.open(&path)?, lines.as_bytes())?;
+    Ok(path)
 }
 
 fn file_stem(kind: Kind) -> &'static str {

@@ -44,6 +44,48 @@ pub enum LeadCmd {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Release a lead to partner organisations or nations (host-nation commanders only): an
+    /// explicit, audited widening of its marking. Its evidence stays under its own markings.
+    Release {
+        id: String,
+        /// Organisation code or ISO 3166 nation; repeat for several.
+        #[arg(long = "to", required = true)]
+        to: Vec<String>,
+    },
+}
+
+/// Whether the invoking user may act on lead `id`: the operator always; a user only if they
+/// can see the lead, belong to the host nation and hold one of `roles`. Prints why not.
+fn may_act(
+    g: &Global,
+    store: &mut rastro_store::Store,
+    id: &str,
+    roles: &[rastro_policy::Role],
+    what: &str,
+) -> anyhow::Result<bool> {
+    let mut guard = super::access::guard(g, store)?;
+    let Some(v) = guard.viewer().cloned() else {
+        return Ok(true);
+    };
+    if guard.lead(id)?.is_none() {
+        eprintln!("error: no lead {id:?}; `rastro leads` lists them");
+        return Ok(false);
+    }
+    if v.nation != guard.policy().host_nation || !roles.contains(&v.role) {
+        eprintln!(
+            "error: only host-nation {} {what}; {} is a {} of {}",
+            roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(" and "),
+            v.user,
+            v.role.as_str(),
+            v.org
+        );
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// The leads as GeoJSON: one Feature per lead, a MultiPolygon of its cells.
@@ -174,32 +216,42 @@ pub fn lead(g: &Global, cmd: LeadCmd) -> anyhow::Result<ExitCode> {
             }
         }
         LeadCmd::Status { id, status, note } => {
-            // Deciding on a lead is for host-nation analysts and commanders who can see it.
-            if let Some(v) = super::access::guard(g, &mut store)?.viewer().cloned() {
-                let visible = super::access::guard(g, &mut store)?.lead(&id)?.is_some();
-                let host = super::access::guard(g, &mut store)?
-                    .policy()
-                    .host_nation
-                    .clone();
-                if !visible {
-                    eprintln!("error: no lead {id:?}; `rastro leads` lists them");
-                    return Ok(ExitCode::from(1));
-                }
-                if v.nation != host
-                    || !matches!(
-                        v.role,
-                        rastro_policy::Role::Analyst | rastro_policy::Role::Commander
-                    )
-                {
-                    eprintln!("error: only host-nation analysts and commanders decide on leads; {} is a {} of {}", v.user, v.role.as_str(), v.org);
-                    return Ok(ExitCode::from(1));
-                }
+            use rastro_policy::Role;
+            if !may_act(
+                g,
+                &mut store,
+                &id,
+                &[Role::Analyst, Role::Commander],
+                "decide on leads",
+            )? {
+                return Ok(ExitCode::from(1));
             }
             let now = super::analysis::now_ms();
             match store.set_lead_status(&id, status, note.as_deref(), now)? {
                 Some(l) => {
                     super::audit::sign_after_write(g, &mut store)?;
                     println!("{} is now {}", l.id, l.status);
+                }
+                None => {
+                    eprintln!("error: no lead {id:?}; `rastro leads` lists them");
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        LeadCmd::Release { id, to } => {
+            if !may_act(
+                g,
+                &mut store,
+                &id,
+                &[rastro_policy::Role::Commander],
+                "commanders release leads",
+            )? {
+                return Ok(ExitCode::from(1));
+            }
+            match store.release_lead(&id, &to, super::analysis::now_ms())? {
+                Some(l) => {
+                    super::audit::sign_after_write(g, &mut store)?;
+                    println!("{} is now {}", l.id, l.marking);
                 }
                 None => {
                     eprintln!("error: no lead {id:?}; `rastro leads` lists them");

@@ -8,6 +8,7 @@ mod demo;
 mod eval;
 mod fuse;
 mod leads;
+mod serve;
 mod sim;
 mod track;
 
@@ -74,6 +75,8 @@ pub enum Command {
     /// One lead: evidence and contributions; record a decision on it.
     #[command(subcommand)]
     Lead(leads::LeadCmd),
+    /// Serve the HTTP API (JSON under /api/v1, OpenAPI at /api/v1/openapi.json).
+    Serve(serve::ServeArgs),
     /// Organisations that originate and receive data.
     #[command(subcommand)]
     Org(access::OrgCmd),
@@ -100,6 +103,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Analyze(a) => analysis::analyze_cmd(&cli.global, a),
         Command::Alerts(a) => analysis::alerts(&cli.global, a),
         Command::Consignment(c) => analysis::consignment(&cli.global, c),
+        Command::Serve(a) => serve::serve(&cli.global, a),
         Command::Org(c) => access::org(&cli.global, c),
         Command::User(c) => access::user(&cli.global, c),
         Command::Leads(a) => leads::leads(&cli.global, a),
