@@ -80,6 +80,28 @@ fn world(max_body_bytes: usize) -> World {
     {
         rastro_pipeline::ingest_path(&mut store, f, &Default::default(), &()).unwrap();
     }
+    // Two place alerts as analysis marks them: one for Mexico only, one also released to the US.
+    let alert = |id: &str, rel: &[&str]| rastro_core::Alert {
+        id: id.into(),
+        typology: rastro_core::Typology::Convergence,
+        subject: format!("cell:{id}"),
+        time_ms: 0,
+        lat: Some(20.6),
+        lon: Some(-103.3),
+        score: 0.9,
+        evidence: vec![],
+        summary: String::new(),
+        marking: Marking {
+            tlp: Tlp::Amber,
+            releasable_to: rel.iter().map(|r| r.to_string()).collect(),
+        },
+    };
+    store
+        .replace_fleet_alerts(
+            rastro_core::Typology::Convergence,
+            &[alert("A-MX", &["MX"]), alert("A-MX-US", &["MX", "US"])],
+        )
+        .unwrap();
     drop(store);
     let limits = Limits {
         max_body_bytes,
@@ -176,6 +198,37 @@ async fn every_endpoint_answers_each_viewer_with_what_it_may_see() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(me["org"], "DEA");
     assert_eq!(me["nation"], "US");
+
+    // Alerts: the partner sees only those whose every input was released to it.
+    let (_, aa) = call(app, "GET", "/api/v1/alerts?limit=1000", Some(&w.ana), "").await;
+    let (_, ab) = call(app, "GET", "/api/v1/alerts?limit=1000", Some(&w.bob), "").await;
+    let (aa, ab) = (aa.as_array().unwrap(), ab.as_array().unwrap());
+    assert!(
+        !aa.is_empty() && aa.len() >= ab.len(),
+        "{} {}",
+        aa.len(),
+        ab.len()
+    );
+    for a in ab {
+        let rel = a["marking"]["releasable_to"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let tlp = a["marking"]["tlp"].as_str().unwrap();
+        assert!(
+            tlp == "CLEAR" || tlp == "GREEN" || rel.iter().any(|r| r == "US" || r == "DEA"),
+            "{a}"
+        );
+    }
+    let (s, _) = call(
+        app,
+        "GET",
+        "/api/v1/alerts?since=yesterday",
+        Some(&w.ana),
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
 
     // Counts: the partner's never exceed the host analyst's, and never include AMBER host data.
     let (_, sa) = call(app, "GET", "/api/v1/stats", Some(&w.ana), "").await;
@@ -483,4 +536,20 @@ async fn the_openapi_document_lists_every_route() {
     assert!(doc["components"]["securitySchemes"]["token"].is_object());
     let (s, _) = call(&w.app, "GET", "/api/v1/nothing-here", None, "").await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_never_finishes_its_body_is_cut_off() {
+    // The clock is paused and advances only when every task waits, so the request timeout
+    // fires without the test waiting for it in real time.
+    let w = world(1 << 20);
+    let stalled = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/ingest")
+        .header("authorization", format!("Bearer {}", w.ana))
+        .body(Body::from_stream(stalled))
+        .unwrap();
+    let resp = w.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
 }
