@@ -17,14 +17,20 @@ fn host_analyst_and_partner_liaison_see_what_is_released_to_them() {
         &["-q", "demo", "--no-serve", "--dir", d.to_str().unwrap()],
     );
     // The demo registered the simulator's agencies (SEMAR among them) and a DEA liaison office.
-    for (code, nation, kind) in [("AUD", "MX", "regulator")] {
-        rastro(
-            &db,
-            &[
-                "org", "add", code, "--name", code, "--nation", nation, "--kind", kind,
-            ],
-        );
-    }
+    rastro(
+        &db,
+        &[
+            "org",
+            "add",
+            "AUD",
+            "--name",
+            "AUD",
+            "--nation",
+            "MX",
+            "--kind",
+            "regulator",
+        ],
+    );
     rastro(
         &db,
         &["user", "add", "ana", "--org", "SEMAR", "--role", "analyst"],

@@ -65,6 +65,16 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// A client must send its request headers within `timeout` (against slowloris).
+fn header_timeout_on(
+    b: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    timeout: Duration,
+) {
+    b.http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timeout);
+}
+
 /// Runs the server until `shutdown` resolves (Ctrl-C or SIGTERM in the CLI), then stops
 /// accepting connections and lets requests in flight finish for up to the grace period.
 /// `ready` is called with the bound address once the server listens.
@@ -105,20 +115,12 @@ pub async fn serve(
                     ServeError::Tls(format!("{} / {}: {e}", cert.display(), key.display()))
                 })?;
             let mut server = axum_server::from_tcp_rustls(listener, config).handle(handle);
-            server
-                .http_builder()
-                .http1()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_timeout);
+            header_timeout_on(server.http_builder(), header_timeout);
             server.serve(service).await?;
         }
         None => {
             let mut server = axum_server::from_tcp(listener).handle(handle);
-            server
-                .http_builder()
-                .http1()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(header_timeout);
+            header_timeout_on(server.http_builder(), header_timeout);
             server.serve(service).await?;
         }
     }

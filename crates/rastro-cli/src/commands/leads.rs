@@ -54,38 +54,31 @@ pub enum LeadCmd {
     },
 }
 
-/// Whether the invoking user may act on lead `id`: the operator always; a user only if they
-/// can see the lead, belong to the host nation and hold one of `roles`. Prints why not.
-fn may_act(
+/// Prints the outcome of a decision made through the guard; the exit code says whether it
+/// was made.
+fn decided(
     g: &Global,
     store: &mut rastro_store::Store,
     id: &str,
-    roles: &[rastro_policy::Role],
-    what: &str,
-) -> anyhow::Result<bool> {
-    let mut guard = super::access::guard(g, store)?;
-    let Some(v) = guard.viewer().cloned() else {
-        return Ok(true);
-    };
-    if guard.lead(id)?.is_none() {
-        eprintln!("error: no lead {id:?}; `rastro leads` lists them");
-        return Ok(false);
+    outcome: Result<Option<Lead>, rastro_policy::GuardError>,
+    show: impl Fn(&Lead) -> String,
+) -> anyhow::Result<ExitCode> {
+    match outcome {
+        Ok(Some(l)) => {
+            super::audit::sign_after_write(g, store)?;
+            println!("{}", show(&l));
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(None) => {
+            eprintln!("error: no lead {id:?}; `rastro leads` lists them");
+            Ok(ExitCode::from(1))
+        }
+        Err(rastro_policy::GuardError::Forbidden(m)) => {
+            eprintln!("error: {m}");
+            Ok(ExitCode::from(1))
+        }
+        Err(e) => Err(e.into()),
     }
-    if v.nation != guard.policy().host_nation || !roles.contains(&v.role) {
-        eprintln!(
-            "error: only host-nation {} {what}; {} is a {} of {}",
-            roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(" and "),
-            v.user,
-            v.role.as_str(),
-            v.org
-        );
-        return Ok(false);
-    }
-    Ok(true)
 }
 
 /// The leads as GeoJSON: one Feature per lead, a MultiPolygon of its cells.
@@ -216,48 +209,23 @@ pub fn lead(g: &Global, cmd: LeadCmd) -> anyhow::Result<ExitCode> {
             }
         }
         LeadCmd::Status { id, status, note } => {
-            use rastro_policy::Role;
-            if !may_act(
-                g,
-                &mut store,
-                &id,
-                &[Role::Analyst, Role::Commander],
-                "decide on leads",
-            )? {
-                return Ok(ExitCode::from(1));
-            }
             let now = super::analysis::now_ms();
-            match store.set_lead_status(&id, status, note.as_deref(), now)? {
-                Some(l) => {
-                    super::audit::sign_after_write(g, &mut store)?;
-                    println!("{} is now {}", l.id, l.status);
-                }
-                None => {
-                    eprintln!("error: no lead {id:?}; `rastro leads` lists them");
-                    return Ok(ExitCode::from(1));
-                }
-            }
+            let outcome = super::access::guard(g, &mut store)?.set_lead_status(
+                &id,
+                status,
+                note.as_deref(),
+                now,
+            );
+            return decided(g, &mut store, &id, outcome, |l| {
+                format!("{} is now {}", l.id, l.status)
+            });
         }
         LeadCmd::Release { id, to } => {
-            if !may_act(
-                g,
-                &mut store,
-                &id,
-                &[rastro_policy::Role::Commander],
-                "commanders release leads",
-            )? {
-                return Ok(ExitCode::from(1));
-            }
-            match store.release_lead(&id, &to, super::analysis::now_ms())? {
-                Some(l) => {
-                    super::audit::sign_after_write(g, &mut store)?;
-                    println!("{} is now {}", l.id, l.marking);
-                }
-                None => {
-                    eprintln!("error: no lead {id:?}; `rastro leads` lists them");
-                    return Ok(ExitCode::from(1));
-                }
-            }
+            let now = super::analysis::now_ms();
+            let outcome = super::access::guard(g, &mut store)?.release_lead(&id, &to, now);
+            return decided(g, &mut store, &id, outcome, |l| {
+                format!("{} is now {}", l.id, l.marking)
+            });
         }
     }
     Ok(ExitCode::SUCCESS)
