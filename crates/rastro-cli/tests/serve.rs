@@ -84,7 +84,13 @@ fn serve_answers_ingests_and_stops_gracefully_on_sigterm() {
     );
     let (s, leads) = http(&addr, "GET", "/api/v1/leads", &token("enlace-dea"), "");
     assert_eq!((s, leads.as_str()), (200, "[]"));
-    let csv = "id,originator,tlp,releasable_to,report_kind,time,lat,lon,reliability,credibility,subjects,summary,quantity_kg,profile\nSERVE-TIP-1,SEMAR,AMBER,,tip,2026-02-01T10:00:00Z,20.6,-103.3,B,2,,synthetic tip,,\n";
+    // A tip where the top lead is: once analysed, it is part of that lead's evidence.
+    let top = &json(&rastro(&db, &["leads", "--json"]))[0];
+    let csv = format!(
+        "id,originator,tlp,releasable_to,report_kind,time,lat,lon,reliability,credibility,subjects,summary,quantity_kg,profile\nSERVE-TIP-1,SEMAR,AMBER,,tip,2026-02-20T10:00:00Z,{},{},B,2,,synthetic tip,,\n",
+        top["lat"], top["lon"]
+    );
+    let csv = csv.as_str();
     let (s, r) = http(&addr, "POST", "/api/v1/ingest", &token("analista"), csv);
     assert_eq!(s, 200, "{r}");
     assert!(r.contains("\"inserted\":1"), "{r}");
@@ -100,6 +106,12 @@ fn serve_answers_ingests_and_stops_gracefully_on_sigterm() {
         reports(&db),
         before + 1,
         "the accepted write survived the shutdown"
+    );
+    // The server analysed what it ingested, as `rastro analyze` would have.
+    let leads = String::from_utf8(rastro(&db, &["leads", "--json"]).stdout).unwrap();
+    assert!(
+        leads.contains("SERVE-TIP-1"),
+        "the posted tip is lead evidence"
     );
     let verify = rastro(&db, &["audit", "verify", "--json"]);
     assert_eq!(json(&verify)["ok"], true);
