@@ -248,3 +248,48 @@ fn every_record_kind_is_documented_in_formats_md() {
         }
     }
 }
+
+/// The UI that `rastro serve` embeds (`web/dist/`) was built from the sources as they are now:
+/// `web/build.mjs` writes a digest of them, which this recomputes the same way.
+#[test]
+fn the_embedded_ui_is_built_from_the_current_sources() {
+    use sha2::{Digest, Sha256};
+    fn walk(d: &Path, rel: &str, out: &mut Vec<(String, PathBuf)>) {
+        let mut names: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        for n in names {
+            let p = d.join(&n);
+            let r = format!("{rel}/{n}");
+            if p.is_dir() {
+                walk(&p, &r, out);
+            } else {
+                out.push((r, p));
+            }
+        }
+    }
+    let web = root().join("web");
+    let mut files: Vec<(String, PathBuf)> = ["build.mjs", "package.json", "package-lock.json"]
+        .iter()
+        .map(|f| (f.to_string(), web.join(f)))
+        .collect();
+    walk(&web.join("src"), "src", &mut files);
+    let mut h = Sha256::new();
+    for (name, path) in &files {
+        h.update(name.as_bytes());
+        h.update(std::fs::read(path).unwrap());
+    }
+    let now = hex_of(&h.finalize());
+    let built = std::fs::read_to_string(web.join("dist/SOURCES.sha256")).unwrap();
+    assert_eq!(
+        built.trim(),
+        now,
+        "web/dist is stale: run `npm ci && npm run build` in web/ and commit web/dist"
+    );
+}
+
+fn hex_of(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

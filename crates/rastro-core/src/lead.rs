@@ -136,3 +136,45 @@ pub struct Lead {
     pub last_seen_ms: i64,
     pub summary: String,
 }
+
+/// The leads as GeoJSON: one Feature per lead, a MultiPolygon of its cells.
+pub fn geojson(leads: &[Lead]) -> serde_json::Value {
+    let features: Vec<serde_json::Value> = leads
+        .iter()
+        .map(|l| {
+            let polys: Vec<serde_json::Value> = l
+                .cells
+                .iter()
+                .filter_map(|c| crate::grid::parse(c))
+                .map(|c| {
+                    let mut ring: Vec<[f64; 2]> = crate::grid::boundary(c)
+                        .into_iter()
+                        .map(|(lat, lon)| [lon, lat])
+                        .collect();
+                    if let Some(first) = ring.first().copied() {
+                        ring.push(first);
+                    }
+                    serde_json::json!([ring])
+                })
+                .collect();
+            serde_json::json!({
+                "type": "Feature",
+                "id": l.id,
+                "geometry": {"type": "MultiPolygon", "coordinates": polys},
+                "properties": {
+                    "rank": l.rank,
+                    "score": l.score,
+                    "centre": [l.lon, l.lat],
+                    "z_max": l.z_max,
+                    "evidence": l.evidence.len(),
+                    "kinds": l.kinds,
+                    "status": l.status,
+                    "tlp": l.marking.tlp,
+                    "marking": l.marking.to_string(),
+                    "summary": l.summary,
+                }
+            })
+        })
+        .collect();
+    serde_json::json!({"type": "FeatureCollection", "features": features})
+}

@@ -306,6 +306,46 @@ impl<'a> Guard<'a> {
         Ok(out)
     }
 
+    /// Consignments the viewer may see, in arrival order, with their tracking status;
+    /// `status` keeps only one status. Filtered before the limit.
+    pub fn consignments(
+        &mut self,
+        status: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(rastro_core::Consignment, Option<String>)>, GuardError> {
+        let statuses = self.store.consignment_statuses()?;
+        let mut out = Vec::new();
+        let mut after = 0;
+        'pages: loop {
+            let page = self.store.records(Kind::Consignment, after, 2000)?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            for r in page {
+                if !self.sees_record(&r.record) {
+                    continue;
+                }
+                if let Record::Consignment(c) = r.record {
+                    let st = statuses.get(&c.id).cloned();
+                    if status.is_some_and(|want| st.as_deref() != Some(want)) {
+                        continue;
+                    }
+                    out.push((c, st));
+                    if out.len() >= limit {
+                        break 'pages;
+                    }
+                }
+            }
+        }
+        self.log_read(
+            "consignments",
+            out.iter()
+                .filter(|(c, _)| c.marking.tlp != Tlp::Clear)
+                .map(|(c, _)| c.id.clone())
+                .collect(),
+        )?;
+        Ok(out)
+    }
+
     /// Counts per kind of what the viewer may see (never the totals of what they may not).
     pub fn counts(&self) -> Result<BTreeMap<String, u64>, GuardError> {
         let mut out = BTreeMap::new();
@@ -396,6 +436,65 @@ impl<'a> Guard<'a> {
             )));
         }
         Ok(true)
+    }
+
+    /// Triage of an alert: `acknowledged`, `escalated`, or `dismissed` with a reason; by
+    /// host-nation analysts and commanders who can see it (and the operator). `Ok(false)` for
+    /// an alert the viewer cannot see, exactly as for a missing one.
+    pub fn triage_alert(
+        &mut self,
+        id: &str,
+        state: &str,
+        reason: Option<&str>,
+        t_ms: i64,
+    ) -> Result<bool, GuardError> {
+        if !matches!(state, "acknowledged" | "dismissed" | "escalated") {
+            return Err(GuardError::Forbidden(format!(
+                "unknown triage {state:?}; one of acknowledged, dismissed, escalated"
+            )));
+        }
+        if state == "dismissed" && reason.is_none_or(|r| r.trim().is_empty()) {
+            return Err(GuardError::Forbidden(
+                "dismissing an alert needs a reason".into(),
+            ));
+        }
+        let Some(a) = self.store.alert(id)? else {
+            return Ok(false);
+        };
+        if !self.sees_derived(&a.marking) {
+            return Ok(false);
+        }
+        if let Some(v) = &self.viewer {
+            if v.nation != self.policy.host_nation
+                || !matches!(v.role, crate::Role::Analyst | crate::Role::Commander)
+            {
+                return Err(GuardError::Forbidden(format!(
+                    "only host-nation analysts and commanders triage alerts; {} is a {} of {}",
+                    v.user,
+                    v.role.as_str(),
+                    v.org
+                )));
+            }
+        }
+        self.store.set_alert_triage(id, state, reason, t_ms)?;
+        Ok(true)
+    }
+
+    /// Triage decisions on these alerts, only for alerts the viewer may see.
+    pub fn alert_triage(&self, alerts: &[Alert]) -> Result<serde_json::Value, GuardError> {
+        let ids: Vec<String> = alerts
+            .iter()
+            .filter(|a| self.sees_derived(&a.marking))
+            .map(|a| a.id.clone())
+            .collect();
+        let mut out = serde_json::Map::new();
+        for x in self.store.alert_triage(&ids)? {
+            out.insert(
+                x.id,
+                serde_json::json!({"state": x.state, "reason": x.reason, "by": x.actor, "time": rastro_core::format_time_ms(x.t_ms)}),
+            );
+        }
+        Ok(serde_json::Value::Object(out))
     }
 
     /// Audit log entries, for auditors and administrators.

@@ -497,6 +497,33 @@ async fn lead_release(
         .ok_or_else(|| not_found("lead", &id))
 }
 
+#[derive(Deserialize, IntoParams)]
+struct ConsignmentsQuery {
+    /// Only this tracking status (e.g. delivered, in_transit, overdue).
+    status: Option<String>,
+    /// At most this many (default 100, at most 1000).
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/consignments", params(ConsignmentsQuery), security(("token" = [])),
+    responses((status = 200, description = "Consignments the caller may see, with their status")))]
+async fn consignments(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ConsignmentsQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let t = bearer(&headers)?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT) as usize;
+    let list = s
+        .guarded(t, move |g| Ok(g.consignments(q.status.as_deref(), limit)?))
+        .await?;
+    let v: Vec<_> = list
+        .into_iter()
+        .map(|(c, st)| serde_json::json!({"consignment": c, "status": st}))
+        .collect();
+    Ok(Json(serde_json::Value::Array(v)))
+}
+
 #[utoipa::path(get, path = "/api/v1/consignments/{id}", params(("id" = String, Path, description = "Consignment id")), security(("token" = [])),
     responses((status = 200, description = "The consignment, its custody events and alerts the caller may see"), (status = 404, description = "No such consignment, or not visible")))]
 async fn consignment(
@@ -528,6 +555,103 @@ async fn consignment(
     .await?
     .map(Json)
     .ok_or_else(|| not_found("consignment", &id))
+}
+
+#[derive(Deserialize, IntoParams)]
+struct QueueQuery {
+    /// At most this many (default 100, at most 1000).
+    limit: Option<u32>,
+    /// One typology.
+    typology: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/alert-queue", params(QueueQuery), security(("token" = [])),
+    responses((status = 200, description = "Alerts the caller may see with their triage: {alerts, triage: {id: {state, reason, by, time}}}")))]
+async fn alert_queue(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<QueueQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let t = bearer(&headers)?;
+    let typology = q
+        .typology
+        .as_deref()
+        .map(|x| {
+            Typology::parse(x)
+                .ok_or_else(|| ApiError::BadRequest(format!("unknown typology {x:?}")))
+        })
+        .transpose()?;
+    let f = AlertFilter {
+        typology,
+        limit: Some(q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT)),
+        ..Default::default()
+    };
+    let v = s
+        .guarded(t, move |g| {
+            let alerts = g.alerts(&f)?;
+            let triage = g.alert_triage(&alerts)?;
+            Ok(serde_json::json!({"alerts": alerts, "triage": triage}))
+        })
+        .await?;
+    Ok(Json(v))
+}
+
+#[derive(Deserialize, ToSchema)]
+struct TriageBody {
+    /// acknowledged, dismissed (with a reason) or escalated.
+    state: String,
+    reason: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/triage", params(("id" = String, Path, description = "Alert id")), request_body = TriageBody, security(("token" = [])),
+    responses((status = 200, description = "Recorded"), (status = 403, description = "Not a host-nation analyst or commander, or no reason to dismiss"), (status = 404, description = "No such alert, or not visible")))]
+async fn alert_triage(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(b): Json<TriageBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let t = bearer(&headers)?;
+    let id2 = id.clone();
+    let done = s
+        .guarded(t, move |g| {
+            Ok(g.triage_alert(&id2, &b.state, b.reason.as_deref(), now_ms())?)
+        })
+        .await?;
+    if done {
+        Ok(Json(serde_json::json!({"alert": id, "recorded": true})))
+    } else {
+        Err(not_found("alert", &id))
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/leads.geojson", security(("token" = [])),
+    responses((status = 200, description = "Leads the caller may see as an RFC 7946 FeatureCollection of their H3 cells")))]
+async fn leads_geojson(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let t = bearer(&headers)?;
+    let leads = s.guarded(t, move |g| Ok(g.leads(MAX_LIMIT)?)).await?;
+    Ok(Json(rastro_core::lead::geojson(&leads)))
+}
+
+#[utoipa::path(get, path = "/api/v1/ports", security(("token" = [])),
+    responses((status = 200, description = "The host nation's container ports (public facts)")))]
+async fn ports(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let t = bearer(&headers)?;
+    // Authenticated like everything else, though the data is public.
+    s.guarded(t, |_| Ok(())).await?;
+    let geo = rastro_geo::Geography::mexico();
+    let list: Vec<_> = geo
+        .ports
+        .iter()
+        .map(|p| serde_json::json!({"name": p.name, "locode": p.locode, "lat": p.pos.lat, "lon": p.pos.lon}))
+        .collect();
+    Ok(Json(serde_json::Value::Array(list)))
 }
 
 #[utoipa::path(get, path = "/api/v1/stats", security(("token" = [])),
@@ -693,9 +817,14 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .routes(routes!(lead_status))
         .routes(routes!(lead_release))
         .routes(routes!(consignment))
+        .routes(routes!(consignments))
         .routes(routes!(stats))
         .routes(routes!(audit))
         .routes(routes!(ingest))
+        .routes(routes!(alert_queue))
+        .routes(routes!(alert_triage))
+        .routes(routes!(leads_geojson))
+        .routes(routes!(ports))
         .split_for_parts();
     let doc = Arc::new(api.to_pretty_json().unwrap_or_else(|_| "{}".into()));
     router
@@ -711,6 +840,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
                 }
             }),
         )
+        .merge(crate::ui::routes())
         .fallback(|| async {
             ApiError::NotFound("no such endpoint; see /api/v1/openapi.json".into())
         })

@@ -8,6 +8,9 @@
 
 mod api;
 mod pool;
+mod ui;
+
+pub use ui::SOURCES_SHA256 as UI_SOURCES_SHA256;
 
 pub use api::{router, AppState, MAX_LIMIT};
 

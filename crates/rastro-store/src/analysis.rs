@@ -3,7 +3,7 @@
 
 use crate::{Result, Store, StoreError};
 use rastro_core::{Alert, Kind, Marking, Typology};
-use rusqlite::params;
+use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 /// Whether an alert was computed from one consignment or across the fleet; re-analysis
@@ -21,6 +21,17 @@ impl AlertScope {
             AlertScope::Fleet => "fleet",
         }
     }
+}
+
+/// An analyst's triage of an alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Triage {
+    pub id: String,
+    /// acknowledged, dismissed or escalated.
+    pub state: String,
+    pub reason: Option<String>,
+    pub actor: String,
+    pub t_ms: i64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -161,6 +172,71 @@ impl Store {
         Ok(out)
     }
 
+    /// One alert by id.
+    pub fn alert(&self, id: &str) -> Result<Option<Alert>> {
+        let body: Option<String> = self
+            .conn
+            .query_row("SELECT body FROM alert WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        body.map(|b| {
+            serde_json::from_str(&b).map_err(|e| StoreError::Decode {
+                kind: "alert".into(),
+                id: id.into(),
+                err: e.to_string(),
+            })
+        })
+        .transpose()
+    }
+
+    /// Records a triage decision on an alert with its audit entry, in one transaction.
+    pub fn set_alert_triage(
+        &mut self,
+        id: &str,
+        state: &str,
+        reason: Option<&str>,
+        t_ms: i64,
+    ) -> Result<()> {
+        let actor = self.actor().to_string();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO alert_triage(id, state, reason, actor, t_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id, state, reason, actor, t_ms],
+        )?;
+        let mut ev = crate::AuditEvent::new("alert.triage");
+        ev.records = vec![id.to_string()];
+        ev.detail = serde_json::json!({"state": state, "reason": reason});
+        crate::audit::append(&tx, &actor, ev)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Triage decisions for these alert ids.
+    pub fn alert_triage(&self, ids: &[String]) -> Result<Vec<Triage>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, state, reason, actor, t_ms FROM alert_triage WHERE id = ?1",
+        )?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(row) = st
+                .query_row([id], |r| {
+                    Ok(Triage {
+                        id: r.get(0)?,
+                        state: r.get(1)?,
+                        reason: r.get(2)?,
+                        actor: r.get(3)?,
+                        t_ms: r.get(4)?,
+                    })
+                })
+                .optional()?
+            {
+                out.push(row);
+            }
+        }
+        Ok(out)
+    }
+
     /// A number that every insert, update or delete of an alert moves (a trigger keeps it).
     pub fn alert_generation(&self) -> Result<i64> {
         Ok(self
@@ -218,6 +294,15 @@ impl Store {
     }
 
     /// Status counts over all analysed consignments.
+    /// Every consignment's status, by id.
+    pub fn consignment_statuses(&self) -> Result<std::collections::HashMap<String, String>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT id, status FROM consignment_state")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn status_counts(&self) -> Result<Vec<(String, u64)>> {
         let mut st = self.conn.prepare(
             "SELECT status, COUNT(*) FROM consignment_state GROUP BY status ORDER BY status",

@@ -18,7 +18,7 @@ mod schema;
 pub use audit::{AuditEvent, AuditFilter, AuditRow, MAX_RECORDS_PER_ENTRY};
 
 pub use access::{MarkingCount, OrgRow, UserRow};
-pub use analysis::{AlertFilter, AlertScope};
+pub use analysis::{AlertFilter, AlertScope, Triage};
 pub use leads::LeadDecision;
 
 use rastro_core::{

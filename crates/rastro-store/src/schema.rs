@@ -213,6 +213,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (hash, seq)
     ) WITHOUT ROWID;
     "#,
+    // 10: analysts' triage of alerts (acknowledged, dismissed with a reason, escalated); kept
+    // by alert id, so it survives re-analysis that rewrites the alert.
+    r#"
+    CREATE TABLE alert_triage (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        reason TEXT,
+        actor TEXT NOT NULL,
+        t_ms INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -156,8 +156,10 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
             pool_size: 8,
         };
         super::serve::run_server(&g2, &args, |addr| {
-            println!("serving the API at http://{addr}/api/v1 (the web UI is not built yet); for example:");
-            println!("  curl -H \"Authorization: Bearer $(grep '^analista ' {} | cut -d' ' -f2)\" http://{addr}/api/v1/leads", tokens.display());
+            println!(
+                "web UI: http://{addr}/ (log in with a token from {}); API: http://{addr}/api/v1",
+                tokens.display()
+            );
             println!("Ctrl-C stops the server");
         })?;
     }

@@ -81,53 +81,11 @@ fn decided(
     }
 }
 
-/// The leads as GeoJSON: one Feature per lead, a MultiPolygon of its cells.
-pub fn geojson(leads: &[Lead]) -> serde_json::Value {
-    let features: Vec<serde_json::Value> = leads
-        .iter()
-        .map(|l| {
-            let polys: Vec<serde_json::Value> = l
-                .cells
-                .iter()
-                .filter_map(|c| rastro_core::grid::parse(c))
-                .map(|c| {
-                    let mut ring: Vec<[f64; 2]> = rastro_core::grid::boundary(c)
-                        .into_iter()
-                        .map(|(lat, lon)| [lon, lat])
-                        .collect();
-                    if let Some(first) = ring.first().copied() {
-                        ring.push(first);
-                    }
-                    serde_json::json!([ring])
-                })
-                .collect();
-            serde_json::json!({
-                "type": "Feature",
-                "id": l.id,
-                "geometry": {"type": "MultiPolygon", "coordinates": polys},
-                "properties": {
-                    "rank": l.rank,
-                    "score": l.score,
-                    "centre": [l.lon, l.lat],
-                    "z_max": l.z_max,
-                    "evidence": l.evidence.len(),
-                    "kinds": l.kinds,
-                    "status": l.status,
-                    "tlp": l.marking.tlp,
-                    "marking": l.marking.to_string(),
-                    "summary": l.summary,
-                }
-            })
-        })
-        .collect();
-    serde_json::json!({"type": "FeatureCollection", "features": features})
-}
-
 pub fn leads(g: &Global, a: LeadsArgs) -> anyhow::Result<ExitCode> {
     let mut store = open_store(g)?;
     let list = super::access::guard(g, &mut store)?.leads(a.limit)?;
     if a.geojson {
-        print_json(&geojson(&list))?;
+        print_json(&rastro_core::lead::geojson(&list))?;
     } else if a.json {
         print_json(&list)?;
     } else {

@@ -1,0 +1,346 @@
+// Rastro's command-centre UI: a map of ports, alerts and leads, the alert queue, ranked leads
+// and the audit log, in Spanish or English. Everything comes from the JSON API with the user's
+// token, so every screen shows exactly what the server's policy lets that user see.
+import L from "leaflet";
+import { FluentBundle, FluentResource } from "@fluent/bundle";
+import { feature } from "topojson-client";
+import es from "./locales/es.ftl";
+import en from "./locales/en.ftl";
+
+const bundles = {};
+for (const [lang, text] of [["es", es], ["en", en]]) {
+  const b = new FluentBundle(lang, { useIsolating: false });
+  b.addResource(new FluentResource(text));
+  bundles[lang] = b;
+}
+let lang = localStorage.getItem("rastro-lang") || "es";
+function t(id, args) {
+  const b = bundles[lang];
+  const m = b.getMessage(id);
+  return m && m.value ? b.formatPattern(m.value, args) : id;
+}
+function translatePage() {
+  document.documentElement.lang = lang;
+  document.querySelectorAll("[data-l10n]").forEach((el) => { el.textContent = t(el.dataset.l10n); });
+}
+
+const $ = (s) => document.querySelector(s);
+let token = sessionStorage.getItem("rastro-token");
+let me = null;
+let view = "map";
+
+async function api(path, opts = {}) {
+  const r = await fetch("/api/v1" + path, {
+    ...opts,
+    headers: { Authorization: "Bearer " + token, "Content-Type": "application/json", ...(opts.headers || {}) },
+  });
+  if (r.status === 401) { logout(); throw new Error("unauthenticated"); }
+  const body = await r.json().catch(() => null);
+  if (!r.ok) throw new Error((body && body.error) || r.statusText);
+  return body;
+}
+
+function tlp(m) {
+  const s = document.createElement("span");
+  const level = (m && m.tlp) || "RED";
+  s.className = "tlp tlp-" + level;
+  s.textContent = "TLP:" + level + (m && m.releasable_to && m.releasable_to.length ? " → " + m.releasable_to.join(",") : "");
+  return s;
+}
+function td(content) {
+  const c = document.createElement("td");
+  if (content instanceof Node) c.append(content); else c.textContent = content ?? "";
+  return c;
+}
+function button(label, onclick) {
+  const b = document.createElement("button");
+  b.textContent = label;
+  b.addEventListener("click", onclick);
+  return b;
+}
+
+// ---- map ----
+let map, layers, alertsCache = [], leadsCache = [], portsCache = [];
+async function showMap() {
+  if (!map) {
+    map = L.map("map", { zoomControl: true, attributionControl: false, preferCanvas: false }).setView([23.5, -102], 5);
+    const world = await (await fetch("/assets/countries-50m.json")).json();
+    const countries = feature(world, world.objects.countries);
+    L.geoJSON(countries, {
+      style: (f) => ({ color: "#6b7c93", weight: f.id === "484" ? 1.5 : 0.6, fillColor: f.id === "484" ? "#f7f3e8" : "#e3e6ea", fillOpacity: 1 }),
+      interactive: false,
+    }).addTo(map);
+    layers = { ports: L.layerGroup().addTo(map), alerts: L.layerGroup().addTo(map), leads: L.layerGroup().addTo(map) };
+    L.control.layers(null, { [t("layer-ports")]: layers.ports, [t("layer-alerts")]: layers.alerts, [t("layer-leads")]: layers.leads }, { collapsed: false }).addTo(map);
+  }
+  const [ports, alerts, leadsGeo] = await Promise.all([
+    api("/ports"),
+    api("/alerts?limit=1000"),
+    api("/leads.geojson"),
+  ]);
+  portsCache = ports; alertsCache = alerts; leadsCache = leadsGeo.features;
+  layers.ports.clearLayers();
+  for (const p of ports) {
+    L.circleMarker([p.lat, p.lon], { radius: 6, color: "#0b4f8a", fillColor: "#2f80d1", fillOpacity: 0.9, className: "port" })
+      .bindTooltip(p.name + " (" + p.locode + ")").addTo(layers.ports);
+  }
+  layers.leads.clearLayers();
+  L.geoJSON(leadsGeo, {
+    style: () => ({ color: "#c2410c", weight: 1, fillColor: "#f97316", fillOpacity: 0.55, className: "lead-cell" }),
+    onEachFeature: (f, l) => l.on("click", () => showDetails("lead", f.properties, f.id)),
+  }).addTo(layers.leads);
+  // H3 cells are a few hundred metres across: invisible at national zoom, so each lead also
+  // gets a ring at its centre, numbered by rank.
+  for (const f of leadsGeo.features) {
+    const [lon, lat] = f.properties.centre;
+    L.circleMarker([lat, lon], { radius: 11, color: "#c2410c", weight: 3, fill: false, className: "lead-centre" })
+      .bindTooltip("#" + f.properties.rank, { permanent: true, direction: "right", className: "lead-rank" })
+      .on("click", () => showDetails("lead", f.properties, f.id))
+      .addTo(layers.leads);
+  }
+  const times = alerts.map((a) => Date.parse(a.time_ms)).filter((x) => !isNaN(x));
+  const slider = $("#time");
+  slider.min = times.length ? Math.min(...times) : 0;
+  slider.max = times.length ? Math.max(...times) : 1;
+  slider.value = slider.max;
+  drawAlerts();
+  document.body.dataset.mapReady = "1";
+}
+function drawAlerts() {
+  const until = Number($("#time").value);
+  $("#time-label").textContent = new Date(until).toISOString().slice(0, 10);
+  layers.alerts.clearLayers();
+  let n = 0;
+  for (const a of alertsCache) {
+    if (a.lat == null || Date.parse(a.time_ms) > until) continue;
+    n++;
+    L.circleMarker([a.lat, a.lon], { radius: 4 + 4 * a.score, color: "#7f1d1d", fillColor: "#dc2626", fillOpacity: 0.8, weight: 1, className: "alert-marker" })
+      .on("click", () => showDetails("alert", a))
+      .addTo(layers.alerts);
+  }
+  $("#map-stats").textContent = t("map-stats", { alerts: n, leads: leadsCache.length, ports: portsCache.length });
+  $("#map-stats").dataset.alerts = n;
+  $("#map-stats").dataset.leads = leadsCache.length;
+}
+function showDetails(kind, x, id) {
+  const d = $("#details");
+  d.replaceChildren();
+  const h = document.createElement("h3");
+  h.textContent = kind === "lead" ? (id + " · #" + x.rank) : t("typology-" + x.typology);
+  d.append(h, tlp(kind === "lead" ? { tlp: x.tlp, releasable_to: [] } : x.marking));
+  const p = document.createElement("p");
+  p.textContent = kind === "lead" ? x.summary : (x.summary + " — " + x.subject);
+  d.append(p);
+  if (kind === "alert") {
+    const ev = document.createElement("p");
+    ev.textContent = t("evidence") + ": " + x.evidence.join(", ");
+    d.append(ev);
+  }
+}
+
+// ---- consignments ----
+async function showConsignments() {
+  const st = $("#status-filter").value;
+  const list = await api("/consignments?limit=500" + (st ? "&status=" + encodeURIComponent(st) : ""));
+  const rows = $("#consignment-rows");
+  rows.replaceChildren();
+  if (!list.length) {
+    const tr = document.createElement("tr");
+    const c = td(t("consignments-none")); c.colSpan = 6; tr.append(c); rows.append(tr);
+  }
+  for (const { consignment: c, status } of list) {
+    const tr = document.createElement("tr");
+    tr.className = "consignment-row";
+    tr.append(td(c.id), td(c.description + " (" + c.cas + ")"), td(c.quantity + " " + c.unit), td(c.destination), td(status ? t("status-" + status) : ""), td(tlp(c.marking)));
+    tr.addEventListener("click", () => consignmentDetail(c.id));
+    rows.append(tr);
+  }
+}
+async function consignmentDetail(id) {
+  const d = $("#consignment-detail");
+  const x = await api("/consignments/" + encodeURIComponent(id));
+  d.replaceChildren();
+  const h = document.createElement("h3");
+  h.textContent = id;
+  d.append(h, tlp(x.consignment.marking));
+  const h2 = document.createElement("h4");
+  h2.textContent = t("custody");
+  const table = document.createElement("table");
+  for (const e of x.custody) {
+    const tr = document.createElement("tr");
+    tr.append(td(e.time_ms), td(e.event), td(e.place || ""), td(tlp(e.marking)));
+    table.append(tr);
+  }
+  d.append(h2, table);
+  const h3 = document.createElement("h4");
+  h3.textContent = t("nav-alerts");
+  d.append(h3);
+  for (const a of x.alerts) {
+    const p = document.createElement("p");
+    p.append(tlp(a.marking), " " + t("typology-" + a.typology) + " (" + a.score.toFixed(2) + "): " + a.summary + " — " + t("evidence") + ": " + a.evidence.join(", "));
+    d.append(p);
+  }
+}
+
+// ---- alerts ----
+async function showAlerts() {
+  const q = await api("/alert-queue?limit=200");
+  const rows = $("#alerts-rows");
+  rows.replaceChildren();
+  if (!q.alerts.length) {
+    const tr = document.createElement("tr");
+    const c = td(t("alerts-none")); c.colSpan = 7; tr.append(c); rows.append(tr);
+  }
+  for (const a of q.alerts) {
+    const tr = document.createElement("tr");
+    tr.className = "alert-row";
+    const tri = q.triage[a.id];
+    const state = td(tri ? t("triage-" + tri.state) + (tri.reason ? ": " + tri.reason : "") : "");
+    state.className = "triage";
+    const actions = document.createElement("td");
+    const act = async (s, reason) => {
+      try { await api("/alerts/" + encodeURIComponent(a.id) + "/triage", { method: "POST", body: JSON.stringify({ state: s, reason }) }); showAlerts(); }
+      catch (e) { alert(e.message); }
+    };
+    actions.append(
+      button(t("acknowledge"), () => act("acknowledged")),
+      button(t("dismiss"), () => { const r = prompt(t("dismiss-reason")); if (r) act("dismissed", r); }),
+      button(t("escalate"), () => act("escalated")),
+    );
+    tr.append(td(a.score.toFixed(2)), td(t("typology-" + a.typology)), td(a.subject), td(a.time_ms), td(tlp(a.marking)), state, actions);
+    rows.append(tr);
+  }
+  plotAlerts(q.alerts);
+}
+function plotAlerts(alerts) {
+  const svg = $("#alerts-plot");
+  svg.replaceChildren();
+  const weeks = new Map();
+  for (const a of alerts) {
+    const w = Math.floor(Date.parse(a.time_ms) / (7 * 86400000));
+    if (!isNaN(w)) weeks.set(w, (weeks.get(w) || 0) + 1);
+  }
+  const ks = [...weeks.keys()].sort((x, y) => x - y);
+  const max = Math.max(1, ...weeks.values());
+  const ns = "http://www.w3.org/2000/svg";
+  const title = document.createElementNS(ns, "text");
+  title.setAttribute("x", 4); title.setAttribute("y", 14); title.textContent = t("plot-title");
+  svg.append(title);
+  if (!ks.length) return;
+  const span = ks[ks.length - 1] - ks[0] + 1, w = 620 / span;
+  for (const k of ks) {
+    const r = document.createElementNS(ns, "rect");
+    const h = (weeks.get(k) / max) * 90;
+    r.setAttribute("x", 10 + (k - ks[0]) * w); r.setAttribute("y", 110 - h);
+    r.setAttribute("width", Math.max(1, w - 2)); r.setAttribute("height", h); r.setAttribute("fill", "#dc2626");
+    svg.append(r);
+  }
+}
+
+// ---- leads ----
+async function showLeads() {
+  const leads = await api("/leads?limit=100");
+  const rows = $("#leads-rows");
+  rows.replaceChildren();
+  if (!leads.length) {
+    const tr = document.createElement("tr");
+    const c = td(t("leads-none")); c.colSpan = 6; tr.append(c); rows.append(tr);
+  }
+  for (const l of leads) {
+    const tr = document.createElement("tr");
+    tr.className = "lead-row";
+    const actions = document.createElement("td");
+    if (me.role === "commander") {
+      actions.append(button(t("release"), async () => {
+        const to = prompt(t("release-to"));
+        if (to) { try { await api("/leads/" + encodeURIComponent(l.id) + "/release", { method: "POST", body: JSON.stringify({ to: [to] }) }); showLeads(); } catch (e) { alert(e.message); } }
+      }));
+    }
+    tr.append(td(String(l.rank)), td(l.score.toFixed(2)), td(l.summary), td(t("status-" + l.status)), td(tlp(l.marking)), actions);
+    tr.addEventListener("click", (e) => { if (e.target.tagName !== "BUTTON") leadDetail(l); });
+    rows.append(tr);
+  }
+}
+function leadDetail(l) {
+  const d = $("#lead-detail");
+  d.replaceChildren();
+  const h = document.createElement("h3");
+  h.textContent = l.id + " — " + t("evidence");
+  d.append(h);
+  const table = document.createElement("table");
+  for (const c of l.evidence) {
+    const tr = document.createElement("tr");
+    tr.append(td(c.contribution.toFixed(3)), td(c.evidence.kind), td(c.evidence.detail), td(c.evidence.time_ms), td(tlp(c.evidence.marking)), td(c.evidence.origin));
+    table.append(tr);
+  }
+  d.append(table);
+}
+
+// ---- audit ----
+async function showAudit() {
+  const rows = $("#audit-rows");
+  rows.replaceChildren();
+  for (const e of await api("/audit?limit=200")) {
+    const tr = document.createElement("tr");
+    tr.append(td(String(e.seq)), td(e.time), td(e.actor), td(e.action), td((e.records || []).slice(0, 5).join(", ") + ((e.records || []).length > 5 ? " …" : "")));
+    rows.append(tr);
+  }
+}
+
+// ---- shell ----
+async function show(v) {
+  view = v;
+  document.querySelectorAll(".view").forEach((s) => { s.hidden = true; });
+  document.querySelectorAll("#nav button").forEach((b) => b.classList.toggle("active", b.dataset.view === v));
+  $("#" + v + "-view").hidden = false;
+  try {
+    if (v === "map") { await showMap(); map.invalidateSize(); }
+    if (v === "alerts") await showAlerts();
+    if (v === "consignments") await showConsignments();
+    if (v === "leads") await showLeads();
+    if (v === "audit") await showAudit();
+  } catch (e) { console.error(e); }
+}
+async function login(tok) {
+  token = tok.trim();
+  try {
+    me = await api("/me");
+  } catch {
+    me = null;
+    $("#login-error").textContent = t("login-failed");
+    return;
+  }
+  sessionStorage.setItem("rastro-token", token);
+  $("#login").hidden = true;
+  $("#nav").hidden = false;
+  $("#logout").hidden = false;
+  $("#who").textContent = me.user + " · " + me.org + " (" + me.nation + ")";
+  $("#nav [data-view=audit]").hidden = !(me.role === "auditor" || me.role === "admin");
+  show("map");
+}
+function logout() {
+  token = null; me = null;
+  sessionStorage.removeItem("rastro-token");
+  if (map) { map.remove(); map = null; }
+  delete document.body.dataset.mapReady;
+  document.querySelectorAll(".view").forEach((s) => { s.hidden = true; });
+  $("#login").hidden = false;
+  $("#nav").hidden = true;
+  $("#logout").hidden = true;
+  $("#who").textContent = "";
+}
+
+$("#lang").value = lang;
+$("#lang").addEventListener("change", (e) => {
+  lang = e.target.value;
+  localStorage.setItem("rastro-lang", lang);
+  translatePage();
+  if (me) show(view);
+});
+$("#login-form").addEventListener("submit", (e) => { e.preventDefault(); login($("#token").value); });
+$("#logout").addEventListener("click", logout);
+document.querySelectorAll("#nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.view)));
+$("#time").addEventListener("input", drawAlerts);
+$("#status-filter").addEventListener("change", () => showConsignments());
+translatePage();
+if (token) login(token);

@@ -1,0 +1,111 @@
+// Browser test of the command-centre UI in Debian's headless Chromium (playwright-core):
+// a host-nation analyst and a partner liaison log in to the same server and each sees what the
+// policy gives them on the map and in the lists; the analyst triages an alert and switches
+// language. Screenshots are saved as artefacts at 1366×768 and 1920×1080.
+// Usage: node tests/ui.mjs BASE_URL TOKENS_FILE OUT_DIR
+import { chromium } from "playwright-core";
+import { readFileSync, mkdirSync } from "node:fs";
+
+const [base, tokensFile, out] = process.argv.slice(2);
+if (!base || !tokensFile || !out) {
+  console.error("usage: node tests/ui.mjs BASE_URL TOKENS_FILE OUT_DIR");
+  process.exit(2);
+}
+mkdirSync(out, { recursive: true });
+const tokens = Object.fromEntries(
+  readFileSync(tokensFile, "utf8").split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(" ")),
+);
+const check = (cond, msg) => { if (!cond) throw new Error("FAILED: " + msg); console.log("ok - " + msg); };
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const external = [];
+try {
+  const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+  const page = await ctx.newPage();
+  page.on("request", (r) => { if (!r.url().startsWith(base) && !r.url().startsWith("data:")) external.push(r.url()); });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+
+  async function login(name) {
+    await page.goto(base + "/");
+    await page.fill("#token", tokens[name]);
+    await page.click("#login-form button");
+    await page.waitForSelector("body[data-map-ready='1']", { timeout: 20000 });
+  }
+  const stats = async () => ({
+    alerts: Number(await page.getAttribute("#map-stats", "data-alerts")),
+    leads: Number(await page.getAttribute("#map-stats", "data-leads")),
+  });
+
+  // Host-nation analyst, in Spanish (the default).
+  await login("analista");
+  const a = await stats();
+  check(a.alerts > 0 && a.leads > 0, `analyst sees alerts (${a.alerts}) and leads (${a.leads}) on the map`);
+  check(await page.locator("path.lead-cell").count() > 0, "lead cells are drawn");
+  check(await page.locator("path.port").count() >= 5, "ports are drawn");
+  check((await page.textContent("#nav [data-view=alerts]")) === "Alertas", "Spanish by default");
+  await page.screenshot({ path: `${out}/map-analyst-1366x768.png` });
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.screenshot({ path: `${out}/map-analyst-1920x1080.png` });
+  await page.setViewportSize({ width: 1366, height: 768 });
+
+  await page.click("#nav [data-view=consignments]");
+  await page.waitForSelector("tr.consignment-row");
+  check(await page.locator("tr.consignment-row").count() > 0, "the analyst sees consignments");
+  await page.locator("tr.consignment-row").first().click();
+  await page.waitForSelector("#consignment-detail table tr");
+  check(await page.locator("#consignment-detail table tr").count() > 0, "a consignment shows its chain of custody");
+  await page.screenshot({ path: `${out}/consignments-analyst-1366x768.png` });
+
+  await page.click("#nav [data-view=alerts]");
+  await page.waitForSelector("tr.alert-row");
+  const rows = await page.locator("tr.alert-row").count();
+  check(rows > 0, `alert queue lists ${rows} alerts`);
+  check(await page.locator("tr.alert-row .tlp").first().isVisible(), "each alert shows its TLP label");
+  await page.locator("tr.alert-row").first().locator("button").first().click();
+  await page.waitForFunction(() => document.querySelector("tr.alert-row td.triage")?.textContent.includes("reconocida"));
+  check(true, "acknowledging an alert records its triage");
+  await page.screenshot({ path: `${out}/alerts-analyst-es-1366x768.png` });
+
+  await page.selectOption("#lang", "en");
+  await page.waitForFunction(() => document.querySelector("#nav [data-view=alerts]").textContent === "Alerts");
+  await page.waitForFunction(() => document.querySelector("tr.alert-row td.triage")?.textContent.includes("acknowledged"));
+  check(true, "switching to English translates navigation and lists");
+  await page.click("#nav [data-view=leads]");
+  await page.waitForSelector("tr.lead-row");
+  check(await page.locator("tr.lead-row").count() === a.leads, "the leads list matches the map");
+  await page.screenshot({ path: `${out}/leads-analyst-en-1366x768.png`, fullPage: true });
+
+  // Partner liaison: nothing of the host's AMBER/RED analytics was released to the US.
+  await page.click("#logout");
+  await login("enlace-dea");
+  const b = await stats();
+  check(b.alerts < a.alerts && b.leads === 0, `liaison sees fewer alerts (${b.alerts}) and no leads`);
+  check(await page.locator("path.lead-cell").count() === 0, "no lead cells for the liaison");
+  await page.screenshot({ path: `${out}/map-liaison-1366x768.png` });
+  await page.click("#nav [data-view=alerts]");
+  await page.waitForSelector("#alerts-rows tr");
+  check(await page.locator("tr.alert-row").count() === b.alerts, "the liaison's queue holds only what the map shows");
+  check(await page.locator("#nav [data-view=audit]").isHidden(), "no audit screen for a liaison");
+  await page.click("#nav [data-view=consignments]");
+  await page.waitForSelector("#consignment-rows tr");
+  check(await page.locator("tr.consignment-row").count() === 0, "no host consignments for the liaison (AMBER for Mexico)");
+  await page.screenshot({ path: `${out}/alerts-liaison-1366x768.png` });
+
+  // Auditor: the audit screen shows the analyst's triage.
+  await page.click("#logout");
+  await login("auditora");
+  await page.click("#nav [data-view=audit]");
+  await page.waitForSelector("#audit-rows tr");
+  check((await page.textContent("#audit-rows")).includes("alert.triage"), "the auditor sees the triage in the log");
+  await page.screenshot({ path: `${out}/audit-1366x768.png` });
+
+  check(errors.length === 0, "no script errors: " + errors.join("; "));
+  check(external.length === 0, "no request left the server: " + external.join(", "));
+} finally {
+  await browser.close();
+}
