@@ -70,8 +70,8 @@ async function showMap() {
       style: (f) => ({ color: "#6b7c93", weight: f.id === "484" ? 1.5 : 0.6, fillColor: f.id === "484" ? "#f7f3e8" : "#e3e6ea", fillOpacity: 1 }),
       interactive: false,
     }).addTo(map);
-    layers = { ports: L.layerGroup().addTo(map), alerts: L.layerGroup().addTo(map), leads: L.layerGroup().addTo(map) };
-    L.control.layers(null, { [t("layer-ports")]: layers.ports, [t("layer-alerts")]: layers.alerts, [t("layer-leads")]: layers.leads }, { collapsed: false }).addTo(map);
+    layers = { ports: L.layerGroup().addTo(map), tracks: L.layerGroup().addTo(map), alerts: L.layerGroup().addTo(map), leads: L.layerGroup().addTo(map) };
+    L.control.layers(null, { [t("layer-ports")]: layers.ports, [t("layer-tracks")]: layers.tracks, [t("layer-alerts")]: layers.alerts, [t("layer-leads")]: layers.leads }, { collapsed: false }).addTo(map);
   }
   const [ports, alerts, leadsGeo] = await Promise.all([
     api("/ports"),
@@ -125,6 +125,14 @@ function drawAlerts() {
 function showDetails(kind, x, id) {
   const d = $("#details");
   d.replaceChildren();
+  if (kind === "track") {
+    const h = document.createElement("h3");
+    h.textContent = x.consignment.id;
+    const p = document.createElement("p");
+    p.textContent = (x.status ? t("status-" + x.status) + " · " : "") + t("track-fixes", { n: x.track.properties.fixes }) + " · " + x.consignment.description;
+    d.append(h, tlp(x.consignment.marking), p);
+    return;
+  }
   const h = document.createElement("h3");
   h.textContent = kind === "lead" ? (id + " · #" + x.rank) : t("typology-" + x.typology);
   d.append(h, tlp(kind === "lead" ? { tlp: x.tlp, releasable_to: [] } : x.marking));
@@ -163,6 +171,11 @@ async function consignmentDetail(id) {
   const h = document.createElement("h3");
   h.textContent = id;
   d.append(h, tlp(x.consignment.marking));
+  const n = x.track.properties.fixes;
+  const trackP = document.createElement("p");
+  trackP.append((x.status ? t("status-" + x.status) + " · " : "") + t("track-fixes", { n }) + " ");
+  if (n > 1) trackP.append(button(t("show-on-map"), () => showTrack(x)));
+  d.append(trackP);
   const h2 = document.createElement("h4");
   h2.textContent = t("custody");
   const table = document.createElement("table");
@@ -180,6 +193,15 @@ async function consignmentDetail(id) {
     p.append(tlp(a.marking), " " + t("typology-" + a.typology) + " (" + a.score.toFixed(2) + "): " + a.summary + " — " + t("evidence") + ": " + a.evidence.join(", "));
     d.append(p);
   }
+}
+
+const STATUS_COLOURS = { in_transit: "#2563eb", delivered: "#16a34a", overdue: "#ea580c", lost_contact: "#dc2626", not_started: "#6b7280" };
+async function showTrack(x) {
+  await show("map");
+  layers.tracks.clearLayers();
+  const line = L.geoJSON(x.track, { style: { color: STATUS_COLOURS[x.status] || "#6b7280", weight: 3, className: "track-line" } }).addTo(layers.tracks);
+  map.fitBounds(line.getBounds(), { padding: [30, 30] });
+  showDetails("track", x);
 }
 
 // ---- alerts ----
@@ -280,7 +302,7 @@ function leadDetail(l) {
 async function showAudit() {
   const rows = $("#audit-rows");
   rows.replaceChildren();
-  for (const e of await api("/audit?limit=200")) {
+  for (const e of await api("/audit?limit=200&newest_first=true")) {
     const tr = document.createElement("tr");
     tr.append(td(String(e.seq)), td(e.time), td(e.actor), td(e.action), td((e.records || []).slice(0, 5).join(", ") + ((e.records || []).length > 5 ? " …" : "")));
     rows.append(tr);

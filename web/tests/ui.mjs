@@ -60,6 +60,10 @@ try {
   await page.waitForSelector("#consignment-detail table tr");
   check(await page.locator("#consignment-detail table tr").count() > 0, "a consignment shows its chain of custody");
   await page.screenshot({ path: `${out}/consignments-analyst-1366x768.png` });
+  await page.locator("#consignment-detail button").first().click();
+  await page.waitForSelector("path.track-line");
+  check(true, "a consignment's track is drawn on the map, coloured by status");
+  await page.screenshot({ path: `${out}/track-analyst-1366x768.png` });
 
   await page.click("#nav [data-view=alerts]");
   await page.waitForSelector("tr.alert-row");

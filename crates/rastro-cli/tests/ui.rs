@@ -72,6 +72,8 @@ fn the_ui_shows_each_user_what_they_may_see() {
         "leads-analyst-en-1366x768.png",
         "map-liaison-1366x768.png",
         "audit-1366x768.png",
+        "track-analyst-1366x768.png",
+        "consignments-analyst-1366x768.png",
     ] {
         let len = std::fs::metadata(shots.join(shot))
             .map(|m| m.len())

@@ -74,6 +74,9 @@ pub struct Guard<'a> {
     sink: Option<AuditSink>,
 }
 
+/// A consignment's tracking status and the fixes of its track as `[lon, lat, time_ms]`.
+pub type Track = (Option<String>, Vec<[f64; 3]>);
+
 /// Receives read entries (actor, event) to append later in batches. It must not drop them:
 /// a full queue makes the caller wait.
 pub type AuditSink = std::sync::Arc<dyn Fn(String, AuditEvent) + Send + Sync>;
@@ -344,6 +347,63 @@ impl<'a> Guard<'a> {
                 .collect(),
         )?;
         Ok(out)
+    }
+
+    /// A consignment's tracking status and its track: the fixes of its vehicle around its
+    /// custody events that the viewer may see, each observation judged by its own marking.
+    /// `None` when the consignment is hidden or missing. Logged as one read naming the
+    /// consignment, the vehicle and the time window.
+    pub fn track(&mut self, consignment: &str) -> Result<Option<Track>, GuardError> {
+        let Some(rec) = self.store.record(Kind::Consignment, consignment)? else {
+            return Ok(None);
+        };
+        if !self.sees_record(&rec.record) {
+            return Ok(None);
+        }
+        let state = self.store.consignment_state(consignment)?;
+        let status = state.as_ref().map(|s| s.0.clone());
+        let vehicle = state
+            .as_ref()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s.2).ok())
+            .and_then(|v| {
+                v.get("vehicle")
+                    .and_then(|x| x.as_str())
+                    .map(str::to_string)
+            });
+        let times: Vec<i64> = self
+            .store
+            .records_by_ref(Kind::Custody, consignment)?
+            .iter()
+            .filter_map(|r| r.record.time_ms())
+            .collect();
+        let (Some(v), Some(&from), Some(&to)) = (vehicle, times.iter().min(), times.iter().max())
+        else {
+            return Ok(Some((status, Vec::new())));
+        };
+        // The same window analysis uses: an hour before the first event, three after the last.
+        let (from, to) = (from - 3_600_000, to + 3 * 3_600_000);
+        let fixes: Vec<[f64; 3]> = self
+            .store
+            .observations_of(&v, from, to)?
+            .into_iter()
+            .map(|(_, o)| o)
+            .filter(|o| {
+                self.viewer
+                    .as_ref()
+                    .is_none_or(|vw| self.policy.may_read(vw, &o.originator, &o.marking))
+            })
+            .map(|o| [o.lon, o.lat, o.time_ms as f64])
+            .collect();
+        let mut ev = AuditEvent::new("read");
+        ev.detail = serde_json::json!({"what": "track", "vehicle": v, "from": rastro_core::format_time_ms(from), "to": rastro_core::format_time_ms(to), "observations": fixes.len()});
+        ev.records = vec![consignment.to_string()];
+        match &self.sink {
+            Some(sink) => sink(self.store.actor().to_string(), ev),
+            None => {
+                self.store.audit(ev)?;
+            }
+        }
+        Ok(Some((status, fixes)))
     }
 
     /// Counts per kind of what the viewer may see (never the totals of what they may not).

@@ -546,10 +546,14 @@ async fn consignment(
             subject: Some(id2.clone()),
             ..Default::default()
         })?;
+        let (status, fixes) = g.track(&id2)?.unwrap_or_default();
+        let coords: Vec<[f64; 2]> = fixes.iter().map(|f| [f[0], f[1]]).collect();
         Ok(Some(serde_json::json!({
             "consignment": rec.record,
+            "status": status,
             "custody": custody,
             "alerts": alerts,
+            "track": {"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords}, "properties": {"status": status, "fixes": coords.len()}},
         })))
     })
     .await?
@@ -674,6 +678,8 @@ struct AuditQuery {
     /// Only entries naming this record id.
     record: Option<String>,
     limit: Option<u32>,
+    /// `true`: the latest entries, newest first.
+    newest_first: Option<bool>,
 }
 
 #[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), security(("token" = [])),
@@ -696,6 +702,7 @@ async fn audit(
         since_ms,
         record: q.record,
         limit: Some(q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT)),
+        newest_first: q.newest_first.unwrap_or(false),
     };
     // An auditor sees every read made before their request.
     let s2 = s.clone();

@@ -34,6 +34,8 @@ pub struct AuditFilter {
     pub since_ms: Option<i64>,
     pub record: Option<String>,
     pub limit: Option<u32>,
+    /// Newest entries first (with a limit: the latest ones).
+    pub newest_first: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -274,7 +276,7 @@ impl Store {
                     "e.seq IN (SELECT seq FROM audit_record WHERE record = ? UNION SELECT se.seq FROM audit_set_record sr JOIN audit_set_entry se ON se.hash = sr.hash WHERE sr.record = ?)",
                     f.record.clone(),
                 )
-                .finish("e.seq", f.limit);
+                .finish(if f.newest_first { "e.seq DESC" } else { "e.seq" }, f.limit);
         let mut st = self.conn.prepare(&sql)?;
         let rows = st
             .query_map(rusqlite::params_from_iter(args), |r| {

@@ -66,3 +66,6 @@ status-delivered = delivered
 status-overdue = overdue
 status-lost_contact = lost contact
 status-not_started = not started
+layer-tracks = Tracks
+track-fixes = { $n } tracking fixes
+show-on-map = Show on map

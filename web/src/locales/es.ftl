@@ -66,3 +66,6 @@ status-delivered = entregado
 status-overdue = retrasado
 status-lost_contact = sin contacto
 status-not_started = sin salir
+layer-tracks = Recorridos
+track-fixes = { $n } puntos de rastreo
+show-on-map = Ver en el mapa

@@ -98,6 +98,7 @@ pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                 since_ms,
                 record,
                 limit: None,
+                newest_first: false,
             })?;
             // Reading the log is itself a read of restricted data.
             let mut ev = AuditEvent::new("read");
