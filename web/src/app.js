@@ -233,6 +233,29 @@ async function showAlerts() {
     rows.append(tr);
   }
   plotAlerts(q.alerts);
+  plotScores(q.alerts);
+}
+function plotScores(alerts) {
+  // The score distribution: how sure the detectors are, in tenths.
+  const svg = $("#scores-plot");
+  svg.replaceChildren();
+  const ns = "http://www.w3.org/2000/svg";
+  const bins = new Array(10).fill(0);
+  for (const a of alerts) bins[Math.min(9, Math.floor(a.score * 10))]++;
+  const max = Math.max(1, ...bins);
+  const title = document.createElementNS(ns, "text");
+  title.setAttribute("x", 4); title.setAttribute("y", 14); title.textContent = t("plot-scores");
+  svg.append(title);
+  bins.forEach((n, i) => {
+    const r = document.createElementNS(ns, "rect");
+    const h = (n / max) * 80;
+    r.setAttribute("x", 10 + i * 30); r.setAttribute("y", 100 - h);
+    r.setAttribute("width", 26); r.setAttribute("height", h); r.setAttribute("fill", "#7c3aed");
+    const label = document.createElementNS(ns, "text");
+    label.setAttribute("x", 12 + i * 30); label.setAttribute("y", 114); label.setAttribute("font-size", "10");
+    label.textContent = (i / 10).toFixed(1);
+    svg.append(r, label);
+  });
 }
 function plotAlerts(alerts) {
   const svg = $("#alerts-plot");

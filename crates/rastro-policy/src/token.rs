@@ -65,6 +65,25 @@ pub fn verify(secret: &str, hash: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any text: no panic, and only the documented shape is accepted.
+        #[test]
+        fn split_accepts_only_the_documented_shape(s in ".{0,120}") {
+            if let Some((id, secret)) = split(&s) {
+                prop_assert_eq!(id.len(), 16);
+                prop_assert_eq!(secret.len(), 64);
+            }
+        }
+
+        /// Every well-formed token splits back into its parts, whatever surrounding spaces.
+        #[test]
+        fn well_formed_tokens_split(id in "[0-9a-f]{16}", secret in "[0-9a-f]{64}", pad in " {0,3}") {
+            let t = format!("{pad}rst_{id}_{secret}{pad}");
+            prop_assert_eq!(split(&t), Some((id.as_str(), secret.as_str())));
+        }
+    }
 
     #[test]
     fn a_token_verifies_against_its_hash_only() {

@@ -69,3 +69,4 @@ status-not_started = not started
 layer-tracks = Tracks
 track-fixes = { $n } tracking fixes
 show-on-map = Show on map
+plot-scores = Score distribution

@@ -69,3 +69,4 @@ status-not_started = sin salir
 layer-tracks = Recorridos
 track-fixes = { $n } puntos de rastreo
 show-on-map = Ver en el mapa
+plot-scores = Distribución de puntajes
