@@ -117,6 +117,16 @@ fn host_analyst_and_partner_liaison_see_what_is_released_to_them() {
     assert!(run(&db, &["--as", "ana", "consignment", "show", c])
         .status
         .success());
+    // The analyst's track holds only fixes they may see; the stored state stays the operator's.
+    let shown = json(&rastro(
+        &db,
+        &["--as", "ana", "consignment", "show", c, "--json"],
+    ));
+    assert!(shown["state"].is_null());
+    assert!(!shown["track"]["features"][0]["geometry"]["coordinates"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 
     // A partner cannot decide on a lead; the audit log is for auditors; reads are logged
     // under the reader's name.

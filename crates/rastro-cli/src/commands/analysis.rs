@@ -230,9 +230,20 @@ pub fn consignment(g: &Global, cmd: ConsignmentCmd) -> anyhow::Result<ExitCode> 
         ..Default::default()
     })?;
     let operator = guard.viewer().is_none();
+    // A user's track holds only the observations they may see, each judged by its marking.
+    let user_fixes: Option<Vec<[f64; 2]>> = if operator {
+        None
+    } else {
+        Some(
+            guard
+                .track(&id)?
+                .map(|(_, f)| f.iter().map(|x| [x[0], x[1]]).collect())
+                .unwrap_or_default(),
+        )
+    };
     drop(guard);
-    // The stored state and the track come from observations whose markings the guard has
-    // not checked one by one, so only the operator sees them for now (docs/security.md).
+    // The stored state (stops, gaps) is built from all observations, so only the operator
+    // sees it (docs/security.md).
     let state = if operator {
         store.consignment_state(&id)?
     } else {
@@ -242,11 +253,12 @@ pub fn consignment(g: &Global, cmd: ConsignmentCmd) -> anyhow::Result<ExitCode> 
         .as_ref()
         .and_then(|s| serde_json::from_str(&s.2).ok())
         .unwrap_or(serde_json::Value::Null);
-    let track = track_geojson(
-        &store,
-        &custody,
-        state_json.get("vehicle").and_then(|v| v.as_str()),
-    )?;
+    let vehicle = state_json.get("vehicle").and_then(|v| v.as_str());
+    let coords = match user_fixes {
+        Some(c) => c,
+        None => operator_fixes(&store, &custody, vehicle)?,
+    };
+    let track = track_geojson(coords, &custody, vehicle);
     if json {
         print_json(&serde_json::json!({
             "consignment": rec.record,
@@ -309,11 +321,12 @@ pub fn consignment(g: &Global, cmd: ConsignmentCmd) -> anyhow::Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn track_geojson(
+/// Every fix of the consignment's vehicle around its custody events (the operator's view).
+fn operator_fixes(
     store: &rastro_store::Store,
     custody: &[Record],
     vehicle: Option<&str>,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<Vec<[f64; 2]>> {
     let times: Vec<i64> = custody
         .iter()
         .filter_map(|r| {
@@ -327,9 +340,17 @@ fn track_geojson(
     let mut coords = Vec::new();
     if let (Some(v), Some(from), Some(to)) = (vehicle, times.iter().min(), times.iter().max()) {
         for (_, o) in store.observations_of(v, from - 3_600_000, to + 3 * 3_600_000)? {
-            coords.push(serde_json::json!([o.lon, o.lat]));
+            coords.push([o.lon, o.lat]);
         }
     }
+    Ok(coords)
+}
+
+fn track_geojson(
+    coords: Vec<[f64; 2]>,
+    custody: &[Record],
+    vehicle: Option<&str>,
+) -> serde_json::Value {
     let mut features = vec![
         serde_json::json!({"type": "Feature", "geometry": {"type": "LineString", "coordinates": coords}, "properties": {"kind": "track", "vehicle": vehicle}}),
     ];
@@ -340,5 +361,5 @@ fn track_geojson(
             }
         }
     }
-    Ok(serde_json::json!({"type": "FeatureCollection", "features": features}))
+    serde_json::json!({"type": "FeatureCollection", "features": features})
 }
