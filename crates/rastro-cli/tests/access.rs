@@ -10,12 +10,7 @@ use rastro_core::{Alert, Lead, Tlp};
 #[test]
 fn host_analyst_and_partner_liaison_see_what_is_released_to_them() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.db");
-    let d = dir.path().join("demo");
-    rastro(
-        &db,
-        &["-q", "demo", "--no-serve", "--dir", d.to_str().unwrap()],
-    );
+    let (db, _) = small_demo(dir.path());
     // The demo registered the simulator's agencies (SEMAR among them) and a DEA liaison office.
     rastro(
         &db,

@@ -11,12 +11,7 @@ use std::process::Command;
 #[test]
 fn leads_carry_evidence_markings_and_decisions() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.db");
-    let d = dir.path().join("demo");
-    rastro(
-        &db,
-        &["-q", "demo", "--no-serve", "--dir", d.to_str().unwrap()],
-    );
+    let (db, _) = small_demo(dir.path());
     let leads: Vec<Lead> =
         serde_json::from_slice(&rastro(&db, &["leads", "--json"]).stdout).expect("leads JSON");
     assert!(

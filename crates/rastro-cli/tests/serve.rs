@@ -5,9 +5,9 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 fn http(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
@@ -30,12 +30,7 @@ fn http(addr: &str, method: &str, path: &str, token: &str, body: &str) -> (u16, 
 #[test]
 fn serve_answers_ingests_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.db");
-    let d = dir.path().join("demo");
-    rastro(
-        &db,
-        &["-q", "demo", "--no-serve", "--dir", d.to_str().unwrap()],
-    );
+    let (db, d) = small_demo(dir.path());
     let tokens = std::fs::read_to_string(d.join("tokens.txt")).unwrap();
     let token = |name: &str| {
         tokens
@@ -54,24 +49,7 @@ fn serve_answers_ingests_and_stops_gracefully_on_sigterm() {
             .unwrap()
     };
     let before = reports(&db);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rastro"))
-        .arg("--db")
-        .arg(&db)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let addr = banner
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {banner:?}"))
-        .to_string();
+    let (mut child, addr) = start_server(&db);
 
     let (s, me) = http(&addr, "GET", "/api/v1/me", &token("analista"), "");
     assert_eq!(s, 200, "{me}");

@@ -6,9 +6,8 @@
 mod common;
 
 use common::*;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 #[test]
 fn the_ui_shows_each_user_what_they_may_see() {
@@ -24,29 +23,9 @@ fn the_ui_shows_each_user_what_they_may_see() {
         "{chromium} is missing: `apt-get install chromium` (or .ci/run, which does)"
     );
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("r.db");
-    let d = dir.path().join("demo");
-    rastro(
-        &db,
-        &["-q", "demo", "--no-serve", "--dir", d.to_str().unwrap()],
-    );
-    let mut server = Command::new(env!("CARGO_BIN_EXE_rastro"))
-        .arg("--db")
-        .arg(&db)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let base = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .map(|u| u.trim_end_matches("/api/v1").to_string())
-        .unwrap_or_else(|| panic!("no address in {banner:?}"));
+    let (db, d) = small_demo(dir.path());
+    let (mut server, addr) = start_server(&db);
+    let base = format!("http://{addr}");
     let shots = root.join("target/ui-screenshots");
     let out = Command::new("node")
         .current_dir(&web)

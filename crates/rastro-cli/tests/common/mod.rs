@@ -1,7 +1,8 @@
 //! Helpers shared by the end-to-end tests: run the real binary against a database.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 
 /// Runs `rastro --db DB ARGS...` whatever its outcome.
 #[allow(dead_code)]
@@ -29,4 +30,41 @@ pub fn rastro(db: &Path, args: &[&str]) -> Output {
 #[allow(dead_code)]
 pub fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+/// Runs the small demo (no server) into `dir`; returns the database and the demo folder, whose
+/// `tokens.txt` holds the demo users' tokens.
+#[allow(dead_code)]
+pub fn small_demo(dir: &Path) -> (PathBuf, PathBuf) {
+    let (db, d) = (dir.join("r.db"), dir.join("demo"));
+    rastro(
+        &db,
+        &["-q", "demo", "--no-serve", "--dir", d.to_str().unwrap()],
+    );
+    (db, d)
+}
+
+/// Starts `rastro serve` on a free loopback port; returns the process and `host:port` read
+/// from the line it prints once it listens.
+#[allow(dead_code)]
+pub fn start_server(db: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rastro"))
+        .arg("--db")
+        .arg(db)
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start rastro serve");
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {banner:?}"))
+        .to_string();
+    (child, addr)
 }
