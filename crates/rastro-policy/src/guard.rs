@@ -24,6 +24,9 @@ pub enum GuardError {
     Unauthenticated,
     #[error("not permitted: {0}")]
     Forbidden(String),
+    /// The request itself is malformed (an unknown state, a missing reason, a bad name).
+    #[error("invalid request: {0}")]
+    Invalid(String),
 }
 
 /// Verified tokens remembered at most; the cache is emptied when full (a bound, not an LRU:
@@ -195,6 +198,11 @@ impl<'a> Guard<'a> {
         let mut ev = AuditEvent::new("read");
         ev.detail = serde_json::json!({ "what": what, "count": ids.len() });
         ev.records = ids;
+        self.log(ev)
+    }
+
+    /// Appends a read entry now, or hands it to the deferred sink when there is one.
+    fn log(&mut self, ev: AuditEvent) -> Result<(), GuardError> {
         match &self.sink {
             Some(sink) => sink(self.store.actor().to_string(), ev),
             None => {
@@ -397,12 +405,7 @@ impl<'a> Guard<'a> {
         let mut ev = AuditEvent::new("read");
         ev.detail = serde_json::json!({"what": "track", "vehicle": v, "from": rastro_core::format_time_ms(from), "to": rastro_core::format_time_ms(to), "observations": fixes.len()});
         ev.records = vec![consignment.to_string()];
-        match &self.sink {
-            Some(sink) => sink(self.store.actor().to_string(), ev),
-            None => {
-                self.store.audit(ev)?;
-            }
-        }
+        self.log(ev)?;
         Ok(Some((status, fixes)))
     }
 
@@ -458,10 +461,13 @@ impl<'a> Guard<'a> {
         to: &[String],
         t_ms: i64,
     ) -> Result<Option<Lead>, GuardError> {
-        if to.is_empty() || to.iter().any(|t| t.trim().is_empty()) {
-            return Err(GuardError::Forbidden(
-                "name at least one organisation or nation to release to".into(),
-            ));
+        let well_formed = |t: &str| {
+            (2..=16).contains(&t.len()) && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        };
+        if to.is_empty() || to.iter().any(|t| !well_formed(t.trim())) {
+            return Err(GuardError::Invalid(format!(
+                "release to organisation codes or ISO 3166 nations (2 to 16 letters, digits or '-'); got {to:?}"
+            )));
         }
         if !self.may_act_on_lead(id, &[crate::Role::Commander])? {
             return Ok(None);
@@ -482,20 +488,27 @@ impl<'a> Guard<'a> {
         if !visible {
             return Ok(false);
         }
-        if v.nation != self.policy.host_nation || !roles.contains(&v.role) {
-            return Err(GuardError::Forbidden(format!(
-                "only host-nation {} may do this; {} is a {} of {}",
-                roles
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-                v.user,
-                v.role.as_str(),
-                v.org
-            )));
-        }
+        self.require_host_role(&v, roles)?;
         Ok(true)
+    }
+
+    /// Decisions (triage, lead status, release) are the host nation's: `Forbidden` unless the
+    /// viewer is of the host nation and holds one of `roles`.
+    fn require_host_role(&self, v: &Viewer, roles: &[crate::Role]) -> Result<(), GuardError> {
+        if v.nation == self.policy.host_nation && roles.contains(&v.role) {
+            return Ok(());
+        }
+        Err(GuardError::Forbidden(format!(
+            "only host-nation {} may do this; {} is a {} of {}",
+            roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(" or "),
+            v.user,
+            v.role.as_str(),
+            v.org
+        )))
     }
 
     /// Triage of an alert: `acknowledged`, `escalated`, or `dismissed` with a reason; by
@@ -509,12 +522,12 @@ impl<'a> Guard<'a> {
         t_ms: i64,
     ) -> Result<bool, GuardError> {
         if !matches!(state, "acknowledged" | "dismissed" | "escalated") {
-            return Err(GuardError::Forbidden(format!(
+            return Err(GuardError::Invalid(format!(
                 "unknown triage {state:?}; one of acknowledged, dismissed, escalated"
             )));
         }
         if state == "dismissed" && reason.is_none_or(|r| r.trim().is_empty()) {
-            return Err(GuardError::Forbidden(
+            return Err(GuardError::Invalid(
                 "dismissing an alert needs a reason".into(),
             ));
         }
@@ -525,16 +538,7 @@ impl<'a> Guard<'a> {
             return Ok(false);
         }
         if let Some(v) = &self.viewer {
-            if v.nation != self.policy.host_nation
-                || !matches!(v.role, crate::Role::Analyst | crate::Role::Commander)
-            {
-                return Err(GuardError::Forbidden(format!(
-                    "only host-nation analysts and commanders triage alerts; {} is a {} of {}",
-                    v.user,
-                    v.role.as_str(),
-                    v.org
-                )));
-            }
+            self.require_host_role(v, &[crate::Role::Analyst, crate::Role::Commander])?;
         }
         self.store.set_alert_triage(id, state, reason, t_ms)?;
         Ok(true)
@@ -566,26 +570,14 @@ impl<'a> Guard<'a> {
         Ok(self.store.audit_log(f)?)
     }
 
-    /// Checks that the viewer may post every record of a batch; returns the refusals (line,
-    /// reason), at most `max`. The operator may post anything.
-    pub fn check_originate<'r>(
-        &self,
-        records: impl IntoIterator<Item = (u64, &'r Record)>,
-        max: usize,
-    ) -> Vec<(u64, String)> {
-        let Some(v) = &self.viewer else {
-            return Vec::new();
-        };
-        records
-            .into_iter()
-            .filter_map(|(line, r)| {
-                self.policy
-                    .may_originate(v, r.originator(), r.marking())
-                    .err()
-                    .map(|e| (line, format!("{} {}: {e}", r.kind().as_str(), r.id())))
-            })
-            .take(max)
-            .collect()
+    /// Why the viewer may not post this record, if they may not (the operator may post
+    /// anything).
+    pub fn origin_refusal(&self, r: &Record) -> Option<String> {
+        let v = self.viewer.as_ref()?;
+        self.policy
+            .may_originate(v, r.originator(), r.marking())
+            .err()
+            .map(|e| format!("{} {}: {e}", r.kind().as_str(), r.id()))
     }
 
     /// The store, for writes the caller has already authorised through this guard.

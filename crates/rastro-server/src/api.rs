@@ -93,7 +93,7 @@ impl AppState {
                     let mut store = Store::open(&db2).map_err(|e| e.to_string())?;
                     store.set_actor("rastro-server:analysis");
                     let opts = rastro_pipeline::AnalyzeOptions {
-                        config: rastro_detect_config(),
+                        config: rastro_pipeline::DetectConfig::default(),
                         now_ms: now_ms(),
                         full: false,
                         catalogue: rastro_core::Catalogue::builtin(),
@@ -236,8 +236,30 @@ impl AppState {
     }
 }
 
-fn rastro_detect_config() -> rastro_pipeline::DetectConfig {
-    rastro_pipeline::DetectConfig::default()
+/// The `typology` query parameter.
+fn typology_param(x: Option<&str>) -> Result<Option<Typology>, ApiError> {
+    x.map(|x| {
+        Typology::parse(x).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "unknown typology {x:?}; one of: {}",
+                Typology::ALL.map(|t| t.as_str()).join(", ")
+            ))
+        })
+    })
+    .transpose()
+}
+
+/// The `since` query parameter (RFC 3339).
+fn since_param(x: Option<&str>) -> Result<Option<i64>, ApiError> {
+    x.map(|x| {
+        rastro_core::parse_time_ms(x).map_err(|e| ApiError::BadRequest(format!("since: {e}")))
+    })
+    .transpose()
+}
+
+/// The page size a `limit` parameter asks for, within bounds.
+fn page(limit: Option<u32>) -> u32 {
+    limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT)
 }
 
 /// An error as the client sees it: a status and a message that reveals nothing it may not know.
@@ -277,6 +299,7 @@ impl From<GuardError> for ApiError {
         match e {
             GuardError::Unauthenticated => ApiError::Unauthenticated,
             GuardError::Forbidden(m) => ApiError::Forbidden(m),
+            GuardError::Invalid(m) => ApiError::BadRequest(m),
             GuardError::Store(s) => ApiError::Internal(s.to_string()),
         }
     }
@@ -345,26 +368,13 @@ async fn alerts(
     Query(q): Query<AlertsQuery>,
 ) -> Result<Response, ApiError> {
     let t = bearer(&headers)?;
-    let typology = q
-        .typology
-        .as_deref()
-        .map(|x| {
-            Typology::parse(x)
-                .ok_or_else(|| ApiError::BadRequest(format!("unknown typology {x:?}")))
-        })
-        .transpose()?;
-    let since_ms = q
-        .since
-        .as_deref()
-        .map(|x| {
-            rastro_core::parse_time_ms(x).map_err(|e| ApiError::BadRequest(format!("since: {e}")))
-        })
-        .transpose()?;
+    let typology = typology_param(q.typology.as_deref())?;
+    let since_ms = since_param(q.since.as_deref())?;
     let filter = AlertFilter {
         typology,
         since_ms,
         subject: None,
-        limit: Some(q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT)),
+        limit: Some(page(q.limit)),
     };
     // Replies are cached per audience (which the guard defines) and query, and served again
     // while the alerts are unchanged; every serving is still logged as a read.
@@ -429,7 +439,7 @@ async fn leads(
     Query(q): Query<LimitQuery>,
 ) -> Result<Json<Vec<rastro_core::Lead>>, ApiError> {
     let t = bearer(&headers)?;
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT);
+    let limit = page(q.limit);
     Ok(Json(s.guarded(t, move |g| Ok(g.leads(limit)?)).await?))
 }
 
@@ -513,7 +523,7 @@ async fn consignments(
     Query(q): Query<ConsignmentsQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let t = bearer(&headers)?;
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT) as usize;
+    let limit = page(q.limit) as usize;
     let list = s
         .guarded(t, move |g| Ok(g.consignments(q.status.as_deref(), limit)?))
         .await?;
@@ -577,17 +587,10 @@ async fn alert_queue(
     Query(q): Query<QueueQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let t = bearer(&headers)?;
-    let typology = q
-        .typology
-        .as_deref()
-        .map(|x| {
-            Typology::parse(x)
-                .ok_or_else(|| ApiError::BadRequest(format!("unknown typology {x:?}")))
-        })
-        .transpose()?;
+    let typology = typology_param(q.typology.as_deref())?;
     let f = AlertFilter {
         typology,
-        limit: Some(q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT)),
+        limit: Some(page(q.limit)),
         ..Default::default()
     };
     let v = s
@@ -690,18 +693,12 @@ async fn audit(
     Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<rastro_store::AuditRow>>, ApiError> {
     let t = bearer(&headers)?;
-    let since_ms = q
-        .since
-        .as_deref()
-        .map(|x| {
-            rastro_core::parse_time_ms(x).map_err(|e| ApiError::BadRequest(format!("since: {e}")))
-        })
-        .transpose()?;
+    let since_ms = since_param(q.since.as_deref())?;
     let f = AuditFilter {
         actor: q.who,
         since_ms,
         record: q.record,
-        limit: Some(q.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT)),
+        limit: Some(page(q.limit)),
         newest_first: q.newest_first.unwrap_or(false),
     };
     // An auditor sees every read made before their request.
@@ -749,13 +746,24 @@ async fn ingest(
             let refusals = match rastro_ingest::open(std::io::Cursor::new(&body[..]), &source, kind)
             {
                 Ok(mut reader) => {
-                    let mut records = Vec::new();
-                    while let Ok(Some(item)) = reader.next_item() {
-                        if let rastro_ingest::Item::Record { line, record } = item {
-                            records.push((line, record));
+                    // Streamed, so a large body is never held as records: only refusals are.
+                    let mut refusals = Vec::new();
+                    while refusals.len() < MAX_REFUSALS {
+                        match reader.next_item() {
+                            Ok(Some(rastro_ingest::Item::Record { line, record })) => {
+                                if let Some(why) = g.origin_refusal(&record) {
+                                    refusals.push((line, why));
+                                }
+                            }
+                            Ok(Some(rastro_ingest::Item::Quarantine(_))) => {}
+                            Ok(None) => break,
+                            Err(e) => {
+                                refusals.push((reader.line(), format!("unreadable: {e}")));
+                                break;
+                            }
                         }
                     }
-                    g.check_originate(records.iter().map(|(l, r)| (*l, r)), MAX_REFUSALS)
+                    refusals
                 }
                 // An unreadable body is quarantined by the pipeline below, like a bad file.
                 Err(_) => Vec::new(),

@@ -230,6 +230,58 @@ async fn every_endpoint_answers_each_viewer_with_what_it_may_see() {
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
 
+    // Triage: malformed requests are 400 with the reason, hidden alerts 404, partners 403.
+    let triage = |id: &str| format!("/api/v1/alerts/{id}/triage");
+    let (s, v) = call(
+        app,
+        "POST",
+        &triage("A-MX"),
+        Some(&w.ana),
+        r#"{"state": "shelved"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("acknowledged"));
+    let (s, v) = call(
+        app,
+        "POST",
+        &triage("A-MX"),
+        Some(&w.ana),
+        r#"{"state": "dismissed"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("reason"));
+    let (s, _) = call(
+        app,
+        "POST",
+        &triage("A-MX"),
+        Some(&w.bob),
+        r#"{"state": "acknowledged"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = call(
+        app,
+        "POST",
+        &triage("A-MX-US"),
+        Some(&w.bob),
+        r#"{"state": "acknowledged"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = call(
+        app,
+        "POST",
+        &triage("A-MX"),
+        Some(&w.ana),
+        r#"{"state": "escalated"}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, q) = call(app, "GET", "/api/v1/alert-queue", Some(&w.ana), "").await;
+    assert_eq!(q["triage"]["A-MX"]["state"], "escalated");
+
     // Counts: the partner's never exceed the host analyst's, and never include AMBER host data.
     let (_, sa) = call(app, "GET", "/api/v1/stats", Some(&w.ana), "").await;
     let (_, sb) = call(app, "GET", "/api/v1/stats", Some(&w.bob), "").await;
@@ -429,6 +481,15 @@ async fn leads_are_released_to_partners_only_by_host_commanders() {
     let (_, l) = call(app, "GET", "/api/v1/leads", Some(&w.bob), "").await;
     assert!(l.as_array().unwrap().is_empty());
     // The partner cannot release or decide; the analyst cannot release; the commander can.
+    let (s, v) = call(
+        app,
+        "POST",
+        "/api/v1/leads/lead-test/release",
+        Some(&w.carla),
+        r#"{"to": ["x y"]}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     let rel = r#"{"to": ["US"]}"#;
     assert_eq!(
         call(

@@ -108,26 +108,7 @@ impl Store {
 
     /// Alerts matching `f`, highest score first, then by time and id.
     pub fn alerts(&self, f: &AlertFilter) -> Result<Vec<Alert>> {
-        let (sql, args) = crate::query::Filtered::new("SELECT id, body FROM alert")
-            .and("typology = ?", f.typology.map(|t| t.as_str().to_string()))
-            .and("t_ms >= ?", f.since_ms)
-            .and("subject = ?", f.subject.clone())
-            .finish("score DESC, t_ms, id", f.limit);
-        let mut st = self.conn.prepare(&sql)?;
-        let rows = st
-            .query_map(rusqlite::params_from_iter(args), |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter()
-            .map(|(id, body)| {
-                serde_json::from_str(&body).map_err(|e| StoreError::Decode {
-                    kind: "alert".into(),
-                    id,
-                    err: e.to_string(),
-                })
-            })
-            .collect()
+        self.alerts_admitted(f, &mut |_| true)
     }
 
     /// As [`Store::alerts`], keeping only alerts whose marking `admit` accepts, and stopping

@@ -73,7 +73,7 @@ fn decided(
             eprintln!("error: no lead {id:?}; `rastro leads` lists them");
             Ok(ExitCode::from(1))
         }
-        Err(rastro_policy::GuardError::Forbidden(m)) => {
+        Err(rastro_policy::GuardError::Forbidden(m) | rastro_policy::GuardError::Invalid(m)) => {
             eprintln!("error: {m}");
             Ok(ExitCode::from(1))
         }
