@@ -322,10 +322,11 @@ fn enum_field<T>(
     f: &impl Fields,
     name: &str,
     parse: fn(&str) -> Option<T>,
-    choices: String,
+    // A function, not the text: the list is only built for a rejected value.
+    choices: fn() -> String,
 ) -> Result<T, FieldError> {
     let v = req(f, name)?;
-    parse(v).ok_or_else(|| FieldError::new(name, format!("{v:?} is not one of: {choices}")))
+    parse(v).ok_or_else(|| FieldError::new(name, format!("{v:?} is not one of: {}", choices())))
 }
 
 fn quantity(f: &impl Fields, name: &str, required: bool) -> Result<Option<f64>, FieldError> {
@@ -368,7 +369,7 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
             id,
             originator,
             marking,
-            party_kind: enum_field(f, "party_kind", PartyKind::parse, PartyKind::choices())?,
+            party_kind: enum_field(f, "party_kind", PartyKind::parse, PartyKind::choices)?,
             name: req(f, "name")?.to_string(),
             rfc: f
                 .get("rfc")
@@ -397,7 +398,7 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                 id,
                 originator,
                 marking,
-                place_kind: enum_field(f, "place_kind", PlaceKind::parse, PlaceKind::choices())?,
+                place_kind: enum_field(f, "place_kind", PlaceKind::parse, PlaceKind::choices)?,
                 name: req(f, "name")?.to_string(),
                 position: position(f, true)?
                     .ok_or_else(|| FieldError::new("lat", "position is required"))?,
@@ -466,7 +467,7 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                 originator,
                 marking,
                 consignment: ident(f, "consignment")?,
-                event: enum_field(f, "event", CustodyKind::parse, CustodyKind::choices())?,
+                event: enum_field(f, "event", CustodyKind::parse, CustodyKind::choices)?,
                 time_ms: time(f, "time")?,
                 place: opt_string(f, "place"),
                 position: position(f, false)?,
@@ -505,16 +506,13 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                     f,
                     "source",
                     ObservationSource::parse,
-                    ObservationSource::choices(),
+                    ObservationSource::choices,
                 )?,
                 subject_kind: match f.get("subject_kind") {
                     None => SubjectKind::Vehicle,
-                    Some(_) => enum_field(
-                        f,
-                        "subject_kind",
-                        SubjectKind::parse,
-                        SubjectKind::choices(),
-                    )?,
+                    Some(_) => {
+                        enum_field(f, "subject_kind", SubjectKind::parse, SubjectKind::choices)?
+                    }
                 },
                 subject: ident(f, "subject")?,
                 time_ms: time(f, "time")?,
@@ -561,12 +559,7 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                 id,
                 originator,
                 marking,
-                report_kind: enum_field(
-                    f,
-                    "report_kind",
-                    ReportKind::parse,
-                    ReportKind::choices(),
-                )?,
+                report_kind: enum_field(f, "report_kind", ReportKind::parse, ReportKind::choices)?,
                 time_ms: time(f, "time")?,
                 position: position(f, false)?,
                 reliability,

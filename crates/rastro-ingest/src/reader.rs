@@ -7,8 +7,14 @@
 use crate::format::{detect_kind, missing_columns, parse_fields, Fields, TRUTH_MARKERS};
 use rastro_core::{Kind, Quarantine, Record};
 use serde::Serialize;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io::{self, BufRead};
+
+/// Header names to column positions. Every field of every row is looked up by name, so the
+/// hasher is a fast one (foldhash) rather than the DoS-resistant default: the keys come from
+/// one header row of at most a few dozen names, not from per-row input.
+type Columns = HashMap<String, usize, foldhash::fast::RandomState>;
 
 /// Longest line a reader accepts, in bytes. Longer lines are skipped without being buffered
 /// and quarantined, so one hostile line cannot exhaust memory.
@@ -117,6 +123,14 @@ struct CsvSplitter {
     ends: Vec<usize>,
 }
 
+// A fresh splitter, not a copy: csv-core 0.1's `Clone` for its reader drops part of the DFA
+// it builds, and the clone then splits every line into one field.
+impl Clone for CsvSplitter {
+    fn clone(&self) -> Self {
+        CsvSplitter::new()
+    }
+}
+
 impl CsvSplitter {
     fn new() -> Self {
         CsvSplitter {
@@ -158,18 +172,55 @@ impl CsvSplitter {
     }
 }
 
+/// The column positions of the names a record parser asks for, in the order it asks. The
+/// parser asks for the same names in the same order on every line, so after the first line
+/// each lookup is one short string comparison instead of a hash-map probe.
+#[derive(Clone, Default)]
+struct Memo {
+    asked: RefCell<Vec<(String, Option<usize>)>>,
+}
+
 struct CsvFields<'a> {
-    cols: &'a HashMap<String, usize>,
+    cols: &'a Columns,
     text: &'a str,
     ends: &'a [usize],
+    memo: &'a Memo,
+    calls: Cell<usize>,
+}
+
+impl CsvFields<'_> {
+    fn position(&self, name: &str) -> Option<usize> {
+        let k = self.calls.get();
+        self.calls.set(k + 1);
+        let mut asked = self.memo.asked.borrow_mut();
+        if let Some((n, i)) = asked.get(k) {
+            if n == name {
+                return *i;
+            }
+        }
+        let i = self.cols.get(name).copied();
+        if k < asked.len() {
+            asked[k] = (name.to_string(), i);
+        } else if k == asked.len() && k < 64 {
+            asked.push((name.to_string(), i));
+        }
+        i
+    }
 }
 
 impl Fields for CsvFields<'_> {
     fn get(&self, name: &str) -> Option<&str> {
-        let &i = self.cols.get(name)?;
+        let i = self.position(name)?;
         let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? };
         let end = *self.ends.get(i)?;
-        let v = self.text.get(start..end)?.trim();
+        let v = self.text.get(start..end)?;
+        // Most fields have no surrounding space; the Unicode-aware trim is for those that do.
+        let clean = |b: Option<&u8>| b.is_some_and(|&b| b > b' ' && b < 0x80);
+        let v = if clean(v.as_bytes().first()) && clean(v.as_bytes().last()) {
+            v
+        } else {
+            v.trim()
+        };
         (!v.is_empty()).then_some(v)
     }
 }
@@ -194,21 +245,61 @@ fn json_text(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-/// A streaming reader of one file.
+/// A streaming reader of one file: a line source and the [`Parser`] of its lines.
 pub struct Reader<R> {
     inner: R,
-    source: String,
-    format: FileFormat,
-    kind: Kind,
+    parser: Parser,
     line: u64,
     bytes: u64,
     buf: Vec<u8>,
     pending: Option<(u64, Vec<u8>, bool)>,
-    cols: HashMap<String, usize>,
+    done: bool,
+}
+
+/// Turns one line of a file into an [`Item`], knowing the file's format, kind and columns.
+/// Cloneable, so that several threads can parse the lines of one file (see
+/// [`Reader::next_lines`]).
+#[derive(Clone)]
+pub struct Parser {
+    source: String,
+    format: FileFormat,
+    kind: Kind,
+    cols: Columns,
     ncols: usize,
     csv: CsvSplitter,
-    max_line: usize,
-    done: bool,
+    memo: Memo,
+}
+
+/// What one raw line is: a line's bytes, or a line too long to keep.
+#[derive(Debug, Clone, Copy)]
+enum RawKind {
+    Line { newline: bool },
+    TooLong { len: usize },
+}
+
+/// A run of raw lines read from a file, to be parsed elsewhere: the bytes of every line end to
+/// end, and where each starts and ends. Reused from run to run to avoid allocation.
+#[derive(Debug, Default)]
+pub struct RawLines {
+    data: Vec<u8>,
+    lines: Vec<(u64, usize, usize, RawKind)>,
+    /// Bytes of the file consumed once these lines were read, for progress.
+    pub bytes_read: u64,
+}
+
+impl RawLines {
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.data.clear();
+        self.lines.clear();
+    }
 }
 
 /// Opens a stream: reads the header (CSV) or first record (JSON Lines) to learn the format
@@ -268,21 +359,23 @@ pub fn open<R: BufRead>(
     let is_json = buf.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let mut rdr = Reader {
         inner,
-        source: source.to_string(),
-        format: if is_json {
-            FileFormat::Jsonl
-        } else {
-            FileFormat::Csv
+        parser: Parser {
+            source: source.to_string(),
+            format: if is_json {
+                FileFormat::Jsonl
+            } else {
+                FileFormat::Csv
+            },
+            kind: Kind::Observation,
+            cols: Columns::default(),
+            ncols: 0,
+            csv: CsvSplitter::new(),
+            memo: Memo::default(),
         },
-        kind: Kind::Observation,
         line,
         bytes,
         buf: Vec::with_capacity(4096),
         pending: None,
-        cols: HashMap::new(),
-        ncols: 0,
-        csv: CsvSplitter::new(),
-        max_line: MAX_LINE_BYTES,
         done: false,
     };
     let names: Vec<String> = if is_json {
@@ -302,14 +395,15 @@ pub fn open<R: BufRead>(
     } else {
         let text = std::str::from_utf8(&buf)
             .map_err(|_| reject(line, None, "header row is not valid UTF-8".into(), &buf))?;
-        let n = rdr.csv.split(text.as_bytes());
+        let p = &mut rdr.parser;
+        let n = p.csv.split(text.as_bytes());
         let mut names = Vec::with_capacity(n);
         for i in 0..n {
-            let start = if i == 0 { 0 } else { rdr.csv.ends[i - 1] };
-            let name = String::from_utf8_lossy(&rdr.csv.out[start..rdr.csv.ends[i]])
+            let start = if i == 0 { 0 } else { p.csv.ends[i - 1] };
+            let name = String::from_utf8_lossy(&p.csv.out[start..p.csv.ends[i]])
                 .trim()
                 .to_ascii_lowercase();
-            if rdr.cols.insert(name.clone(), i).is_some() {
+            if p.cols.insert(name.clone(), i).is_some() {
                 return Err(reject(
                     line,
                     Some(&name),
@@ -319,7 +413,7 @@ pub fn open<R: BufRead>(
             }
             names.push(name);
         }
-        rdr.ncols = n;
+        p.ncols = n;
         names
     };
     if let Some(m) = names.iter().find(|n| TRUTH_MARKERS.contains(&n.as_str())) {
@@ -332,7 +426,7 @@ pub fn open<R: BufRead>(
         ));
     }
     let detected = detect_kind(&names);
-    rdr.kind = match (kind_hint, detected) {
+    rdr.parser.kind = match (kind_hint, detected) {
         (Some(k), _) => {
             let missing = missing_columns(k, &names);
             if !missing.is_empty() {
@@ -381,11 +475,16 @@ pub fn open<R: BufRead>(
 
 impl<R: BufRead> Reader<R> {
     pub fn kind(&self) -> Kind {
-        self.kind
+        self.parser.kind
     }
 
     pub fn format(&self) -> FileFormat {
-        self.format
+        self.parser.format
+    }
+
+    /// A parser of this file's lines, for parsing on other threads.
+    pub fn parser(&self) -> Parser {
+        self.parser.clone()
     }
 
     /// Bytes consumed so far, for progress reporting.
@@ -396,6 +495,118 @@ impl<R: BufRead> Reader<R> {
     /// Number of the last line read (1-based).
     pub fn line(&self) -> u64 {
         self.line
+    }
+
+    /// The next item, or `None` at end of file. An I/O error ends the stream with an error.
+    pub fn next_item(&mut self) -> io::Result<Option<Item>> {
+        if let Some((line, bytes, newline)) = self.pending.take() {
+            return Ok(Some(self.parser.parse_line(line, &bytes, newline)));
+        }
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            self.line += 1;
+            let mut buf = std::mem::take(&mut self.buf);
+            let r = read_line(&mut self.inner, &mut buf, MAX_LINE_BYTES, &mut self.bytes);
+            let out = match r {
+                Err(e) => {
+                    self.buf = buf;
+                    return Err(e);
+                }
+                Ok(LineRead::Eof) => {
+                    self.done = true;
+                    None
+                }
+                Ok(LineRead::TooLong { len, .. }) => Some(self.parser.too_long(self.line, len)),
+                Ok(LineRead::Line { newline }) => {
+                    if buf.iter().all(u8::is_ascii_whitespace) {
+                        if !newline {
+                            self.done = true;
+                        }
+                        self.buf = buf;
+                        continue;
+                    }
+                    Some(self.parser.parse_line(self.line, &buf, newline))
+                }
+            };
+            self.buf = buf;
+            return Ok(out);
+        }
+    }
+
+    /// Reads up to `max` lines into `out` (cleared first) without parsing them: the sequential
+    /// half of parallel ingest, each run then parsed by a [`Parser`] on another thread. Returns
+    /// `false` once the file is exhausted (`out` may still hold its last lines). Blank lines
+    /// are skipped as in [`Reader::next_item`].
+    pub fn next_lines(&mut self, out: &mut RawLines, max: usize) -> io::Result<bool> {
+        out.clear();
+        if let Some((line, bytes, newline)) = self.pending.take() {
+            out.data.extend_from_slice(&bytes);
+            out.lines
+                .push((line, 0, bytes.len(), RawKind::Line { newline }));
+        }
+        while out.lines.len() < max {
+            if self.done {
+                out.bytes_read = self.bytes;
+                return Ok(false);
+            }
+            self.line += 1;
+            let start = out.data.len();
+            let r = read_line(
+                &mut self.inner,
+                &mut self.buf,
+                MAX_LINE_BYTES,
+                &mut self.bytes,
+            )?;
+            match r {
+                LineRead::Eof => self.done = true,
+                LineRead::TooLong { len } => {
+                    out.lines
+                        .push((self.line, start, start, RawKind::TooLong { len }))
+                }
+                LineRead::Line { newline } => {
+                    if self.buf.iter().all(u8::is_ascii_whitespace) {
+                        if !newline {
+                            self.done = true;
+                        }
+                        continue;
+                    }
+                    out.data.extend_from_slice(&self.buf);
+                    out.lines
+                        .push((self.line, start, out.data.len(), RawKind::Line { newline }));
+                }
+            }
+        }
+        out.bytes_read = self.bytes;
+        Ok(!self.done)
+    }
+}
+
+impl Parser {
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// Parses every line of `lines` in order, handing each item to `emit`.
+    pub fn parse_lines(&mut self, lines: &RawLines, mut emit: impl FnMut(Item)) {
+        for &(line, start, end, kind) in &lines.lines {
+            emit(match kind {
+                RawKind::Line { newline } => {
+                    self.parse_line(line, &lines.data[start..end], newline)
+                }
+                RawKind::TooLong { len } => self.too_long(line, len),
+            });
+        }
+    }
+
+    fn too_long(&self, line: u64, len: usize) -> Item {
+        self.quarantine(
+            line,
+            None,
+            format!("line is {len} bytes, over the {MAX_LINE_BYTES}-byte limit"),
+            b"",
+        )
     }
 
     fn quarantine(&self, line: u64, field: Option<&str>, reason: String, raw: &[u8]) -> Item {
@@ -463,6 +674,8 @@ impl<R: BufRead> Reader<R> {
             cols: &self.cols,
             text,
             ends: &self.csv.ends[..n],
+            memo: &self.memo,
+            calls: Cell::new(0),
         };
         match parse_fields(self.kind, &fields) {
             Ok(record) => Item::Record { line, record },
@@ -502,49 +715,6 @@ impl<R: BufRead> Reader<R> {
         match parse_fields(self.kind, &fields) {
             Ok(record) => Item::Record { line, record },
             Err(e) => self.quarantine(line, Some(&e.field), e.reason, bytes),
-        }
-    }
-
-    /// The next item, or `None` at end of file. An I/O error ends the stream with an error.
-    pub fn next_item(&mut self) -> io::Result<Option<Item>> {
-        if let Some((line, bytes, newline)) = self.pending.take() {
-            return Ok(Some(self.parse_line(line, &bytes, newline)));
-        }
-        loop {
-            if self.done {
-                return Ok(None);
-            }
-            self.line += 1;
-            let mut buf = std::mem::take(&mut self.buf);
-            let r = read_line(&mut self.inner, &mut buf, self.max_line, &mut self.bytes);
-            let out = match r {
-                Err(e) => {
-                    self.buf = buf;
-                    return Err(e);
-                }
-                Ok(LineRead::Eof) => {
-                    self.done = true;
-                    None
-                }
-                Ok(LineRead::TooLong { len, .. }) => Some(self.quarantine(
-                    self.line,
-                    None,
-                    format!("line is {len} bytes, over the {}-byte limit", self.max_line),
-                    b"",
-                )),
-                Ok(LineRead::Line { newline }) => {
-                    if buf.iter().all(u8::is_ascii_whitespace) {
-                        if !newline {
-                            self.done = true;
-                        }
-                        self.buf = buf;
-                        continue;
-                    }
-                    Some(self.parse_line(self.line, &buf, newline))
-                }
-            };
-            self.buf = buf;
-            return Ok(out);
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Streaming, batched, idempotent ingest of one file into the store.
 
 use rastro_core::{Kind, Quarantine};
-use rastro_ingest::{open, Item, OpenError};
+use rastro_ingest::{open, Item, OpenError, RawLines};
 use rastro_store::{BatchStats, Prepared, Store, StoreError};
 use serde::Serialize;
 use std::fs::File;
@@ -9,8 +9,9 @@ use std::io::BufReader;
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
 
-/// Batches in flight between the reader and the writer.
-pub const CHANNEL_BATCHES: usize = 4;
+/// Most threads that parse one file. Parsing is a pure function of a line, so it spreads over
+/// cores; beyond four the single writer is the bottleneck on any machine.
+pub const MAX_PARSERS: usize = 4;
 
 /// Upper bound on a batch, whatever the caller asks, so memory stays bounded.
 pub const MAX_BATCH_ROWS: usize = 100_000;
@@ -161,50 +162,98 @@ pub fn ingest_stream<R: std::io::BufRead + Send>(
     };
     report.kind = Some(reader.kind());
     let batch_rows = opts.batch_rows.clamp(1, MAX_BATCH_ROWS);
-    let (tx, rx) = sync_channel::<Result<Batch, std::io::Error>>(CHANNEL_BATCHES);
-    // Written batches come back to the reader to be refilled: allocating a fresh multi-megabyte
-    // vector per batch made the kernel zero pages for every batch.
-    let (recycle_tx, recycle_rx) = sync_channel::<Batch>(CHANNEL_BATCHES + 2);
+    let parsers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, MAX_PARSERS);
 
+    // Three stages: one thread reads raw lines (cheap: find newlines, copy bytes), `parsers`
+    // threads validate and prepare them, and this thread writes. Run `i` goes to parser
+    // `i % parsers` and is taken back in the same order, so the store sees the file's lines in
+    // file order whatever the thread timing, and the same file always gives the same database.
     let result = std::thread::scope(|s| -> Result<(), PipelineError> {
-        let src_name = source.clone();
-        let handle = s.spawn(move || {
-            let mut reader = reader;
-            loop {
-                let mut batch = recycle_rx.try_recv().unwrap_or_else(|_| Batch {
-                    records: Vec::with_capacity(batch_rows),
-                    quarantine: Vec::new(),
-                    bytes: 0,
-                });
-                batch.records.clear();
-                batch.quarantine.clear();
-                let mut eof = false;
-                while batch.records.len() + batch.quarantine.len() < batch_rows {
-                    match reader.next_item() {
-                        Ok(Some(Item::Record { line, record })) => {
-                            batch.records.push(Prepared::new(line, record))
-                        }
-                        Ok(Some(Item::Quarantine(q))) => batch.quarantine.push(q),
-                        Ok(None) => {
-                            eof = true;
-                            break;
-                        }
+        let (raw_back_tx, raw_back_rx) = sync_channel::<RawLines>(2 * parsers + 2);
+        let mut to_parser = Vec::with_capacity(parsers);
+        let mut from_parser = Vec::with_capacity(parsers);
+        let mut batch_back = Vec::with_capacity(parsers);
+        let mut threads = Vec::with_capacity(parsers + 1);
+        for _ in 0..parsers {
+            let (raw_tx, raw_rx) = sync_channel::<std::io::Result<RawLines>>(2);
+            let (out_tx, out_rx) = sync_channel::<Result<Batch, std::io::Error>>(2);
+            let (back_tx, back_rx) = sync_channel::<Batch>(2);
+            to_parser.push(raw_tx);
+            from_parser.push(out_rx);
+            batch_back.push(back_tx);
+            let mut parser = reader.parser();
+            let raw_back = raw_back_tx.clone();
+            threads.push(s.spawn(move || {
+                let mut anchor = rastro_core::grid::Anchor::new(rastro_store::CELL_RESOLUTION);
+                for raw in raw_rx.iter() {
+                    let raw = match raw {
+                        Ok(raw) => raw,
                         Err(e) => {
-                            let _ = tx.send(Err(e));
+                            let _ = out_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let mut batch = back_rx.try_recv().unwrap_or_else(|_| Batch {
+                        records: Vec::with_capacity(raw.len()),
+                        quarantine: Vec::new(),
+                        bytes: 0,
+                    });
+                    batch.records.clear();
+                    batch.quarantine.clear();
+                    // Each run starts afresh, so the cells found do not depend on which thread
+                    // parsed what before.
+                    anchor.reset();
+                    parser.parse_lines(&raw, |item| match item {
+                        Item::Record { line, record } => {
+                            batch
+                                .records
+                                .push(Prepared::with_anchor(line, record, &mut anchor))
+                        }
+                        Item::Quarantine(q) => batch.quarantine.push(q),
+                    });
+                    batch.bytes = raw.bytes_read;
+                    // A full or closed recycle channel just drops the buffer.
+                    let _ = raw_back.try_send(raw);
+                    if out_tx.send(Ok(batch)).is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+        drop(raw_back_tx);
+        threads.push(s.spawn(move || {
+            let mut reader = reader;
+            for i in 0.. {
+                let mut raw = raw_back_rx.try_recv().unwrap_or_default();
+                let to = &to_parser[i % parsers];
+                match reader.next_lines(&mut raw, batch_rows) {
+                    Ok(more) => {
+                        if !raw.is_empty() && to.send(Ok(raw)).is_err() {
+                            return;
+                        }
+                        if !more {
                             return;
                         }
                     }
-                }
-                batch.bytes = reader.bytes_read();
-                if tx.send(Ok(batch)).is_err() || eof {
-                    return;
+                    Err(e) => {
+                        let _ = to.send(Err(e));
+                        return;
+                    }
                 }
             }
-        });
+        }));
+
         let mut written = 0u64;
-        for msg in rx.iter() {
+        for i in 0.. {
+            // A closed channel in turn means the reader sent no run `i`: the file is done.
+            let Ok(msg) = from_parser[i % parsers].recv() else {
+                break;
+            };
             let batch = msg.map_err(|err| PipelineError::Io {
-                path: src_name.clone(),
+                path: source.clone(),
                 err,
             })?;
             report.lines += (batch.records.len() + batch.quarantine.len()) as u64;
@@ -227,12 +276,15 @@ pub fn ingest_stream<R: std::io::BufRead + Send>(
             report.rejected += stats.conflicts;
             report.stats.add(stats);
             progress.advance(batch.bytes);
-            // The reader may have finished; a full or closed recycle channel just drops it.
-            let _ = recycle_tx.try_send(batch);
+            let _ = batch_back[i % parsers].try_send(batch);
         }
-        handle
-            .join()
-            .map_err(|_| PipelineError::ReaderDied(src_name))?;
+        // A thread that died closed its channel early, which looks like the end of the file:
+        // say so instead of reporting a complete run.
+        drop(from_parser);
+        for t in threads {
+            t.join()
+                .map_err(|_| PipelineError::ReaderDied(source.clone()))?;
+        }
         Ok(())
     });
     progress.finish();

@@ -151,7 +151,7 @@ impl Store {
         let mut out = Vec::new();
         for sql in [
             "SELECT kind, originator, tlp, rel, COUNT(*) FROM record GROUP BY kind, originator, tlp, rel",
-            "SELECT 'observation', originator, tlp, rel, COUNT(*) FROM observation GROUP BY originator, tlp, rel",
+            "SELECT 'observation', originator, tlp, rel, SUM(n) FROM obs_block GROUP BY originator, tlp, rel",
         ] {
             let mut st = self.conn.prepare_cached(sql)?;
             let rows = st.query_map([], |r| {

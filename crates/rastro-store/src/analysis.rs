@@ -331,10 +331,15 @@ impl Store {
 
     /// Distinct observation subjects seen after `after_seq`.
     pub fn subjects_since(&self, after_seq: i64) -> Result<Vec<String>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT DISTINCT subject FROM observation WHERE seq > ?1 ORDER BY 1")?;
-        let rows = st.query_map([after_seq], |r| r.get::<_, String>(0))?;
+        // A block holds observations seq..seq+n-1; one holding any after `after_seq` starts at
+        // most BLOCK_ROWS - 1 before it.
+        let mut st = self.conn.prepare(
+            "SELECT DISTINCT subject FROM obs_block WHERE seq > ?1 AND seq + n - 1 > ?2 ORDER BY 1",
+        )?;
+        let rows = st.query_map(
+            params![after_seq - crate::BLOCK_ROWS as i64, after_seq],
+            |r| r.get::<_, String>(0),
+        )?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 

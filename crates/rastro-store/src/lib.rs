@@ -12,6 +12,7 @@ mod access;
 mod analysis;
 mod audit;
 mod leads;
+mod obs;
 mod query;
 mod schema;
 
@@ -20,10 +21,9 @@ pub use audit::{AuditEvent, AuditFilter, AuditRow, MAX_RECORDS_PER_ENTRY};
 pub use access::{MarkingCount, OrgRow, UserRow};
 pub use analysis::{AlertFilter, AlertScope, Triage};
 pub use leads::LeadDecision;
+pub use obs::{BLOCK_ROWS, CELL_RESOLUTION, MIN_QUERY_RESOLUTION};
 
-use rastro_core::{
-    Kind, Marking, Observation, ObservationSource, Quarantine, Record, SubjectKind, Tlp,
-};
+use rastro_core::{Kind, Marking, Observation, Quarantine, Record};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use std::path::Path;
@@ -57,15 +57,40 @@ pub struct Prepared {
     pub line: u64,
     pub record: Record,
     pub hash: u64,
+    /// The record's cell at [`rastro_core::grid::INDEX_RESOLUTION`]; for an observation, a
+    /// cell at [`CELL_RESOLUTION`] (the resolution of the observation blocks' sparse index)
+    /// that holds it or is next to the cell that does.
     pub h3: Option<u64>,
 }
 
 impl Prepared {
+    /// As [`Prepared::new`], placing an observation with `anchor` (see
+    /// [`rastro_core::grid::Anchor`]): its `h3` is then a cell whose disk holds it, found
+    /// without an H3 lookup for most fixes of a track. Ingest keeps one anchor per thread.
+    pub fn with_anchor(line: u64, record: Record, anchor: &mut rastro_core::grid::Anchor) -> Self {
+        match &record {
+            Record::Observation(o) => {
+                let h3 = anchor.cover(o.lat, o.lon);
+                Prepared {
+                    line,
+                    hash: record.content_hash(),
+                    record,
+                    h3,
+                }
+            }
+            _ => Prepared::new(line, record),
+        }
+    }
+
     pub fn new(line: u64, record: Record) -> Self {
         let hash = record.content_hash();
-        let h3 = record.position().and_then(|p| {
-            rastro_core::grid::cell(p.lat, p.lon, rastro_core::grid::INDEX_RESOLUTION)
-        });
+        let res = match record {
+            Record::Observation(_) => CELL_RESOLUTION,
+            _ => rastro_core::grid::INDEX_RESOLUTION,
+        };
+        let h3 = record
+            .position()
+            .and_then(|p| rastro_core::grid::cell(p.lat, p.lon, res));
         Prepared {
             line,
             record,
@@ -208,40 +233,43 @@ impl Store {
         // entry to the exact records without the log holding every id.
         let mut added = <sha2::Sha256 as sha2::Digest>::new();
         {
-            let mut ins_obs = tx.prepare_cached(
-                "INSERT INTO observation(id, hash, src, line, originator, tlp, rel, source, subject_kind, subject, t_ms, lat, lon, h3, accuracy_m, confidence)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) ON CONFLICT(id) DO NOTHING",
-            )?;
+            // Observations' keys are decided for the whole batch at once (see `obs.rs`); the
+            // new ones go into blocks after the loop.
+            let obs_items: Vec<&Prepared> = items
+                .iter()
+                .filter(|p| matches!(p.record, Record::Observation(_)))
+                .collect();
+            let mut done = 0u64;
+            let obs_outcomes = obs::key_batch(&tx, src, &obs_items, &mut || {
+                done += 1;
+                after_row(done);
+            })?;
+            let mut obs_outcomes = obs_outcomes.into_iter();
+            let mut new_obs: Vec<obs::NewObs<'_>> = Vec::with_capacity(obs_items.len());
             let mut ins_rec = tx.prepare_cached(
                 "INSERT INTO record(kind, id, hash, src, line, originator, tlp, rel, ref, t_ms, lat, lon, h3, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT(kind, id) DO NOTHING",
             )?;
-            let mut get_obs = tx.prepare_cached("SELECT o.hash, s.name, o.line FROM observation o JOIN source s ON s.id = o.src WHERE o.id = ?1")?;
             let mut get_rec = tx.prepare_cached("SELECT r.hash, s.name, r.line FROM record r JOIN source s ON s.id = r.src WHERE r.kind = ?1 AND r.id = ?2")?;
-            for (n, p) in items.iter().enumerate() {
+            for p in items {
                 let m = p.record.marking();
-                let changed = match &p.record {
-                    Record::Observation(o) => ins_obs.execute(params![
-                        o.id,
-                        p.hash as i64,
-                        src,
-                        p.line as i64,
-                        o.originator,
-                        m.tlp.code(),
-                        rel_text(m),
-                        o.source.code(),
-                        o.subject_kind.code(),
-                        o.subject,
-                        o.time_ms,
-                        o.lat,
-                        o.lon,
-                        p.h3.map(|h| h as i64).unwrap_or(0),
-                        o.accuracy_m,
-                        o.confidence,
-                    ])?,
+                let outcome = match &p.record {
+                    Record::Observation(o) => {
+                        // One outcome per observation, in item order: `key_batch` promises it.
+                        let outcome = obs_outcomes.next().unwrap_or(obs::Outcome::New);
+                        if outcome == obs::Outcome::New {
+                            new_obs.push(obs::NewObs {
+                                src,
+                                line: p.line,
+                                obs: o,
+                                cell: p.h3,
+                            });
+                        }
+                        outcome
+                    }
                     r => {
                         let pos = r.position();
-                        ins_rec.execute(params![
+                        let changed = ins_rec.execute(params![
                             r.kind().as_str(),
                             r.id(),
                             p.hash as i64,
@@ -256,26 +284,36 @@ impl Store {
                             pos.map(|x| x.lon),
                             p.h3.map(|h| h as i64),
                             r.canonical_json(),
-                        ])?
+                        ])?;
+                        done += 1;
+                        after_row(done);
+                        if changed == 1 {
+                            obs::Outcome::New
+                        } else {
+                            let (hash, source, line): (i64, String, i64) = get_rec
+                                .query_row([r.kind().as_str(), r.id()], |x| {
+                                    Ok((x.get(0)?, x.get(1)?, x.get(2)?))
+                                })?;
+                            if hash as u64 == p.hash {
+                                obs::Outcome::Duplicate
+                            } else {
+                                obs::Outcome::Conflict {
+                                    source,
+                                    line: line as u64,
+                                }
+                            }
+                        }
                     }
                 };
-                if changed == 1 {
-                    stats.inserted += 1;
-                    sha2::Digest::update(&mut added, p.record.kind().as_str().as_bytes());
-                    sha2::Digest::update(&mut added, p.record.id().as_bytes());
-                    sha2::Digest::update(&mut added, p.hash.to_le_bytes());
-                } else {
-                    let existing: (i64, String, i64) = match &p.record {
-                        Record::Observation(o) => {
-                            get_obs.query_row([&o.id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                        }
-                        r => get_rec.query_row([r.kind().as_str(), r.id()], |x| {
-                            Ok((x.get(0)?, x.get(1)?, x.get(2)?))
-                        })?,
-                    };
-                    if existing.0 as u64 == p.hash {
-                        stats.duplicates += 1;
-                    } else {
+                match outcome {
+                    obs::Outcome::New => {
+                        stats.inserted += 1;
+                        sha2::Digest::update(&mut added, p.record.kind().as_str().as_bytes());
+                        sha2::Digest::update(&mut added, p.record.id().as_bytes());
+                        sha2::Digest::update(&mut added, p.hash.to_le_bytes());
+                    }
+                    obs::Outcome::Duplicate => stats.duplicates += 1,
+                    obs::Outcome::Conflict { source, line } => {
                         stats.conflicts += 1;
                         conflicts.push(Quarantine {
                             source: String::new(),
@@ -283,18 +321,16 @@ impl Store {
                             kind: Some(p.record.kind()),
                             field: Some("id".into()),
                             reason: format!(
-                                "conflict: {} {:?} is already stored from {}:{} with different content; the stored record was kept",
+                                "conflict: {} {:?} is already stored from {source}:{line} with different content; the stored record was kept",
                                 p.record.kind(),
                                 p.record.id(),
-                                existing.1,
-                                existing.2
                             ),
                             raw: String::new(),
                         });
                     }
                 }
-                after_row(n as u64 + 1);
             }
+            obs::write_blocks(&tx, &new_obs)?;
             let src_name: String =
                 tx.query_row("SELECT name FROM source WHERE id = ?1", [src], |r| r.get(0))?;
             let mut ins_q = tx.prepare_cached(
@@ -412,13 +448,13 @@ impl Store {
         };
         let (first, last): (Option<i64>, Option<i64>) =
             self.conn
-                .query_row("SELECT MIN(t_ms), MAX(t_ms) FROM observation", [], |r| {
+                .query_row("SELECT MIN(t_min), MAX(t_max) FROM obs_block", [], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })?;
         Ok(Stats {
             schema_version: SCHEMA_VERSION,
             records,
-            observations: count("SELECT COUNT(*) FROM observation")?,
+            observations: self.count_observations()?,
             quarantined: count("SELECT COUNT(*) FROM quarantine")?,
             sources: count("SELECT COUNT(*) FROM source")?,
             first_observation: first.map(rastro_core::format_time_ms),
@@ -452,11 +488,37 @@ impl Store {
             Ok(n)
         };
         let a = feed("SELECT r.kind, r.id, r.hash, s.name, r.line, r.body FROM record r JOIN source s ON s.id = r.src ORDER BY r.kind, r.id")?;
-        let b = feed("SELECT o.id, o.hash, s.name, o.line, o.h3 FROM observation o JOIN source s ON s.id = o.src ORDER BY o.id")?;
+        let b = self.count_observations()?;
         let c = feed(
             "SELECT source, line, kind, field, reason, raw FROM quarantine ORDER BY source, line",
         )?;
-        Ok(format!("{:016x}-{a}-{b}-{c}", h.digest()))
+        // Blocks are a storage layout, not data: what they hold is digested row by row and
+        // summed, so the digest does not depend on how rows were grouped.
+        let (mut sum, mut rows) = (0u64, 0u64);
+        let mut st = self
+            .conn
+            .prepare(&format!("SELECT {} FROM obs_block", obs::BLOCK_COLS))?;
+        let mut blocks = st.query([])?;
+        while let Some(r) = blocks.next()? {
+            let block = obs::block_row(r)?;
+            let src_name: String =
+                self.conn
+                    .query_row("SELECT name FROM source WHERE id = ?1", [block.src], |r| {
+                        r.get(0)
+                    })?;
+            for (_, line, o) in block.decode()? {
+                let mut row = xxhash_rust::xxh3::Xxh3::new();
+                row.update(o.id.as_bytes());
+                row.update(&[0]);
+                row.update(src_name.as_bytes());
+                row.update(&[0]);
+                row.update(&o.content_hash().to_le_bytes());
+                row.update(&line.to_le_bytes());
+                sum = sum.wrapping_add(row.digest());
+                rows += 1;
+            }
+        }
+        Ok(format!("{:016x}-{a}-{b}-{c}-{sum:016x}-{rows}", h.digest()))
     }
 
     /// One stored record by kind and id.
@@ -525,11 +587,24 @@ impl Store {
         after_seq: i64,
         limit: u32,
     ) -> Result<Vec<(i64, Observation)>> {
+        // A block holding `after_seq + 1` starts at most BLOCK_ROWS - 1 before it.
         let mut st = self.conn.prepare_cached(&format!(
-            "{OBS_SELECT} WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            "SELECT {} FROM obs_block WHERE seq > ?1 ORDER BY seq",
+            obs::BLOCK_COLS
         ))?;
-        let rows = st.query_map(params![after_seq, limit], obs_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let mut rows = st.query([after_seq - BLOCK_ROWS as i64])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            for (seq, _, o) in obs::block_row(r)?.decode()? {
+                if out.len() >= limit as usize {
+                    return Ok(out);
+                }
+                if seq > after_seq {
+                    out.push((seq, o));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Observations of one subject between two times (inclusive), in time order.
@@ -539,58 +614,80 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<(i64, Observation)>> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "{OBS_SELECT} WHERE subject = ?1 AND t_ms BETWEEN ?2 AND ?3 ORDER BY t_ms, seq"
-        ))?;
-        let rows = st.query_map(params![subject, from_ms, to_ms], obs_row)?;
-        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        let mut out = obs::decode_query(
+            &self.conn,
+            &format!(
+                "SELECT {} FROM obs_block WHERE subject = ?1 AND t_min <= ?3 AND t_max >= ?2",
+                obs::BLOCK_COLS
+            ),
+            params![subject, from_ms, to_ms],
+            |(_, _, o)| (from_ms..=to_ms).contains(&o.time_ms),
+        )?;
+        out.sort_by_key(|(seq, _, o)| (o.time_ms, *seq));
+        Ok(out.into_iter().map(|(seq, _, o)| (seq, o)).collect())
+    }
+
+    /// Observations inside one H3 cell (resolution [`MIN_QUERY_RESOLUTION`] or finer) between
+    /// two times (inclusive), in time order: the blocks the sparse cell index names, keeping
+    /// the fixes that fall in the cell. `None` for an invalid or too coarse cell.
+    pub fn observations_in_cell(
+        &self,
+        cell: u64,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Option<Vec<(i64, Observation)>>> {
+        use rastro_core::grid;
+        let (Some(index), Some(res)) = (obs::index_cells(cell), grid::resolution(cell)) else {
+            return Ok(None);
+        };
+        // A box around the cell rejects most fixes of a block before the exact (and dearer)
+        // cell test; 1e-6 degrees is about 0.1 m.
+        let bbox = grid::bbox(cell, 1e-6);
+        let inside = |o: &Observation| {
+            bbox.is_none_or(|(a, z, w, e)| (a..=z).contains(&o.lat) && (w..=e).contains(&o.lon))
+                && grid::cell(o.lat, o.lon, res) == Some(cell)
+        };
+        let mut seqs = Vec::new();
+        {
+            let mut st = self.conn.prepare_cached(
+                "SELECT seq, cells FROM obs_block WHERE t_min <= ?2 AND t_max >= ?1",
+            )?;
+            let mut rows = st.query(params![from_ms, to_ms])?;
+            while let Some(r) = rows.next()? {
+                let blob = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
+                if obs::cells_meet(blob, &index) {
+                    seqs.push(r.get::<_, i64>(0)?);
+                }
+            }
+        }
+        let sql = format!("SELECT {} FROM obs_block WHERE seq = ?1", obs::BLOCK_COLS);
+        let mut out = Vec::new();
+        for seq in seqs {
+            out.extend(obs::decode_query(&self.conn, &sql, [seq], |(_, _, o)| {
+                (from_ms..=to_ms).contains(&o.time_ms) && inside(o)
+            })?);
+        }
+        out.sort_by_key(|(seq, _, o)| (o.time_ms, *seq));
+        Ok(Some(out.into_iter().map(|(seq, _, o)| (seq, o)).collect()))
+    }
+
+    /// Number of observations stored.
+    pub fn count_observations(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(SUM(n), 0) FROM obs_block", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
     }
 
     /// The highest observation sequence number stored (0 when none).
     pub fn max_observation_seq(&self) -> Result<i64> {
-        Ok(self
-            .conn
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM observation", [], |r| {
-                r.get(0)
-            })?)
+        Ok(obs::next_seq(&self.conn)? - 1)
     }
 }
 
 const REC_SELECT: &str =
     "SELECT r.seq, s.name, r.line, r.body, r.id FROM record r JOIN source s ON s.id = r.src";
-
-const OBS_SELECT: &str = "SELECT seq, id, originator, tlp, rel, source, subject_kind, subject, t_ms, lat, lon, accuracy_m, confidence FROM observation";
-
-fn obs_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, Observation)> {
-    let rel: Option<String> = r.get(4)?;
-    let tlp: u8 = r.get(3)?;
-    let source: u8 = r.get(5)?;
-    let sk: u8 = r.get(6)?;
-    Ok((
-        r.get(0)?,
-        Observation {
-            id: r.get(1)?,
-            originator: r.get(2)?,
-            // Codes were written by this crate from the same enums; an unknown code can only
-            // come from a foreign writer, and the most restrictive reading is the safe one.
-            marking: Marking {
-                tlp: Tlp::from_code(tlp).unwrap_or(Tlp::Red),
-                releasable_to: rel
-                    .as_deref()
-                    .map(Marking::parse_releasable)
-                    .unwrap_or_default(),
-            },
-            source: ObservationSource::from_code(source).unwrap_or(ObservationSource::Gps),
-            subject_kind: SubjectKind::from_code(sk).unwrap_or(SubjectKind::Vehicle),
-            subject: r.get(7)?,
-            time_ms: r.get(8)?,
-            lat: r.get(9)?,
-            lon: r.get(10)?,
-            accuracy_m: r.get(11)?,
-            confidence: r.get(12)?,
-        },
-    ))
-}
 
 fn decode(
     kind: Kind,

@@ -224,7 +224,42 @@ const MIGRATIONS: &[&str] = &[
         t_ms INTEGER NOT NULL
     );
     "#,
+    // 11: observations in blocks (see `obs.rs`): runs of keys (or a key per fix), a row per run of a subject's
+    // fixes, a sparse cell index. The rows of the version-1 table are moved by
+    // `obs::migrate_rows`, then the table is dropped (`OBS_BLOCKS`).
+    r#"
+    CREATE TABLE obs_run (
+        id_min TEXT PRIMARY KEY,
+        id_max TEXT NOT NULL,
+        seq_lo INTEGER NOT NULL,
+        seq_hi INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE obs_key (
+        id TEXT PRIMARY KEY,
+        hash INTEGER NOT NULL,
+        src INTEGER NOT NULL,
+        line INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE obs_block (
+        seq INTEGER PRIMARY KEY,
+        n INTEGER NOT NULL,
+        src INTEGER NOT NULL,
+        originator TEXT NOT NULL,
+        tlp INTEGER NOT NULL,
+        rel TEXT,
+        subject_kind INTEGER NOT NULL,
+        subject TEXT NOT NULL,
+        t_min INTEGER NOT NULL,
+        t_max INTEGER NOT NULL,
+        cells BLOB NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE INDEX obs_block_subject_time ON obs_block(subject, t_min);
+    "#,
 ];
+
+/// The migration that moves observations into blocks; its data step runs in Rust.
+const OBS_BLOCKS: usize = 11;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -241,6 +276,10 @@ pub(crate) fn migrate(conn: &mut Connection, name: &str) -> Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if i + 1 == OBS_BLOCKS {
+            crate::obs::migrate_rows(&tx)?;
+            tx.execute_batch("DROP TABLE observation;")?;
+        }
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tx.commit()?;
     }
