@@ -154,3 +154,77 @@ fn host_analyst_and_partner_liaison_see_what_is_released_to_them() {
         String::from_utf8_lossy(&unknown.stderr).replace("mallory", "U")
     );
 }
+
+#[test]
+fn observations_by_subject_and_by_cell_hold_only_what_the_reader_may_see() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, demo) = small_demo(dir.path());
+    rastro(
+        &db,
+        &["user", "add", "ana", "--org", "SEMAR", "--role", "analyst"],
+    );
+    rastro(
+        &db,
+        &["user", "add", "bob", "--org", "DEA", "--role", "liaison"],
+    );
+    // A vehicle tracked by customs (AMBER, Mexico) and a vessel on AIS (GREEN).
+    let csv = std::fs::read_to_string(demo.join("scenario/observations.csv")).unwrap();
+    let field = |line: &str, i: usize| line.split(',').nth(i).unwrap_or("").to_string();
+    let vehicle = csv
+        .lines()
+        .find(|l| l.starts_with("SYN-O") && l.contains(",ANAM,AMBER,"))
+        .unwrap();
+    let vessel = csv.lines().find(|l| l.contains(",GREEN,,ais,")).unwrap();
+    let fixes = |who: Option<&str>, args: &[&str]| -> Vec<rastro_core::Observation> {
+        let mut all = vec![];
+        if let Some(w) = who {
+            all.extend(["--as", w]);
+        }
+        all.extend(["observations", "--json"]);
+        all.extend(args);
+        serde_json::from_slice(&rastro(&db, &all).stdout).unwrap()
+    };
+    let subject = field(vehicle, 6);
+    let mine = fixes(None, &["--subject", &subject]);
+    assert!(mine.len() > 10, "{}", mine.len());
+    assert!(mine.windows(2).all(|w| w[0].time_ms <= w[1].time_ms));
+    assert_eq!(fixes(Some("ana"), &["--subject", &subject]), mine);
+    assert!(fixes(Some("bob"), &["--subject", &subject]).is_empty());
+    let ship = field(vessel, 6);
+    assert_eq!(
+        fixes(Some("bob"), &["--subject", &ship]),
+        fixes(None, &["--subject", &ship])
+    );
+    // A time window keeps the fixes inside it.
+    let (t0, t1) = (
+        rastro_core::format_time_ms(mine[3].time_ms),
+        rastro_core::format_time_ms(mine[8].time_ms),
+    );
+    let window = fixes(None, &["--subject", &subject, "--from", &t0, "--to", &t1]);
+    assert_eq!(window, mine[3..=8].to_vec());
+
+    // By cell: the fix's own cell holds it; the partner gets only what was released to them.
+    let (lat, lon): (f64, f64) = (
+        field(vehicle, 8).parse().unwrap(),
+        field(vehicle, 9).parse().unwrap(),
+    );
+    let cell = rastro_core::grid::to_string(rastro_core::grid::cell(lat, lon, 8).unwrap());
+    let here = fixes(None, &["--cell", &cell]);
+    assert!(here.iter().any(|o| o.id == field(vehicle, 0)));
+    assert!(here.iter().all(|o| rastro_core::grid::to_string(
+        rastro_core::grid::cell(o.lat, o.lon, 8).unwrap()
+    ) == cell));
+    for o in fixes(Some("bob"), &["--cell", &cell]) {
+        assert!(
+            o.marking.tlp <= Tlp::Green || o.marking.releasable_to.contains("US"),
+            "{o:?}"
+        );
+    }
+    // A cell too coarse to scan, or not a cell at all, is refused with the reason.
+    let coarse = rastro_core::grid::to_string(rastro_core::grid::cell(lat, lon, 1).unwrap());
+    let out = run(&db, &["observations", "--cell", &coarse]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("resolution 3 or finer"));
+    let out = run(&db, &["observations", "--cell", "not-a-cell"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not an H3 cell index"));
+}

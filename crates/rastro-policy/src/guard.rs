@@ -5,7 +5,7 @@
 
 use crate::rules::{Org, OrgKind, Policy, Viewer};
 use crate::token;
-use rastro_core::{Alert, Kind, Lead, Marking, Record, Tlp};
+use rastro_core::{Alert, Kind, Lead, Marking, Observation, Record, Tlp};
 use rastro_store::{AlertFilter, AuditEvent, Store, StoreError, StoredRecord};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -27,6 +27,15 @@ pub enum GuardError {
     /// The request itself is malformed (an unknown state, a missing reason, a bad name).
     #[error("invalid request: {0}")]
     Invalid(String),
+}
+
+/// What [`Guard::observations`] looks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObservationQuery {
+    /// One subject's fixes (a vehicle's id, a vessel's MMSI...).
+    Subject(String),
+    /// Fixes inside one H3 cell.
+    Cell(u64),
 }
 
 /// Verified tokens remembered at most; the cache is emptied when full (a bound, not an LRU:
@@ -395,11 +404,7 @@ impl<'a> Guard<'a> {
             .observations_of(&v, from, to)?
             .into_iter()
             .map(|(_, o)| o)
-            .filter(|o| {
-                self.viewer
-                    .as_ref()
-                    .is_none_or(|vw| self.policy.may_read(vw, &o.originator, &o.marking))
-            })
+            .filter(|o| self.sees_observation(o))
             .map(|o| [o.lon, o.lat, o.time_ms as f64])
             .collect();
         let mut ev = AuditEvent::new("read");
@@ -407,6 +412,54 @@ impl<'a> Guard<'a> {
         ev.records = vec![consignment.to_string()];
         self.log(ev)?;
         Ok(Some((status, fixes)))
+    }
+
+    /// Whether the viewer may see one observation, judged by its own originator and marking.
+    fn sees_observation(&self, o: &Observation) -> bool {
+        self.viewer
+            .as_ref()
+            .is_none_or(|vw| self.policy.may_read(vw, &o.originator, &o.marking))
+    }
+
+    /// Observations of one subject, or inside one H3 cell, between two times (inclusive), that
+    /// the viewer may see, in time order, at most `limit` (counted after filtering). Logged as
+    /// one read naming the query and how many fixes it returned.
+    pub fn observations(
+        &mut self,
+        query: &ObservationQuery,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Observation>, GuardError> {
+        let found = match query {
+            ObservationQuery::Subject(s) => self.store.observations_of(s, from_ms, to_ms)?,
+            ObservationQuery::Cell(c) => self
+                .store
+                .observations_in_cell(*c, from_ms, to_ms)?
+                .ok_or_else(|| {
+                    GuardError::Invalid(format!(
+                        "{} is not an H3 cell of resolution {} or finer",
+                        rastro_core::grid::to_string(*c),
+                        rastro_store::MIN_QUERY_RESOLUTION
+                    ))
+                })?,
+        };
+        let out: Vec<Observation> = found
+            .into_iter()
+            .map(|(_, o)| o)
+            .filter(|o| self.sees_observation(o))
+            .take(limit)
+            .collect();
+        let what = match query {
+            ObservationQuery::Subject(s) => serde_json::json!({"subject": s}),
+            ObservationQuery::Cell(c) => {
+                serde_json::json!({"cell": rastro_core::grid::to_string(*c)})
+            }
+        };
+        let mut ev = AuditEvent::new("read");
+        ev.detail = serde_json::json!({"what": "observations", "query": what, "from": rastro_core::format_time_ms(from_ms), "to": rastro_core::format_time_ms(to_ms), "observations": out.len()});
+        self.log(ev)?;
+        Ok(out)
     }
 
     /// Counts per kind of what the viewer may see (never the totals of what they may not).

@@ -10,5 +10,5 @@ pub mod guard;
 pub mod rules;
 pub mod token;
 
-pub use guard::{Guard, GuardError};
+pub use guard::{Guard, GuardError, ObservationQuery};
 pub use rules::{Org, OrgKind, Policy, Role, Viewer};

@@ -621,7 +621,7 @@ impl Store {
                 obs::BLOCK_COLS
             ),
             params![subject, from_ms, to_ms],
-            |(_, _, o)| (from_ms..=to_ms).contains(&o.time_ms),
+            |t, _, _| (from_ms..=to_ms).contains(&t),
         )?;
         out.sort_by_key(|(seq, _, o)| (o.time_ms, *seq));
         Ok(out.into_iter().map(|(seq, _, o)| (seq, o)).collect())
@@ -643,16 +643,19 @@ impl Store {
         // A box around the cell rejects most fixes of a block before the exact (and dearer)
         // cell test; 1e-6 degrees is about 0.1 m.
         let bbox = grid::bbox(cell, 1e-6);
-        let inside = |o: &Observation| {
-            bbox.is_none_or(|(a, z, w, e)| (a..=z).contains(&o.lat) && (w..=e).contains(&o.lon))
-                && grid::cell(o.lat, o.lon, res) == Some(cell)
+        let inside = |lat: f64, lon: f64| {
+            bbox.is_none_or(|(a, z, w, e)| (a..=z).contains(&lat) && (w..=e).contains(&lon))
+                && grid::cell(lat, lon, res) == Some(cell)
         };
         let mut seqs = Vec::new();
         {
+            // Without a box (a cell across the antimeridian) every block's box passes.
+            let (a, z, w, e) = bbox.unwrap_or((-90.0, 90.0, -180.0, 180.0));
             let mut st = self.conn.prepare_cached(
-                "SELECT seq, cells FROM obs_block WHERE t_min <= ?2 AND t_max >= ?1",
+                "SELECT seq, cells FROM obs_zone WHERE t_min <= ?2 AND t_max >= ?1
+                 AND lat_max >= ?3 AND lat_min <= ?4 AND lon_max >= ?5 AND lon_min <= ?6",
             )?;
-            let mut rows = st.query(params![from_ms, to_ms])?;
+            let mut rows = st.query(params![from_ms, to_ms, a, z, w, e])?;
             while let Some(r) = rows.next()? {
                 let blob = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
                 if obs::cells_meet(blob, &index) {
@@ -663,9 +666,12 @@ impl Store {
         let sql = format!("SELECT {} FROM obs_block WHERE seq = ?1", obs::BLOCK_COLS);
         let mut out = Vec::new();
         for seq in seqs {
-            out.extend(obs::decode_query(&self.conn, &sql, [seq], |(_, _, o)| {
-                (from_ms..=to_ms).contains(&o.time_ms) && inside(o)
-            })?);
+            out.extend(obs::decode_query(
+                &self.conn,
+                &sql,
+                [seq],
+                |t, lat, lon| (from_ms..=to_ms).contains(&t) && inside(lat, lon),
+            )?);
         }
         out.sort_by_key(|(seq, _, o)| (o.time_ms, *seq));
         Ok(Some(out.into_iter().map(|(seq, _, o)| (seq, o)).collect()))

@@ -20,12 +20,15 @@
 //! - `obs_block(seq, n, src, originator, tlp, rel, subject_kind, subject, t_min, t_max, data)`:
 //!   observation `seq + i` is the block's `i`-th row; rows are in time order; `data` is the
 //!   encoding below. Index on `(subject, t_min)`.
-//! - `obs_block.cells`: the block's sparse cell index, a sorted list of H3 cells (u64,
-//!   little-endian) at [`CELL_RESOLUTION`] such that every fix of the block lies in one of
-//!   them or in a neighbour of one. Each fix comes with such a cell (see
+//! - `obs_zone(seq, t_min, t_max, lat_min, lat_max, lon_min, lon_max, cells)`: each block's
+//!   zone map, in a narrow table of its own so that a scan of it reads megabytes, not the
+//!   blocks: time range, bounding box, and a sorted list of H3 cells (u64, little-endian) at
+//!   [`CELL_RESOLUTION`] such that every fix of the block lies in one of them or in a
+//!   neighbour of one.
+//!   Each fix comes with such a cell (see
 //!   `rastro_core::grid::Anchor`, which finds it without an H3 lookup per fix). A query by
-//!   cell reads the cell lists of the blocks in its time range (small, stored before the
-//!   data), decodes the blocks whose list meets the cell's disk, and tests each fix exactly.
+//!   cell scans the zone map, decodes the blocks whose time range, box and cell list meet the
+//!   query's, and tests each fix exactly.
 //!   A B-tree keyed by cell was tried first: its random inserts rewrote hundreds of pages per
 //!   commit and wrote three times the data to the write-ahead log.
 //!
@@ -112,8 +115,12 @@ pub(crate) fn write_blocks(conn: &Connection, rows: &[NewObs<'_>]) -> Result<()>
     }
     let mut seq = next_seq(conn)?;
     let mut ins_block = conn.prepare_cached(
-        "INSERT INTO obs_block(seq, n, src, originator, tlp, rel, subject_kind, subject, t_min, t_max, cells, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        "INSERT INTO obs_block(seq, n, src, originator, tlp, rel, subject_kind, subject, t_min, t_max, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    let mut ins_zone = conn.prepare_cached(
+        "INSERT INTO obs_zone(seq, t_min, t_max, lat_min, lat_max, lon_min, lon_max, cells)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     let mut cell_blob = Vec::with_capacity(64 * 8);
     let mut data = Vec::with_capacity(BLOCK_ROWS * 72);
@@ -126,9 +133,22 @@ pub(crate) fn write_blocks(conn: &Connection, rows: &[NewObs<'_>]) -> Result<()>
             data.push(FORMAT);
             cells.clear();
             let mut prev = Prev::default();
+            let mut bbox = (
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+            );
             for &i in chunk {
-                encode_row(&mut data, &mut prev, rows[i].line, rows[i].obs);
+                let o = rows[i].obs;
+                encode_row(&mut data, &mut prev, rows[i].line, o);
                 cells.extend(rows[i].cell);
+                bbox = (
+                    bbox.0.min(o.lat),
+                    bbox.1.max(o.lat),
+                    bbox.2.min(o.lon),
+                    bbox.3.max(o.lon),
+                );
             }
             let (t_min, t_max) = (first.time_ms, rows[chunk[chunk.len() - 1]].obs.time_ms);
             cells.sort_unstable();
@@ -148,8 +168,10 @@ pub(crate) fn write_blocks(conn: &Connection, rows: &[NewObs<'_>]) -> Result<()>
                 first.subject,
                 t_min,
                 t_max,
-                cell_blob,
                 data,
+            ])?;
+            ins_zone.execute(params![
+                seq, t_min, t_max, bbox.0, bbox.1, bbox.2, bbox.3, cell_blob
             ])?;
             seq += chunk.len() as i64;
         }
@@ -307,6 +329,15 @@ impl Block {
     /// Decodes every row. Codes were written by this crate from the same enums; an unknown
     /// code can only come from damage or a foreign writer, and is refused rather than guessed.
     pub fn decode(&self) -> Result<Vec<Decoded>> {
+        self.decode_where(|_, _, _| true)
+    }
+
+    /// Decodes the rows for which `keep(time_ms, lat, lon)` holds; the others cost no
+    /// allocation, which matters to queries that read many blocks for few fixes.
+    pub fn decode_where(
+        &self,
+        mut keep: impl FnMut(i64, f64, f64) -> bool,
+    ) -> Result<Vec<Decoded>> {
         let mut c = Cursor {
             b: &self.data,
             at: 0,
@@ -335,9 +366,11 @@ impl Block {
                 }
                 let shared = usize::try_from(c.uvarint()?).ok()?;
                 let rest = usize::try_from(c.uvarint()?).ok()?;
-                let mut id_bytes = prev.id.get(..shared)?.to_vec();
-                id_bytes.extend_from_slice(c.bytes(rest)?);
-                let id = String::from_utf8(id_bytes).ok()?;
+                if shared > prev.id.len() {
+                    return None;
+                }
+                prev.id.truncate(shared);
+                prev.id.extend_from_slice(c.bytes(rest)?);
                 let line = prev.line.wrapping_add(unzigzag(c.uvarint()?) as u64);
                 let time_ms = prev.time_ms.wrapping_add(unzigzag(c.uvarint()?));
                 let source = ObservationSource::from_code(c.take::<1>()?[0])?;
@@ -353,13 +386,15 @@ impl Block {
                 } else {
                     c.f64()?
                 };
-                prev.id.clear();
-                prev.id.extend_from_slice(id.as_bytes());
                 prev.line = line;
                 prev.time_ms = time_ms;
                 prev.accuracy_m = accuracy_m;
                 prev.confidence = confidence;
-                Some((
+                if !keep(time_ms, lat, lon) {
+                    return Some(None);
+                }
+                let id = String::from_utf8(prev.id.clone()).ok()?;
+                Some(Some((
                     line,
                     Observation {
                         id,
@@ -374,10 +409,12 @@ impl Block {
                         accuracy_m,
                         confidence,
                     },
-                ))
+                )))
             })();
-            let (line, o) = row.ok_or_else(|| self.corrupt(&format!("row {i} is truncated")))?;
-            out.push((self.seq + i as i64, line, o));
+            let row = row.ok_or_else(|| self.corrupt(&format!("row {i} is truncated")))?;
+            if let Some((line, o)) = row {
+                out.push((self.seq + i as i64, line, o));
+            }
         }
         if c.at != self.data.len() {
             return Err(self.corrupt("bytes after the last row"));
@@ -391,13 +428,13 @@ pub(crate) fn decode_query(
     conn: &Connection,
     sql: &str,
     p: impl rusqlite::Params,
-    mut keep: impl FnMut(&Decoded) -> bool,
+    mut keep: impl FnMut(i64, f64, f64) -> bool,
 ) -> Result<Vec<Decoded>> {
     let mut st = conn.prepare_cached(sql)?;
     let mut rows = st.query(p)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        out.extend(block_row(r)?.decode()?.into_iter().filter(|d| keep(d)));
+        out.extend(block_row(r)?.decode_where(&mut keep)?);
     }
     Ok(out)
 }

@@ -251,10 +251,19 @@ const MIGRATIONS: &[&str] = &[
         subject TEXT NOT NULL,
         t_min INTEGER NOT NULL,
         t_max INTEGER NOT NULL,
-        cells BLOB NOT NULL,
         data BLOB NOT NULL
     );
     CREATE INDEX obs_block_subject_time ON obs_block(subject, t_min);
+    CREATE TABLE obs_zone (
+        seq INTEGER PRIMARY KEY,
+        t_min INTEGER NOT NULL,
+        t_max INTEGER NOT NULL,
+        lat_min REAL NOT NULL,
+        lat_max REAL NOT NULL,
+        lon_min REAL NOT NULL,
+        lon_max REAL NOT NULL,
+        cells BLOB NOT NULL
+    );
     "#,
 ];
 

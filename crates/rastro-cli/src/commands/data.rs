@@ -181,3 +181,75 @@ pub fn stats(g: &Global, a: StatsArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Args)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["subject", "cell"])))]
+pub struct ObservationsArgs {
+    /// One subject's fixes: a vehicle id, a vessel MMSI...
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Fixes inside this H3 cell (hexadecimal, resolution 3 or finer).
+    #[arg(long)]
+    pub cell: Option<String>,
+    /// From this time (RFC 3339); the beginning when absent.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Up to this time (RFC 3339, inclusive); the end when absent.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Show at most this many fixes.
+    #[arg(long, default_value_t = 10_000)]
+    pub limit: usize,
+    /// Machine-readable output on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn observations(g: &Global, a: ObservationsArgs) -> anyhow::Result<ExitCode> {
+    let time = |flag: &str, v: &Option<String>, default: i64| -> anyhow::Result<i64> {
+        v.as_deref().map_or(Ok(default), |t| {
+            rastro_core::parse_time_ms(t).map_err(|e| {
+                anyhow::anyhow!("--{flag} {t:?}: {e}; write e.g. 2026-03-01T00:00:00Z")
+            })
+        })
+    };
+    let (from, to) = (
+        time("from", &a.from, i64::MIN)?,
+        time("to", &a.to, i64::MAX)?,
+    );
+    let query = match (&a.subject, &a.cell) {
+        (Some(s), _) => rastro_policy::ObservationQuery::Subject(s.clone()),
+        (None, Some(c)) => {
+            rastro_policy::ObservationQuery::Cell(rastro_core::grid::parse(c).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--cell {c:?} is not an H3 cell index (hexadecimal, like 8948aa64a5bffff)"
+                )
+            })?)
+        }
+        // clap's group makes one of the two required.
+        (None, None) => anyhow::bail!("give --subject or --cell"),
+    };
+    let mut store = open_store(g)?;
+    let mut guard = super::access::guard(g, &mut store)?;
+    let fixes = guard.observations(&query, from, to, a.limit)?;
+    if a.json {
+        print_json(&fixes)?;
+    } else {
+        for o in &fixes {
+            println!(
+                "{}  {:<14} {:>10.6} {:>11.6}  {:<10} {}  [{}]",
+                rastro_core::format_time_ms(o.time_ms),
+                o.subject,
+                o.lat,
+                o.lon,
+                o.source.as_str(),
+                o.id,
+                o.marking
+            );
+        }
+        if fixes.is_empty() {
+            eprintln!("no observations you may see match");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -56,6 +56,8 @@ pub enum Command {
     Quarantine(data::QuarantineArgs),
     /// Counts of what the database holds.
     Stats(data::StatsArgs),
+    /// Observations of one subject, or inside one H3 cell, in a time window.
+    Observations(data::ObservationsArgs),
     /// Simulate a national scenario: exchange files plus ground truth.
     Simulate(sim::SimulateArgs),
     /// Analyse what changed since the last run: tracking and diversion detection.
@@ -95,6 +97,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => data::ingest(&cli.global, a),
         Command::Quarantine(a) => data::quarantine(&cli.global, a),
         Command::Stats(a) => data::stats(&cli.global, a),
+        Command::Observations(a) => data::observations(&cli.global, a),
         Command::Simulate(a) => sim::simulate(&cli.global, a),
         Command::Stops(a) => track::stops(&cli.global, a),
         Command::Hotspots(a) => fuse::hotspots(&cli.global, a),
