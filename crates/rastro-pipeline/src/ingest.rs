@@ -226,13 +226,19 @@ pub fn ingest_stream<R: std::io::BufRead + Send>(
         drop(raw_back_tx);
         threads.push(s.spawn(move || {
             let mut reader = reader;
-            for i in 0.. {
+            // `sent` counts runs handed out, not reads: run `sent` must go to parser
+            // `sent % parsers` for the writer to find it there, even if a read came back empty.
+            let mut sent = 0usize;
+            loop {
                 let mut raw = raw_back_rx.try_recv().unwrap_or_default();
-                let to = &to_parser[i % parsers];
+                let to = &to_parser[sent % parsers];
                 match reader.next_lines(&mut raw, batch_rows) {
                     Ok(more) => {
-                        if !raw.is_empty() && to.send(Ok(raw)).is_err() {
-                            return;
+                        if !raw.is_empty() {
+                            if to.send(Ok(raw)).is_err() {
+                                return;
+                            }
+                            sent += 1;
                         }
                         if !more {
                             return;
