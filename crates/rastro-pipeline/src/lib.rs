@@ -1,9 +1,9 @@
 //! The pipeline: wires readers, the store and the analysis stages together.
 //!
-//! Ingest runs as two stages joined by a bounded channel: a reader thread parses, validates,
-//! hashes and places records in H3 cells; the calling thread writes batches to the store, one
-//! transaction per batch. Memory is bounded by `batch_rows * CHANNEL_BATCHES` records whatever
-//! the file size.
+//! Ingest runs as three stages joined by bounded channels: a thread reads raw lines in runs of
+//! `batch_rows`; one parser per core (at most `MAX_PARSERS`) validates, hashes and places them
+//! on the H3 grid; the calling thread takes the runs back in file order and writes each to the
+//! store in one transaction. Memory is bounded by a few runs per parser whatever the file size.
 
 pub mod analyze;
 pub mod audit;
