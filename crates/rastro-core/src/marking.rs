@@ -88,6 +88,18 @@ impl Marking {
         }
     }
 
+    /// A marking as stored: a TLP code and the releasable-to text. A code this build does not
+    /// know can only come from a foreign or damaged writer, and the most restrictive reading
+    /// (RED) is the safe one.
+    pub fn from_stored(tlp_code: u8, releasable: Option<&str>) -> Marking {
+        Marking {
+            tlp: Tlp::from_code(tlp_code).unwrap_or(Tlp::Red),
+            releasable_to: releasable
+                .map(Marking::parse_releasable)
+                .unwrap_or_default(),
+        }
+    }
+
     /// Parses a `;`-separated releasable-to list; blanks are ignored, entries upper-cased.
     pub fn parse_releasable(s: &str) -> BTreeSet<String> {
         s.split([';', ','])

@@ -473,13 +473,7 @@ impl<'a> Guard<'a> {
             count: n,
         } in self.store.marking_counts()?
         {
-            let marking = Marking {
-                tlp: Tlp::from_code(tlp).unwrap_or(Tlp::Red),
-                releasable_to: rel
-                    .as_deref()
-                    .map(Marking::parse_releasable)
-                    .unwrap_or_default(),
-            };
+            let marking = Marking::from_stored(tlp, rel.as_deref());
             let seen = self
                 .viewer
                 .as_ref()

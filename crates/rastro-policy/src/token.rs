@@ -20,6 +20,25 @@ pub struct NewToken {
     pub hash: String,
 }
 
+/// A new user's stored row and the token to show them once: what `rastro user add` and the
+/// demo's users are made of.
+pub fn new_user(
+    name: &str,
+    org: &str,
+    role: &str,
+) -> Result<(rastro_store::UserRow, String), TokenError> {
+    let t = generate()?;
+    let row = rastro_store::UserRow {
+        name: name.into(),
+        org: org.into(),
+        role: role.into(),
+        token_id: t.token_id,
+        token_hash: t.hash,
+        revoked: false,
+    };
+    Ok((row, t.token))
+}
+
 fn random_hex(n: usize) -> Result<String, TokenError> {
     let mut b = vec![0u8; n];
     getrandom::fill(&mut b).map_err(|e| TokenError::Random(e.to_string()))?;

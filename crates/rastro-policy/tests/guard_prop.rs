@@ -8,7 +8,7 @@ use rastro_core::{
     Report, ReportKind, Tlp, Typology,
 };
 use rastro_policy::guard::{load_policy, Guard};
-use rastro_store::{AlertFilter, OrgRow, Prepared, Store, UserRow};
+use rastro_store::{AlertFilter, OrgRow, Prepared, Store};
 use std::collections::BTreeSet;
 
 const ORGS: [(&str, &str); 5] = [
@@ -63,8 +63,8 @@ proptest! {
         let mut store = Store::open_in_memory().unwrap();
         for (code, nation) in ORGS {
             store.add_org(&OrgRow { code: code.into(), name: code.into(), nation: nation.into(), kind: "other".into() }, 0).unwrap();
-            let t = rastro_policy::token::generate().unwrap();
-            store.add_user(&UserRow { name: format!("u-{code}"), org: code.into(), role: "analyst".into(), token_id: t.token_id, token_hash: t.hash, revoked: false }, 0).unwrap();
+            let (row, _) = rastro_policy::token::new_user(&format!("u-{code}"), code, "analyst").unwrap();
+            store.add_user(&row, 0).unwrap();
         }
         // Originator 5 is an organisation the deployment does not know.
         let reports: Vec<Report> = records

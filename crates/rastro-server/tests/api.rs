@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use rastro_core::{Marking, Tlp};
 use rastro_server::{router, AppState, Limits};
-use rastro_store::{OrgRow, Store, UserRow};
+use rastro_store::{OrgRow, Store};
 use tower::ServiceExt;
 
 struct World {
@@ -22,21 +22,9 @@ struct World {
 }
 
 fn add_user(store: &mut Store, name: &str, org: &str, role: &str) -> String {
-    let t = rastro_policy::token::generate().unwrap();
-    store
-        .add_user(
-            &UserRow {
-                name: name.into(),
-                org: org.into(),
-                role: role.into(),
-                token_id: t.token_id,
-                token_hash: t.hash,
-                revoked: false,
-            },
-            0,
-        )
-        .unwrap();
-    t.token
+    let (row, token) = rastro_policy::token::new_user(name, org, role).unwrap();
+    store.add_user(&row, 0).unwrap();
+    token
 }
 
 fn world(max_body_bytes: usize) -> World {

@@ -130,15 +130,8 @@ impl Store {
         let mut out = Vec::new();
         while out.len() < limit {
             let Some(r) = rows.next()? else { break };
-            let marking = Marking {
-                tlp: rastro_core::Tlp::from_code(r.get::<_, u8>(1)?)
-                    .unwrap_or(rastro_core::Tlp::Red),
-                releasable_to: r
-                    .get::<_, Option<String>>(2)?
-                    .as_deref()
-                    .map(Marking::parse_releasable)
-                    .unwrap_or_default(),
-            };
+            let marking =
+                Marking::from_stored(r.get(1)?, r.get::<_, Option<String>>(2)?.as_deref());
             if !admit(&marking) {
                 continue;
             }

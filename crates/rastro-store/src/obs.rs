@@ -489,13 +489,7 @@ pub(crate) fn migrate_rows(conn: &Connection) -> Result<()> {
             let o = Observation {
                 id: r.get(1)?,
                 originator: r.get(5)?,
-                marking: Marking {
-                    tlp: Tlp::from_code(r.get(6)?).unwrap_or(Tlp::Red),
-                    releasable_to: rel
-                        .as_deref()
-                        .map(Marking::parse_releasable)
-                        .unwrap_or_default(),
-                },
+                marking: Marking::from_stored(r.get(6)?, rel.as_deref()),
                 source: ObservationSource::from_code(r.get(8)?).unwrap_or(ObservationSource::Gps),
                 subject_kind: SubjectKind::from_code(r.get(9)?).unwrap_or(SubjectKind::Vehicle),
                 subject: r.get(10)?,

@@ -7,7 +7,7 @@ use crate::output::print_json;
 use clap::Subcommand;
 use rastro_policy::guard::Guard;
 use rastro_policy::{OrgKind, Role};
-use rastro_store::{OrgRow, Store, UserRow};
+use rastro_store::{OrgRow, Store};
 use std::process::ExitCode;
 
 /// Opens the guard for this invocation: `--as USER` reads as that user, otherwise as the node
@@ -136,15 +136,7 @@ pub fn user(g: &Global, cmd: UserCmd) -> anyhow::Result<ExitCode> {
     let mut store = open_store(g)?;
     match cmd {
         UserCmd::Add { name, org, role } => {
-            let t = rastro_policy::token::generate()?;
-            let row = UserRow {
-                name: name.clone(),
-                org: org.clone(),
-                role: role.as_str().to_string(),
-                token_id: t.token_id,
-                token_hash: t.hash,
-                revoked: false,
-            };
+            let (row, token) = rastro_policy::token::new_user(&name, &org, role.as_str())?;
             if !store.add_user(&row, super::analysis::now_ms())? {
                 eprintln!(
                     "error: user {name} already exists, or organisation {org} is not registered (`rastro org list`)"
@@ -156,7 +148,7 @@ pub fn user(g: &Global, cmd: UserCmd) -> anyhow::Result<ExitCode> {
                 "added {name} ({} at {org}); their token, shown only now:",
                 role.as_str()
             );
-            println!("{}", t.token);
+            println!("{token}");
         }
         UserCmd::Revoke { name } => {
             if !store.revoke_user(&name, super::analysis::now_ms())? {

@@ -231,19 +231,9 @@ fn setup_access(db: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<P
     let mut lines =
         String::from("# demo users (synthetic): name token; shown once, keep private\n");
     for (name, org, role) in users {
-        let t = rastro_policy::token::generate()?;
-        store.add_user(
-            &rastro_store::UserRow {
-                name: name.into(),
-                org: org.into(),
-                role: role.into(),
-                token_id: t.token_id,
-                token_hash: t.hash,
-                revoked: false,
-            },
-            super::analysis::now_ms(),
-        )?;
-        lines.push_str(&format!("{name} {}\n", t.token));
+        let (row, token) = rastro_policy::token::new_user(name, org, role)?;
+        store.add_user(&row, super::analysis::now_ms())?;
+        lines.push_str(&format!("{name} {token}\n"));
     }
     let path = dir.join("tokens.txt");
     let mut opts = std::fs::OpenOptions::new();
