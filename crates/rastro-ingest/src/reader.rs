@@ -253,6 +253,8 @@ pub struct Reader<R> {
     bytes: u64,
     buf: Vec<u8>,
     pending: Option<(u64, Vec<u8>, bool)>,
+    /// The one-line run [`Reader::next_item`] reads into.
+    one: RawLines,
     done: bool,
 }
 
@@ -376,6 +378,7 @@ pub fn open<R: BufRead>(
         bytes,
         buf: Vec::with_capacity(4096),
         pending: None,
+        one: RawLines::default(),
         done: false,
     };
     let names: Vec<String> = if is_json {
@@ -499,40 +502,16 @@ impl<R: BufRead> Reader<R> {
 
     /// The next item, or `None` at end of file. An I/O error ends the stream with an error.
     pub fn next_item(&mut self) -> io::Result<Option<Item>> {
-        if let Some((line, bytes, newline)) = self.pending.take() {
-            return Ok(Some(self.parser.parse_line(line, &bytes, newline)));
+        // One line through the same path as parallel ingest, so blank lines, long lines and
+        // the end of the file are handled in one place.
+        let mut one = std::mem::take(&mut self.one);
+        let read = self.next_lines(&mut one, 1);
+        let mut item = None;
+        if read.is_ok() {
+            self.parser.parse_lines(&one, |i| item = Some(i));
         }
-        loop {
-            if self.done {
-                return Ok(None);
-            }
-            self.line += 1;
-            let mut buf = std::mem::take(&mut self.buf);
-            let r = read_line(&mut self.inner, &mut buf, MAX_LINE_BYTES, &mut self.bytes);
-            let out = match r {
-                Err(e) => {
-                    self.buf = buf;
-                    return Err(e);
-                }
-                Ok(LineRead::Eof) => {
-                    self.done = true;
-                    None
-                }
-                Ok(LineRead::TooLong { len, .. }) => Some(self.parser.too_long(self.line, len)),
-                Ok(LineRead::Line { newline }) => {
-                    if buf.iter().all(u8::is_ascii_whitespace) {
-                        if !newline {
-                            self.done = true;
-                        }
-                        self.buf = buf;
-                        continue;
-                    }
-                    Some(self.parser.parse_line(self.line, &buf, newline))
-                }
-            };
-            self.buf = buf;
-            return Ok(out);
-        }
+        self.one = one;
+        read.map(|_| item)
     }
 
     /// Reads up to `max` lines into `out` (cleared first) without parsing them: the sequential

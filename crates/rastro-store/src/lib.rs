@@ -78,25 +78,29 @@ impl Prepared {
                     h3,
                 }
             }
-            _ => Prepared::new(line, record),
+            _ => {
+                let h3 = record.position().and_then(|p| {
+                    rastro_core::grid::cell(p.lat, p.lon, rastro_core::grid::INDEX_RESOLUTION)
+                });
+                Prepared {
+                    line,
+                    hash: record.content_hash(),
+                    record,
+                    h3,
+                }
+            }
         }
     }
 
+    /// Hashes the record and places it: a record in its cell at
+    /// [`rastro_core::grid::INDEX_RESOLUTION`], an observation as [`Prepared::with_anchor`]
+    /// does with a fresh anchor (so in its own cell).
     pub fn new(line: u64, record: Record) -> Self {
-        let hash = record.content_hash();
-        let res = match record {
-            Record::Observation(_) => CELL_RESOLUTION,
-            _ => rastro_core::grid::INDEX_RESOLUTION,
-        };
-        let h3 = record
-            .position()
-            .and_then(|p| rastro_core::grid::cell(p.lat, p.lon, res));
-        Prepared {
+        Prepared::with_anchor(
             line,
             record,
-            hash,
-            h3,
-        }
+            &mut rastro_core::grid::Anchor::new(CELL_RESOLUTION),
+        )
     }
 }
 
@@ -488,37 +492,24 @@ impl Store {
             Ok(n)
         };
         let a = feed("SELECT r.kind, r.id, r.hash, s.name, r.line, r.body FROM record r JOIN source s ON s.id = r.src ORDER BY r.kind, r.id")?;
-        let b = self.count_observations()?;
         let c = feed(
             "SELECT source, line, kind, field, reason, raw FROM quarantine ORDER BY source, line",
         )?;
         // Blocks are a storage layout, not data: what they hold is digested row by row and
         // summed, so the digest does not depend on how rows were grouped.
         let (mut sum, mut rows) = (0u64, 0u64);
-        let mut st = self
-            .conn
-            .prepare(&format!("SELECT {} FROM obs_block", obs::BLOCK_COLS))?;
-        let mut blocks = st.query([])?;
-        while let Some(r) = blocks.next()? {
-            let block = obs::block_row(r)?;
-            let src_name: String =
-                self.conn
-                    .query_row("SELECT name FROM source WHERE id = ?1", [block.src], |r| {
-                        r.get(0)
-                    })?;
-            for (_, line, o) in block.decode()? {
-                let mut row = xxhash_rust::xxh3::Xxh3::new();
-                row.update(o.id.as_bytes());
-                row.update(&[0]);
-                row.update(src_name.as_bytes());
-                row.update(&[0]);
-                row.update(&o.content_hash().to_le_bytes());
-                row.update(&line.to_le_bytes());
-                sum = sum.wrapping_add(row.digest());
-                rows += 1;
-            }
-        }
-        Ok(format!("{:016x}-{a}-{b}-{c}-{sum:016x}-{rows}", h.digest()))
+        obs::for_each_key(&self.conn, i64::MIN, i64::MAX, |id, hash, source, line| {
+            let mut row = xxhash_rust::xxh3::Xxh3::new();
+            row.update(id.as_bytes());
+            row.update(&[0]);
+            row.update(source.as_bytes());
+            row.update(&[0]);
+            row.update(&hash.to_le_bytes());
+            row.update(&line.to_le_bytes());
+            sum = sum.wrapping_add(row.digest());
+            rows += 1;
+        })?;
+        Ok(format!("{:016x}-{a}-{rows}-{c}-{sum:016x}", h.digest()))
     }
 
     /// One stored record by kind and id.

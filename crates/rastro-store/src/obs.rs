@@ -58,8 +58,8 @@ pub const CELL_RESOLUTION: u8 = 5;
 /// Version of the block encoding, the first byte of every block.
 pub const FORMAT: u8 = 1;
 
-/// Finest cells a query by cell may ask for below the index resolution expand into
-/// `7^(CELL_RESOLUTION - res)` index cells; resolution 2 and coarser would be thousands.
+/// Coarsest resolution a query by cell accepts: a cell coarser than the index resolution
+/// expands into `7^(CELL_RESOLUTION - res)` index cells, and resolution 2 would be 343.
 pub const MIN_QUERY_RESOLUTION: u8 = 3;
 
 /// One new observation bound for a block.
@@ -251,7 +251,6 @@ fn encode_row(out: &mut Vec<u8>, prev: &mut Prev, line: u64, o: &Observation) {
 pub(crate) struct Block {
     pub seq: i64,
     pub n: i64,
-    pub src: i64,
     pub originator: String,
     pub tlp: u8,
     pub rel: Option<String>,
@@ -261,20 +260,18 @@ pub(crate) struct Block {
 }
 
 /// Columns of [`Block`] in the order [`block_row`] reads them.
-pub(crate) const BLOCK_COLS: &str =
-    "seq, n, src, originator, tlp, rel, subject_kind, subject, data";
+pub(crate) const BLOCK_COLS: &str = "seq, n, originator, tlp, rel, subject_kind, subject, data";
 
 pub(crate) fn block_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Block> {
     Ok(Block {
         seq: r.get(0)?,
         n: r.get(1)?,
-        src: r.get(2)?,
-        originator: r.get(3)?,
-        tlp: r.get(4)?,
-        rel: r.get(5)?,
-        subject_kind: r.get(6)?,
-        subject: r.get(7)?,
-        data: r.get(8)?,
+        originator: r.get(2)?,
+        tlp: r.get(3)?,
+        rel: r.get(4)?,
+        subject_kind: r.get(5)?,
+        subject: r.get(6)?,
+        data: r.get(7)?,
     })
 }
 
@@ -549,20 +546,34 @@ struct Run {
 
 /// The keys of observations `lo..hi`, decoded from their blocks, sorted by id.
 fn run_keys(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<(String, u64, String, u64)>> {
+    let mut keys = Vec::new();
+    for_each_key(conn, lo, hi, |id, hash, source, line| {
+        keys.push((id, hash, source.to_string(), line))
+    })?;
+    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(keys)
+}
+
+/// Calls `f(id, content hash, source name, line)` for every observation `lo..hi`, block by
+/// block, holding one block at a time.
+pub(crate) fn for_each_key(
+    conn: &Connection,
+    lo: i64,
+    hi: i64,
+    mut f: impl FnMut(String, u64, &str, u64),
+) -> Result<()> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {BLOCK_COLS}, (SELECT name FROM source WHERE id = src) FROM obs_block WHERE seq >= ?1 AND seq < ?2"
     ))?;
     let mut rows = st.query(params![lo, hi])?;
-    let mut keys = Vec::new();
     while let Some(r) = rows.next()? {
-        let source: String = r.get(9)?;
+        let source: String = r.get(8)?;
         for (_, line, o) in block_row(r)?.decode()? {
             let hash = o.content_hash();
-            keys.push((o.id, hash, source.clone(), line));
+            f(o.id, hash, &source, line);
         }
     }
-    keys.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(keys)
+    Ok(())
 }
 
 /// Whether no stored id lies in `[min, max]`: no key row inside it and no run overlapping it.
@@ -691,7 +702,6 @@ mod tests {
         Block {
             seq: 1,
             n,
-            src: 1,
             originator: "ANAM".into(),
             tlp: Tlp::Amber.code(),
             rel: Some("MX".into()),
