@@ -49,7 +49,7 @@ impl Bar {
     }
 }
 
-impl rastro_pipeline::Progress for Bar {
+impl rastro_app::Progress for Bar {
     fn start(&self, source: &str, total_bytes: u64) {
         self.0.reset();
         self.0.set_length(total_bytes);

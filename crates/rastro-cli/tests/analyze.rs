@@ -22,16 +22,24 @@ fn demo_prints_an_evaluation_table_for_every_typology() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
+    let mut in_truth = 0;
     for t in rastro_core::Typology::ALL {
         let row = text
             .lines()
             .find(|l| l.starts_with(t.as_str()))
             .unwrap_or_else(|| panic!("no row for {t} in:\n{text}"));
-        // Every typology is present in the small scenario's truth and is detected.
+        // Every typology has a row; those the small scenario's truth holds are detected.
+        // (The simulator does not yet stage transshipments: that row reads "-".)
         let cols: Vec<&str> = row.split_whitespace().collect();
+        if cols[1] == "0" {
+            assert_eq!(cols[5], "-", "{row}");
+            continue;
+        }
+        in_truth += 1;
         let recall: f64 = cols[5].parse().unwrap_or_else(|_| panic!("{row}"));
         assert!(recall >= 0.5, "{row}");
     }
+    assert!(in_truth >= 9, "{text}");
     let leads = text
         .lines()
         .find(|l| l.starts_with("leads: "))
@@ -164,14 +172,14 @@ fn analysis_is_idempotent_incremental_and_accounts_for_odd_input() {
         &db,
         &["consignment", "show", "EXTRA-C-1", "--json"],
     ));
-    assert_eq!(show["state"]["status"], "at_port");
+    assert_eq!(show["status"], "at_port");
     let show = json(&rastro(
         &db,
         &["consignment", "show", "SYN-C-000002", "--json"],
     ));
-    assert_eq!(show["track"]["type"], "FeatureCollection");
+    assert_eq!(show["track"]["type"], "Feature");
     assert!(
-        show["track"]["features"][0]["geometry"]["coordinates"]
+        show["track"]["geometry"]["coordinates"]
             .as_array()
             .unwrap()
             .len()

@@ -94,3 +94,76 @@ fn serve_answers_ingests_and_stops_gracefully_on_sigterm() {
     let verify = rastro(&db, &["audit", "verify", "--json"]);
     assert_eq!(json(&verify)["ok"], true);
 }
+
+/// Audit durability: a server killed with SIGKILL under a load of reads has, after restart, a
+/// read entry for every response a client received with restricted data in it (a reply leaves
+/// only once its entry is durable).
+#[test]
+fn every_read_a_client_received_survives_sigkill_in_the_audit_log() {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let (db, d) = small_demo(dir.path());
+    let tokens = std::fs::read_to_string(d.join("tokens.txt")).unwrap();
+    let token = tokens
+        .lines()
+        .find_map(|l| l.strip_prefix("analista "))
+        .unwrap()
+        .to_string();
+    let reads_before = |db: &std::path::Path| -> usize {
+        json(&rastro(db, &["audit", "log", "--who", "analista", "--json"]))
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["action"] == "read")
+            .count()
+    };
+    let before = reads_before(&db);
+    let (mut child, addr) = start_server(&db);
+    let received = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..6)
+        .map(|i| {
+            let (addr, token, received, stop) = (addr.clone(), token.clone(), received.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let paths = ["/api/v1/alerts", "/api/v1/leads", "/api/v1/consignments?limit=5"];
+                let mut k = i;
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok(mut s) = TcpStream::connect(&addr) else { break };
+                    let req = format!(
+                        "GET {} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n",
+                        paths[k % paths.len()]
+                    );
+                    k += 1;
+                    if s.write_all(req.as_bytes()).is_err() {
+                        break;
+                    }
+                    let mut out = String::new();
+                    if s.read_to_string(&mut out).is_err() {
+                        break;
+                    }
+                    // A whole reply with items in it: the client has restricted data.
+                    if out.starts_with("HTTP/1.1 200") && out.contains("\r\n\r\n[{") && out.trim_end().ends_with(']') {
+                        received.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            })
+        })
+        .collect();
+    while received.load(Ordering::SeqCst) < 150 {
+        std::thread::yield_now();
+    }
+    // Killed while clients are still reading.
+    child.kill().unwrap();
+    let _ = child.wait();
+    stop.store(true, Ordering::SeqCst);
+    for c in clients {
+        c.join().unwrap();
+    }
+    let got = received.load(Ordering::SeqCst) as usize;
+    let logged = reads_before(&db) - before;
+    assert!(got >= 150);
+    assert!(logged >= got, "{got} replies with data were received, only {logged} reads logged");
+    let verify = rastro(&db, &["audit", "verify", "--json"]);
+    assert_eq!(json(&verify)["ok"], true);
+}

@@ -3,6 +3,7 @@
 use crate::marking::Marking;
 use crate::time::rfc3339_ms;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The diversion typologies of BRIEF section 7.
@@ -18,10 +19,11 @@ pub enum Typology {
     FrontConsignee,
     Structuring,
     Convergence,
+    Transshipment,
 }
 
 impl Typology {
-    pub const ALL: [Typology; 9] = [
+    pub const ALL: [Typology; 10] = [
         Typology::RouteDeviation,
         Typology::UnscheduledStop,
         Typology::TrackingGap,
@@ -31,6 +33,7 @@ impl Typology {
         Typology::FrontConsignee,
         Typology::Structuring,
         Typology::Convergence,
+        Typology::Transshipment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +47,7 @@ impl Typology {
             Typology::FrontConsignee => "front_consignee",
             Typology::Structuring => "structuring",
             Typology::Convergence => "convergence",
+            Typology::Transshipment => "transshipment",
         }
     }
 
@@ -85,4 +89,8 @@ pub struct Alert {
     pub summary: String,
     /// Most restrictive marking of the evidence.
     pub marking: Marking,
+    /// The figures behind the summary, by name (`depth_m`, `dwell_s`, `fixes_off`...), so a
+    /// front-end can say the same thing in another language.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<String, f64>,
 }

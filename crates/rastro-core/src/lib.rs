@@ -13,6 +13,8 @@ pub mod lead;
 pub mod marking;
 pub mod quarantine;
 pub mod record;
+pub mod state;
+pub mod status;
 pub mod time;
 pub mod units;
 
@@ -23,8 +25,11 @@ pub use lead::{Contribution, Evidence, EvidenceKind, Lead, LeadStatus};
 pub use marking::{Marking, Tlp};
 pub use quarantine::Quarantine;
 pub use record::{
-    Consignment, Custody, CustodyKind, Kind, Observation, ObservationSource, Party, PartyKind,
-    Place, PlaceKind, Record, Report, ReportKind, SubjectKind, Vehicle,
+    Consignment, Custody, CustodyKind, Kind, LandUse, Observation, ObservationSource, Party,
+    PartyKind, Place, PlaceKind, PowerState, Record, Relation, RelationRole, Report, ReportKind,
+    SubjectKind, Vehicle,
 };
+pub use state::{ConsignmentState, StopClass, StopSummary};
+pub use status::{ConsignmentStatus, TripWindow};
 pub use time::{format_time_ms, parse_time_ms};
 pub use units::{Base, Unit};

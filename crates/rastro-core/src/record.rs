@@ -2,7 +2,7 @@
 //! an id, the originator organisation, and a marking. Provenance (source and line) is added
 //! by the store when a record is accepted, so it is not part of a record's content.
 
-use crate::ids::{Cas, ContainerNumber, Country, HsCode, Imo, Position, Rfc, UnLocode};
+use crate::ids::{Cas, ContainerNumber, Country, HsCode, Imo, Mmsi, Position, Rfc, UnLocode};
 use crate::marking::Marking;
 use crate::time::{rfc3339_ms, rfc3339_ms_opt};
 use crate::units::Unit;
@@ -91,9 +91,19 @@ simple_enum!(PlaceKind {
 });
 simple_enum!(CustodyKind {
     Released => "released", Loaded => "loaded", Delivered => "delivered", Received => "received", Inspected => "inspected",
+    Transfer => "transfer",
 });
 simple_enum!(ObservationSource { Gps => "gps", Checkpoint => "checkpoint", Aerial => "aerial", Ais => "ais", Inspection => "inspection" });
 simple_enum!(SubjectKind { Vehicle => "vehicle", Plate => "plate", Container => "container", Vessel => "vessel", Consignment => "consignment" });
+simple_enum!(RelationRole {
+    Shareholder => "shareholder", LegalRepresentative => "legal_representative", Director => "director",
+    Related => "related",
+});
+simple_enum!(LandUse {
+    Industrial => "industrial", Logistics => "logistics", Commercial => "commercial", Residential => "residential",
+    Mixed => "mixed", Rural => "rural",
+});
+simple_enum!(PowerState { Main => "main", Battery => "battery", LowBattery => "low_battery", Off => "off" });
 simple_enum!(ReportKind { Tip => "tip", Seizure => "seizure", LabFound => "lab_found", EquipmentPurchase => "equipment_purchase", Other => "other" });
 
 /// An organisation or a person: importer, consignee, carrier, driver, or other party.
@@ -113,6 +123,19 @@ pub struct Party {
     pub registered: Option<chrono::NaiveDate>,
     /// Import licence number, for licensed importers.
     pub licence: Option<String>,
+    /// A watch list the party is on (a financial-intelligence or sanctions list), by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch_list: Option<String>,
+    /// Declared links to other parties: shareholders, legal representatives, directors.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relations: Vec<Relation>,
+}
+
+/// A declared link from one party to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Relation {
+    pub role: RelationRole,
+    pub party: String,
 }
 
 /// A named place: port, depot, customer site, rest stop, checkpoint...
@@ -130,6 +153,14 @@ pub struct Place {
     pub country: Country,
     /// The party that operates the place (a consignee's plant, a carrier's depot).
     pub operator: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub land_use: Option<LandUse>,
+    /// Daily opening hours in local time, `HH:MM-HH:MM` (a receiving window).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening_hours: Option<String>,
+    /// The place's offset from UTC in minutes (local time of `opening_hours`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utc_offset_min: Option<i32>,
 }
 
 /// A declared import of a watched chemical.
@@ -154,6 +185,18 @@ pub struct Consignment {
     pub container: Option<ContainerNumber>,
     #[serde(with = "rfc3339_ms")]
     pub arrival_ms: i64,
+    /// MMSI of the vessel, when the declaration gives it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vessel_mmsi: Option<Mmsi>,
+    /// A planned or permitted route: waypoints from port to destination.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route: Vec<Position>,
+    /// Half-width of the permitted corridor around `route`, metres.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corridor_m: Option<f64>,
+    /// A declared multi-drop trip: consignments sharing this id travel on one vehicle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trip: Option<String>,
 }
 
 impl Consignment {
@@ -173,6 +216,11 @@ pub struct Vehicle {
     pub carrier: Option<String>,
     /// Expected interval between tracker reports, in seconds.
     pub report_interval_s: Option<u32>,
+    /// For vessels: IMO number and MMSI, which tie AIS positions to declarations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imo: Option<Imo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mmsi: Option<Mmsi>,
 }
 
 /// A chain-of-custody event for one consignment.
@@ -193,6 +241,9 @@ pub struct Custody {
     pub unit: Option<Unit>,
     /// The chemical actually found, for inspections.
     pub cas_found: Option<Cas>,
+    /// For transfers: the vehicle that took (part of) the load; `vehicle` is the one it left.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_vehicle: Option<String>,
 }
 
 /// One sighting of a subject at a place and time.
@@ -211,6 +262,25 @@ pub struct Observation {
     pub accuracy_m: Option<f64>,
     /// The source's confidence that the subject is what it says, in [0, 1].
     pub confidence: f64,
+    /// Telematics, when the tracker reports them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub speed_kmh: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heading_deg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignition: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub power: Option<PowerState>,
+}
+
+impl Observation {
+    /// Whether any telematics field is present.
+    pub fn has_telematics(&self) -> bool {
+        self.speed_kmh.is_some()
+            || self.heading_deg.is_some()
+            || self.ignition.is_some()
+            || self.power.is_some()
+    }
 }
 
 /// A human or documentary report: tip, seizure, lab found, equipment purchase.
@@ -240,6 +310,9 @@ pub struct Report {
         skip_serializing_if = "Option::is_none"
     )]
     pub valid_until_ms: Option<i64>,
+    /// How precisely `position` is known, metres (a tip "somewhere in this colonia").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision_m: Option<f64>,
 }
 
 /// Any record, tagged by kind.
@@ -380,6 +453,14 @@ impl Observation {
         h.update(&self.lon.to_bits().to_le_bytes());
         h.update(&self.accuracy_m.map_or(u64::MAX, f64::to_bits).to_le_bytes());
         h.update(&self.confidence.to_bits().to_le_bytes());
+        // Telematics are hashed only when present, so an observation without them keeps the
+        // hash it had before these fields existed (re-ingesting an old file is a duplicate).
+        if self.has_telematics() {
+            h.update(&[0xfd]);
+            h.update(&self.speed_kmh.map_or(u64::MAX, f64::to_bits).to_le_bytes());
+            h.update(&self.heading_deg.map_or(u64::MAX, f64::to_bits).to_le_bytes());
+            h.update(&[self.ignition.map_or(2, u8::from), self.power.map_or(0xff, |p| p.code())]);
+        }
         h.digest()
     }
 }

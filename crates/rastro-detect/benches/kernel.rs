@@ -71,6 +71,9 @@ fn bench(c: &mut Criterion) {
         locode: None,
         country: Country::parse("MX").unwrap(),
         operator: None,
+        land_use: None,
+        opening_hours: None,
+        utc_offset_min: None,
     };
     let known: Vec<Place> = (0..200)
         .map(|i| Place {
@@ -103,6 +106,10 @@ fn bench(c: &mut Criterion) {
         vessel_imo: None,
         container: None,
         arrival_ms: T0 - 1,
+        vessel_mmsi: None,
+        route: Vec::new(),
+        corridor_m: None,
+        trip: None,
     };
     let custody = vec![Custody {
         id: "E1".into(),
@@ -118,6 +125,7 @@ fn bench(c: &mut Criterion) {
         quantity: None,
         unit: None,
         cas_found: None,
+        to_vehicle: None,
     }];
     let n = 200_000;
     let track = fixes(n);

@@ -110,6 +110,7 @@ fn alert(
         evidence: ev,
         summary,
         marking,
+        facts: Default::default(),
     }
 }
 

@@ -94,6 +94,7 @@ pub fn structuring(items: &[FleetItem], catalogue: &Catalogue, cfg: &Config) -> 
             evidence,
             summary: format!("{} imports of {} by linked parties within {:.0} days total {total:.1} kg, each under the threshold", win.len(), me.cas, cfg.structuring_window_days),
             marking,
+            facts: Default::default(),
         });
     }
     out
@@ -179,6 +180,7 @@ pub fn convergence(points: &[SuspiciousPoint], cfg: &Config) -> Vec<Alert> {
                 cfg.convergence_radius_m / 1000.0
             ),
             marking: Marking::combine(members.iter().map(|&i| &points[i].marking)),
+            facts: Default::default(),
         });
     }
     // Two clusters can round to one cell; keep ids unique.

@@ -50,6 +50,9 @@ fn site() -> Place {
         locode: None,
         country: Country::parse("MX").unwrap(),
         operator: None,
+        land_use: None,
+        opening_hours: None,
+        utc_offset_min: None,
     }
 }
 
@@ -71,6 +74,10 @@ fn consignment() -> Consignment {
         vessel_imo: None,
         container: None,
         arrival_ms: T0 - 86_400_000,
+        vessel_mmsi: None,
+        route: Vec::new(),
+        corridor_m: None,
+        trip: None,
     }
 }
 
@@ -89,6 +96,7 @@ fn event(id: &str, kind: CustodyKind, t_ms: i64, pos: Position) -> Custody {
         quantity: None,
         unit: None,
         cas_found: None,
+        to_vehicle: None,
     }
 }
 
@@ -219,6 +227,8 @@ fn check(
         phone: None,
         registered: chrono::NaiveDate::from_ymd_opt(2010, 1, 1),
         licence: None,
+        watch_list: None,
+        relations: Vec::new(),
     };
     let mut prior = 3;
     tweak(&mut c, &mut custody, &mut dest, &mut party, &mut prior);
@@ -230,6 +240,8 @@ fn check(
         vehicle_kind: "truck".into(),
         carrier: None,
         report_interval_s: Some(60),
+        imo: None,
+        mmsi: None,
     };
     let ctx = Context {
         geo: &w.geo,

@@ -5,8 +5,7 @@
 //! yet is reported as absent, never as zero or perfect.
 
 use rastro_core::geo::haversine_m;
-use rastro_core::Typology;
-use rastro_store::{AlertFilter, Store, StoreError};
+use rastro_core::{Alert, ConsignmentState, Lead, Typology};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -41,8 +40,6 @@ pub enum EvalError {
         line: usize,
         err: String,
     },
-    #[error(transparent)]
-    Store(#[from] StoreError),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -116,9 +113,15 @@ fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, EvalE
         .collect()
 }
 
-/// Evaluates the alerts in `store` against the truth under `truth_dir` (the simulator's output
-/// folder or its `truth/` subfolder).
-pub fn evaluate(store: &Store, truth_dir: &Path) -> Result<Evaluation, EvalError> {
+/// Evaluates what analysis produced (the operator's alerts, leads and consignment states)
+/// against the truth under `truth_dir` (the simulator's output folder or its `truth/`
+/// subfolder).
+pub fn evaluate(
+    all: &[Alert],
+    leads: &[Lead],
+    _states: &[(String, ConsignmentState)],
+    truth_dir: &Path,
+) -> Result<Evaluation, EvalError> {
     let dir = if truth_dir.join("truth").is_dir() {
         truth_dir.join("truth")
     } else {
@@ -135,7 +138,6 @@ pub fn evaluate(store: &Store, truth_dir: &Path) -> Result<Evaluation, EvalError
                 .insert(d.consignment.clone());
         }
     }
-    let all = store.alerts(&AlertFilter::default())?;
     let mut out = Evaluation {
         alerts: BTreeMap::new(),
         leads: None,
@@ -182,7 +184,6 @@ pub fn evaluate(store: &Store, truth_dir: &Path) -> Result<Evaluation, EvalError
         Metric::new(targets.len(), conv.len(), tp_pred, tp_truth),
     );
     out.notes.push(format!("convergence: an alert is correct within {:.0} km of a lab fed by two or more consignments ({} such labs: {})", LAB_MATCH_M / 1000.0, targets.len(), targets.iter().map(|l| l.lab.as_str()).collect::<Vec<_>>().join(", ")));
-    let leads = store.leads(u32::MAX)?;
     if leads.is_empty() {
         out.absent
             .push("leads (none stored: run `rastro analyze`)".into());

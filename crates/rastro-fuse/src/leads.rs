@@ -199,15 +199,13 @@ pub struct Background<'a> {
     pub urban: &'a [UrbanArea],
 }
 
-/// A lead from an earlier run, so that ids and analyst decisions survive recomputation.
+/// A lead from an earlier run of the same view, so that ids survive recomputation. (Decisions
+/// are kept by the organisations that made them, with the cells they were made on, and laid
+/// over the leads when read; releases are frozen snapshots of their own.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriorLead {
     pub id: String,
     pub cells: Vec<String>,
-    pub status: LeadStatus,
-    pub status_note: Option<String>,
-    /// Organisations or nations an authorised user released the lead to.
-    pub released_to: Vec<String>,
 }
 
 /// The leads and the figures that explain how they were found.
@@ -447,11 +445,6 @@ pub fn build_leads(
         if let Some(p) = best {
             taken.insert(p);
             l.id = prior[p].id.clone();
-            l.status = prior[p].status;
-            l.status_note = prior[p].status_note.clone();
-            l.marking
-                .releasable_to
-                .extend(prior[p].released_to.iter().cloned());
         }
         // Two leads can peak in the same cell only by inheriting; keep ids unique anyway.
         while !ids.insert(l.id.clone()) {
@@ -627,14 +620,12 @@ mod tests {
         let prior = PriorLead {
             id: "lead-kept".into(),
             cells: fresh.leads[0].cells[..1].to_vec(),
-            status: LeadStatus::UnderReview,
-            status_note: Some("asked the state police".into()),
-            released_to: vec!["US".into()],
         };
         let again = build_leads(&scene(), &Background::default(), &[prior], 0, &cfg).unwrap();
         assert_eq!(again.leads[0].id, "lead-kept");
-        assert_eq!(again.leads[0].status, LeadStatus::UnderReview);
-        assert!(again.leads[0].marking.releasable_to.contains("US"));
+        assert_eq!(again.leads[0].status, LeadStatus::New);
+        // Nothing about who it was released to rides on the recomputed lead.
+        assert_eq!(again.leads[0].marking, fresh.leads[0].marking);
     }
 
     #[test]

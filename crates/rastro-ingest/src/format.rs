@@ -6,10 +6,12 @@
 
 use rastro_core::record::{valid_credibility, valid_reliability};
 use rastro_core::{
-    Cas, Consignment, ContainerNumber, Country, Custody, CustodyKind, HsCode, Imo, Kind, Marking,
-    Observation, ObservationSource, Party, PartyKind, Place, PlaceKind, Position, Record, Report,
-    ReportKind, Rfc, SubjectKind, Tlp, UnLocode, Unit, Vehicle,
+    Cas, Consignment, ContainerNumber, Country, Custody, CustodyKind, HsCode, Imo, Kind, LandUse,
+    Marking, Observation, ObservationSource, Party, PartyKind, Place, PlaceKind, Position,
+    PowerState, Record, Relation, RelationRole, Report, ReportKind, Rfc, SubjectKind, Tlp,
+    UnLocode, Unit, Vehicle,
 };
+use rastro_core::ids::Mmsi;
 
 /// A problem with one field of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +54,8 @@ pub fn columns(kind: Kind) -> &'static [&'static str] {
             "phone",
             "registered",
             "licence",
+            "watch_list",
+            "relations",
         ],
         Kind::Place => &[
             "id",
@@ -66,6 +70,9 @@ pub fn columns(kind: Kind) -> &'static [&'static str] {
             "locode",
             "country",
             "operator",
+            "land_use",
+            "opening_hours",
+            "utc_offset",
         ],
         Kind::Consignment => &[
             "id",
@@ -85,6 +92,10 @@ pub fn columns(kind: Kind) -> &'static [&'static str] {
             "vessel_imo",
             "container",
             "arrival",
+            "vessel_mmsi",
+            "route",
+            "corridor_m",
+            "trip",
         ],
         Kind::Vehicle => &[
             "id",
@@ -95,6 +106,8 @@ pub fn columns(kind: Kind) -> &'static [&'static str] {
             "vehicle_kind",
             "carrier",
             "report_interval_s",
+            "imo",
+            "mmsi",
         ],
         Kind::Custody => &[
             "id",
@@ -112,6 +125,7 @@ pub fn columns(kind: Kind) -> &'static [&'static str] {
             "quantity",
             "unit",
             "cas_found",
+            "to_vehicle",
         ],
         Kind::Observation => &[
             "id",
@@ -126,6 +140,10 @@ pub fn columns(kind: Kind) -> &'static [&'static str] {
             "lon",
             "accuracy_m",
             "confidence",
+            "speed_kmh",
+            "heading_deg",
+            "ignition",
+            "power",
         ],
         Kind::Report => &[
             "id",
@@ -142,6 +160,7 @@ pub fn columns(kind: Kind) -> &'static [&'static str] {
             "summary",
             "quantity_kg",
             "profile",
+            "precision_m",
         ],
     }
 }
@@ -359,6 +378,122 @@ fn unit(f: &impl Fields, required: bool) -> Result<Option<Unit>, FieldError> {
     }
 }
 
+fn opt_enum<T>(
+    f: &impl Fields,
+    name: &str,
+    parse: fn(&str) -> Option<T>,
+    choices: fn() -> String,
+) -> Result<Option<T>, FieldError> {
+    f.get(name)
+        .map(|v| {
+            parse(v)
+                .ok_or_else(|| FieldError::new(name, format!("{v:?} is not one of: {}", choices())))
+        })
+        .transpose()
+}
+
+/// `relations`: `role:party_id` entries separated by `;`.
+fn relations(f: &impl Fields) -> Result<Vec<Relation>, FieldError> {
+    let Some(text) = f.get("relations") else {
+        return Ok(Vec::new());
+    };
+    text.split(';')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            let (role, party) = x.split_once(':').ok_or_else(|| {
+                FieldError::new("relations", format!("{x:?} is not role:party_id"))
+            })?;
+            let role = RelationRole::parse(role).ok_or_else(|| {
+                FieldError::new(
+                    "relations",
+                    format!("{role:?} is not one of: {}", RelationRole::choices()),
+                )
+            })?;
+            let party = party.trim();
+            if party.is_empty() || party.len() > 200 || party.chars().any(char::is_control) {
+                return Err(FieldError::new("relations", format!("bad party id in {x:?}")));
+            }
+            Ok(Relation {
+                role,
+                party: party.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// `HH:MM-HH:MM`, local time.
+fn opening_hours(f: &impl Fields) -> Result<Option<String>, FieldError> {
+    let Some(v) = f.get("opening_hours") else {
+        return Ok(None);
+    };
+    let hm = |t: &str| -> Option<u32> {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some(h * 60 + m)
+    };
+    let ok = v
+        .split_once('-')
+        .and_then(|(a, b)| Some((hm(a)?, hm(b)?)))
+        .is_some();
+    if !ok {
+        return Err(FieldError::new(
+            "opening_hours",
+            format!("{v:?} is not HH:MM-HH:MM in local time"),
+        ));
+    }
+    Ok(Some(v.trim().to_string()))
+}
+
+/// `utc_offset`: `+hh:mm` or `-hh:mm`, as minutes.
+fn utc_offset(f: &impl Fields) -> Result<Option<i32>, FieldError> {
+    let Some(v) = f.get("utc_offset") else {
+        return Ok(None);
+    };
+    let t = v.trim();
+    let bad = || FieldError::new("utc_offset", format!("{v:?} is not an offset like -06:00"));
+    let (sign, rest) = match t.as_bytes().first() {
+        Some(b'+') => (1, &t[1..]),
+        Some(b'-') => (-1, &t[1..]),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').ok_or_else(bad)?;
+    let (h, m): (i32, i32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 14 || !(0..60).contains(&m) {
+        return Err(bad());
+    }
+    Ok(Some(sign * (h * 60 + m)))
+}
+
+/// `route`: waypoints `lat lon` separated by `;`.
+fn route(f: &impl Fields) -> Result<Vec<Position>, FieldError> {
+    let Some(text) = f.get("route") else {
+        return Ok(Vec::new());
+    };
+    text.split(';')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            let mut it = x.split_whitespace();
+            let (Some(la), Some(lo), None) = (it.next(), it.next(), it.next()) else {
+                return Err(FieldError::new("route", format!("{x:?} is not \"lat lon\"")));
+            };
+            let (la, lo) = (parse_f64("route", la)?, parse_f64("route", lo)?);
+            Position::new(la, lo).map_err(|e| FieldError::new("route", e.to_string()))
+        })
+        .collect()
+}
+
+fn opt_bool(f: &impl Fields, name: &str) -> Result<Option<bool>, FieldError> {
+    f.get(name)
+        .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "on" | "yes" => Ok(true),
+            "0" | "false" | "off" | "no" => Ok(false),
+            _ => Err(FieldError::new(name, format!("{v:?} is not on/off, true/false or 1/0"))),
+        })
+        .transpose()
+}
+
 /// Builds a validated record of `kind` from named fields.
 pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
     let id = ident(f, "id")?;
@@ -388,6 +523,8 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                 })
                 .transpose()?,
             licence: opt_string(f, "licence"),
+            watch_list: opt_string(f, "watch_list"),
+            relations: relations(f)?,
         }),
         Kind::Place => {
             let radius_m = opt_f64(f, "radius_m")?.unwrap_or(200.0);
@@ -409,6 +546,9 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                     .transpose()?,
                 country: id_of("country", Country::parse(req(f, "country")?))?,
                 operator: opt_string(f, "operator"),
+                land_use: opt_enum(f, "land_use", LandUse::parse, LandUse::choices)?,
+                opening_hours: opening_hours(f)?,
+                utc_offset_min: utc_offset(f)?,
             })
         }
         Kind::Consignment => Record::Consignment(Consignment {
@@ -434,6 +574,18 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                 .map(|s| id_of("container", ContainerNumber::parse(s)))
                 .transpose()?,
             arrival_ms: time(f, "arrival")?,
+            vessel_mmsi: f
+                .get("vessel_mmsi")
+                .map(|s| id_of("vessel_mmsi", Mmsi::parse(s)))
+                .transpose()?,
+            route: route(f)?,
+            corridor_m: match opt_f64(f, "corridor_m")? {
+                Some(c) if c <= 0.0 => {
+                    return Err(FieldError::new("corridor_m", "corridor must be positive"))
+                }
+                c => c,
+            },
+            trip: opt_string(f, "trip"),
         }),
         Kind::Vehicle => Record::Vehicle(Vehicle {
             id,
@@ -455,6 +607,14 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                     })
                 })
                 .transpose()?,
+            imo: f
+                .get("imo")
+                .map(|s| id_of("imo", Imo::parse(s)))
+                .transpose()?,
+            mmsi: f
+                .get("mmsi")
+                .map(|s| id_of("mmsi", Mmsi::parse(s)))
+                .transpose()?,
         }),
         Kind::Custody => {
             let quantity = quantity(f, "quantity", false)?;
@@ -462,12 +622,20 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
             if quantity.is_some() && unit.is_none() {
                 return Err(FieldError::new("unit", "a quantity needs a unit"));
             }
+            let event = enum_field(f, "event", CustodyKind::parse, CustodyKind::choices)?;
+            let to_vehicle = opt_string(f, "to_vehicle");
+            if event == CustodyKind::Transfer && to_vehicle.is_none() {
+                return Err(FieldError::new(
+                    "to_vehicle",
+                    "a transfer names the vehicle that took the load",
+                ));
+            }
             Record::Custody(Custody {
                 id,
                 originator,
                 marking,
                 consignment: ident(f, "consignment")?,
-                event: enum_field(f, "event", CustodyKind::parse, CustodyKind::choices)?,
+                event,
                 time_ms: time(f, "time")?,
                 place: opt_string(f, "place"),
                 position: position(f, false)?,
@@ -479,6 +647,7 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                     .get("cas_found")
                     .map(|s| id_of("cas_found", Cas::parse(s)))
                     .transpose()?,
+                to_vehicle,
             })
         }
         Kind::Observation => {
@@ -520,6 +689,26 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                 lon: p.lon,
                 accuracy_m,
                 confidence,
+                speed_kmh: match opt_f64(f, "speed_kmh")? {
+                    Some(v) if !(0.0..=400.0).contains(&v) => {
+                        return Err(FieldError::new(
+                            "speed_kmh",
+                            format!("speed {v} is outside 0..400 km/h"),
+                        ))
+                    }
+                    v => v,
+                },
+                heading_deg: match opt_f64(f, "heading_deg")? {
+                    Some(v) if !(0.0..=360.0).contains(&v) => {
+                        return Err(FieldError::new(
+                            "heading_deg",
+                            format!("heading {v} is outside 0..360"),
+                        ))
+                    }
+                    v => v,
+                },
+                ignition: opt_bool(f, "ignition")?,
+                power: opt_enum(f, "power", PowerState::parse, PowerState::choices)?,
             })
         }
         Kind::Report => {
@@ -577,6 +766,12 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                 quantity_kg: quantity(f, "quantity_kg", false)?,
                 profile,
                 valid_until_ms: None,
+                precision_m: match opt_f64(f, "precision_m")? {
+                    Some(v) if v < 0.0 => {
+                        return Err(FieldError::new("precision_m", "precision must not be negative"))
+                    }
+                    v => v,
+                },
             })
         }
     })

@@ -39,6 +39,12 @@ pub fn record_to_row(r: &Record) -> Vec<String> {
                 .map(|d| d.format("%Y-%m-%d").to_string())
                 .unwrap_or_default(),
             opt(&p.licence),
+            opt(&p.watch_list),
+            p.relations
+                .iter()
+                .map(|r| format!("{}:{}", r.role, r.party))
+                .collect::<Vec<_>>()
+                .join(";"),
         ]),
         Record::Place(p) => row.extend([
             p.place_kind.as_str().into(),
@@ -49,6 +55,9 @@ pub fn record_to_row(r: &Record) -> Vec<String> {
             opt(&p.locode),
             p.country.to_string(),
             opt(&p.operator),
+            opt(&p.land_use),
+            opt(&p.opening_hours),
+            p.utc_offset_min.map(offset_text).unwrap_or_default(),
         ]),
         Record::Consignment(c) => row.extend([
             c.declaration.clone(),
@@ -64,12 +73,22 @@ pub fn record_to_row(r: &Record) -> Vec<String> {
             opt(&c.vessel_imo),
             opt(&c.container),
             format_time_ms(c.arrival_ms),
+            opt(&c.vessel_mmsi),
+            c.route
+                .iter()
+                .map(|p| format!("{} {}", num(p.lat), num(p.lon)))
+                .collect::<Vec<_>>()
+                .join(";"),
+            c.corridor_m.map(num).unwrap_or_default(),
+            opt(&c.trip),
         ]),
         Record::Vehicle(v) => row.extend([
             v.plate.clone(),
             v.vehicle_kind.clone(),
             opt(&v.carrier),
             opt(&v.report_interval_s),
+            opt(&v.imo),
+            opt(&v.mmsi),
         ]),
         Record::Custody(c) => row.extend([
             c.consignment.clone(),
@@ -83,6 +102,7 @@ pub fn record_to_row(r: &Record) -> Vec<String> {
             c.quantity.map(num).unwrap_or_default(),
             c.unit.map(|u| u.as_str().to_string()).unwrap_or_default(),
             opt(&c.cas_found),
+            opt(&c.to_vehicle),
         ]),
         Record::Observation(o) => row.extend([
             o.source.as_str().into(),
@@ -93,6 +113,12 @@ pub fn record_to_row(r: &Record) -> Vec<String> {
             num(o.lon),
             o.accuracy_m.map(num).unwrap_or_default(),
             num(o.confidence),
+            o.speed_kmh.map(num).unwrap_or_default(),
+            o.heading_deg.map(num).unwrap_or_default(),
+            o.ignition
+                .map(|b| if b { "on" } else { "off" }.to_string())
+                .unwrap_or_default(),
+            opt(&o.power),
         ]),
         Record::Report(p) => row.extend([
             p.report_kind.as_str().into(),
@@ -109,9 +135,17 @@ pub fn record_to_row(r: &Record) -> Vec<String> {
                 .map(|v| num(*v))
                 .collect::<Vec<_>>()
                 .join(";"),
+            p.precision_m.map(num).unwrap_or_default(),
         ]),
     }
     row
+}
+
+/// Minutes from UTC as `+hh:mm` / `-hh:mm`.
+pub fn offset_text(min: i32) -> String {
+    let sign = if min < 0 { '-' } else { '+' };
+    let a = min.unsigned_abs();
+    format!("{sign}{:02}:{:02}", a / 60, a % 60)
 }
 
 /// Writes one field with RFC 4180 quoting when needed. Newlines are not allowed inside a

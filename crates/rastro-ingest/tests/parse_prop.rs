@@ -22,8 +22,19 @@ fn observation() -> impl Strategy<Value = Observation> {
         proptest::option::of(0.0f64..1000.0),
         0.0f64..=1.0,
     )
+        .prop_flat_map(|base| {
+            (
+                Just(base),
+                (
+                    proptest::option::of(0.0f64..400.0),
+                    proptest::option::of(0.0f64..360.0),
+                    proptest::option::of(any::<bool>()),
+                    proptest::option::of(0u8..4),
+                ),
+            )
+        })
         .prop_map(
-            |(
+            |((
                 id,
                 originator,
                 tlp,
@@ -36,7 +47,7 @@ fn observation() -> impl Strategy<Value = Observation> {
                 lon,
                 accuracy_m,
                 confidence,
-            )| Observation {
+            ), (speed_kmh, heading_deg, ignition, power))| Observation {
                 id,
                 originator,
                 marking: Marking {
@@ -51,6 +62,10 @@ fn observation() -> impl Strategy<Value = Observation> {
                 lon,
                 accuracy_m,
                 confidence,
+                speed_kmh,
+                heading_deg,
+                ignition,
+                power: power.and_then(rastro_core::PowerState::from_code),
             },
         )
         .prop_filter("subject must not be blank", |o| !o.subject.is_empty())

@@ -1,43 +1,81 @@
-//! Incremental analysis: finds the consignments touched by data that arrived since the last
-//! run (new custody or consignment records, new observations of their vehicles), re-analyses
-//! each one from the store, replaces its alerts, then recomputes the fleet detectors.
+//! Incremental analysis, per view, in named steps:
 //!
-//! Memory is bounded by one consignment's track plus compact per-consignment summaries; the
-//! same entry point serves a batch ingest and a live feed. Alert ids are deterministic, so a
-//! re-run on the same data leaves the same alerts.
+//! 1. [`plan`](crate::views::plan): group audiences into views (what each may see).
+//! 2. [`Inputs::load`]: read the records once; each view filters them by class.
+//! 3. [`learn`]: update each view's learned normal from the fixes it may see.
+//! 4. [`touched`]: per view, the consignments whose inputs changed since its cursors (or whose
+//!    places of concern the learned normal now explains differently).
+//! 5. [`consignments`]: for each touched consignment read custody and fixes once, then build
+//!    each view's case from what that view sees and analyse it; views whose case is identical
+//!    (same context, same visible custody and fixes) share one analysis.
+//! 6. [`fleet`]: structuring and convergence per view.
+//! 7. [`crate::leads::compute_leads`]: leads per view.
+//! 8. finish: cursors and models per view.
+//!
+//! Every transaction commits with its audit entry: the plan, each chunk of consignments, the
+//! fleet alerts and leads of each view, and the final cursors. Alert ids are deterministic, so
+//! a re-run on the same data leaves the same alerts.
 
+use crate::inputs::{normalise_plate, Held, Inputs, ViewData};
+use crate::settings::AnalysisSettings;
+use crate::views::PlannedView;
 use rastro_core::{
-    Alert, Catalogue, Consignment, Custody, CustodyKind, Kind, Party, Place, PlaceKind, Record,
-    Typology, Vehicle,
+    Alert, Catalogue, ConsignmentState, CustodyKind, Typology, TripWindow,
 };
-use rastro_detect::links::{IdentifierLinks, PartyLinks};
+use rastro_core::state::{GapSummary, RejectedFix, StopClass, StopSummary};
 use rastro_detect::{analyse, Case, Context, FleetItem, SuspiciousPoint};
 use rastro_geo::Geography;
-use rastro_store::{AlertFilter, Store, StoreError};
+use rastro_learn::{carrier_id, Model, TrackPoint};
+use rastro_policy::Policy;
+use rastro_store::{Actor, AlertFilter, AuditEvent, Store, StoreError};
 use rastro_track::trajectory::Fix;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Consignments written per transaction.
-const BATCH: usize = 200;
-/// Page size when streaming records out of the store.
-const PAGE: u32 = 5000;
-/// Track window around the loaded and delivered events.
-const WINDOW_BEFORE_MS: i64 = 3_600_000;
-const WINDOW_AFTER_MS: i64 = 3 * 3_600_000;
-/// A consignment without a delivery is tracked for at most this long after loading.
-const MAX_TRIP_MS: i64 = 96 * 3_600_000;
+const CHUNK: usize = 200;
 
 #[derive(Debug, Clone)]
 pub struct AnalyzeOptions {
-    pub config: rastro_detect::Config,
-    /// The analysis clock (status and ETA are relative to it).
+    /// The analysis clock (status and ETA are relative to it; leads decay from it).
     pub now_ms: i64,
     /// Re-analyse everything, ignoring the cursors.
     pub full: bool,
-    pub catalogue: Catalogue,
+    pub settings: AnalysisSettings,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum AnalyzeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Settings(#[from] crate::settings::SettingsError),
+    #[error(transparent)]
+    Leads(#[from] crate::leads::LeadsError),
+}
+
+/// What one view's analysis did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ViewReport {
+    pub audiences: Vec<String>,
+    /// Computed from scratch (new view, changed policy, `--full`) rather than incrementally.
+    pub full: bool,
+    pub consignments_visible: usize,
+    pub consignments_analysed: usize,
+    /// Analyses this view took from another view that saw exactly the same case.
+    pub consignments_shared: usize,
+    pub fixes_used: u64,
+    pub fixes_rejected: u64,
+    pub consignments_without_observations: usize,
+    pub learned_vehicles: usize,
+    pub learned_carriers: usize,
+    /// Records of one kind sharing an id in this view: all but the one kept.
+    pub ambiguous_ids: usize,
+    pub alerts: BTreeMap<String, u64>,
+    pub leads: crate::leads::LeadsReport,
+}
+
+/// What a run did: every view, and the operator's view's figures at the top level.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AnalyzeReport {
     pub consignments_analysed: usize,
@@ -52,316 +90,549 @@ pub struct AnalyzeReport {
     /// counted here until the declaration arrives.
     pub undeclared_consignment_ids: usize,
     pub alerts: BTreeMap<String, u64>,
+    pub leads: crate::leads::LeadsReport,
+    pub views: Vec<ViewReport>,
 }
 
-/// Per-consignment state kept in the store between runs.
-#[derive(Serialize)]
-struct State<'a> {
-    status: rastro_track::Status,
-    eta: Option<String>,
-    vehicle: Option<&'a str>,
-    fixes: usize,
-    rejected: &'a [rastro_track::Rejected],
-    stops: &'a [rastro_detect::consignment::StopInfo],
-    gaps: &'a [rastro_track::Gap],
+/// The public geography analysis uses as a prior (never the only truth).
+pub(crate) fn geography_prior() -> &'static Geography {
+    static GEO: std::sync::OnceLock<Geography> = std::sync::OnceLock::new();
+    GEO.get_or_init(Geography::mexico)
 }
 
-pub(crate) fn all<T>(
+fn audit_in_tx(store: &mut Store, actor: &Actor, action: &str, detail: serde_json::Value) -> Result<(), StoreError> {
+    let mut ev = AuditEvent::new(action);
+    ev.detail = detail;
+    store.audit(actor, ev)?;
+    Ok(())
+}
+
+/// Runs incremental analysis as `actor` (a system actor); `progress(done, total)` is called
+/// as consignments complete.
+pub fn analyze(
+    store: &mut Store,
+    actor: &Actor,
+    opts: &AnalyzeOptions,
+    progress: &dyn Fn(usize, usize),
+) -> Result<AnalyzeReport, AnalyzeError> {
+    opts.settings.validate()?;
+    let catalogue = opts.settings.catalogue()?;
+    let policy = crate::policy::load_policy(store)?;
+    let classes = crate::policy::classes(store)?;
+    let (obs_max, rec_max) = (store.max_observation_seq()?, store.max_record_seq()?);
+
+    // 1. Views.
+    store.begin()?;
+    let views = match crate::views::plan(store, &policy, &classes, opts.full) {
+        Ok(v) => v,
+        Err(e) => {
+            store.rollback()?;
+            return Err(e.into());
+        }
+    };
+    audit_in_tx(
+        store,
+        actor,
+        "analyze.plan",
+        serde_json::json!({"views": views.iter().map(|v| serde_json::json!({"view": v.vid, "audiences": v.audience_names(), "full": v.full})).collect::<Vec<_>>()}),
+    )?;
+    store.commit()?;
+
+    // 2. Inputs.
+    let inputs = Inputs::load(store, &policy)?;
+    let data: Vec<ViewData<'_>> = views.iter().map(|v| ViewData::new(&inputs, v)).collect();
+    let mut reports: Vec<ViewReport> = views
+        .iter()
+        .zip(&data)
+        .map(|(v, d)| ViewReport {
+            audiences: v.audience_names(),
+            full: v.full,
+            consignments_visible: d.consignments.len(),
+            ambiguous_ids: d.ambiguous,
+            ..Default::default()
+        })
+        .collect();
+
+    // 3. Learning.
+    let (models, grown) = learn(store, &policy, &inputs, &views, &data, opts, &mut reports)?;
+
+    // 4. What to analyse.
+    let (mut unlinked, mut undeclared) = (0, 0);
+    let touched = touched(store, &inputs, &views, &data, &grown, &mut unlinked, &mut undeclared)?;
+
+    // 5. Consignments.
+    let record_classes = inputs.record_classes();
+    let ctx_fp: Vec<u64> = views
+        .iter()
+        .zip(&models)
+        .map(|(v, m)| {
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            for c in record_classes.iter().filter(|c| v.sees(**c)) {
+                h.update(&c.to_le_bytes());
+            }
+            h.update(&m.digest().to_le_bytes());
+            h.digest()
+        })
+        .collect();
+    let env = Env {
+        policy: &policy,
+        views: &views,
+        data: &data,
+        ctx_fp: &ctx_fp,
+        catalogue: &catalogue,
+        settings: &opts.settings,
+        now_ms: opts.now_ms,
+    };
+    consignments(store, actor, &env, &touched, &mut reports, progress)?;
+
+    // 6. Fleet detectors, 7. leads, 8. cursors and models: one transaction per view.
+    for (i, v) in views.iter().enumerate() {
+        store.begin()?;
+        let r = (|| -> Result<(), AnalyzeError> {
+            fleet(store, v, &data[i], &catalogue, &opts.settings.detect)?;
+            reports[i].leads = crate::leads::compute_leads(store, actor, v, &data[i], opts.now_ms, &opts.settings.leads)?;
+            store.set_view_model(v.vid, &models[i].encode())?;
+            store.set_view_cursors(v.vid, obs_max, rec_max, opts.now_ms)?;
+            reports[i].alerts = store.alert_counts(v.vid)?.into_iter().collect();
+            audit_in_tx(
+                store,
+                actor,
+                "analyze.view",
+                serde_json::json!({"view": v.vid, "audiences": v.audience_names(), "consignments_analysed": reports[i].consignments_analysed, "alerts": reports[i].alerts, "leads": reports[i].leads.leads, "observation_cursor": obs_max, "record_cursor": rec_max}),
+            )?;
+            Ok(())
+        })();
+        match r {
+            Ok(()) => store.commit()?,
+            Err(e) => {
+                store.rollback()?;
+                return Err(e);
+            }
+        }
+    }
+
+    let op = views
+        .iter()
+        .position(|v| v.audiences.contains(&rastro_policy::Audience::Operator))
+        .unwrap_or(0);
+    let o = reports.get(op).cloned().unwrap_or_default();
+    Ok(AnalyzeReport {
+        consignments_analysed: o.consignments_analysed,
+        consignments_total: inputs.consignments.len(),
+        fixes_used: o.fixes_used,
+        fixes_rejected: o.fixes_rejected,
+        consignments_without_observations: o.consignments_without_observations,
+        unlinked_subjects: unlinked,
+        undeclared_consignment_ids: undeclared,
+        alerts: o.alerts.clone(),
+        leads: o.leads.clone(),
+        views: reports,
+    })
+}
+
+/// Step 3: each view's learned model, loaded and brought up to date; and, per view, the grid
+/// cells whose popularity grew to where a threshold may have been crossed.
+fn learn(
     store: &Store,
-    kind: Kind,
-    f: impl Fn(Record) -> Option<T>,
-) -> Result<Vec<T>, StoreError> {
-    let policy = policy(store)?;
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = store.records(kind, after, PAGE)?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        out.extend(
-            page.into_iter()
-                .filter_map(|r| f(explicit(&policy, r.record))),
-        );
+    policy: &Policy,
+    inputs: &Inputs,
+    views: &[PlannedView],
+    data: &[ViewData<'_>],
+    opts: &AnalyzeOptions,
+    reports: &mut [ViewReport],
+) -> Result<(Vec<Model>, Vec<BTreeSet<u64>>), StoreError> {
+    let cfg = &opts.settings.learn;
+    let mut models: Vec<Model> = views
+        .iter()
+        .map(|v| {
+            let stored = if v.full { None } else { store.view_model(v.vid)? };
+            Ok(stored
+                .and_then(|b| Model::decode(&b))
+                .filter(|m| m.grid().cell_m == cfg.cell_m)
+                .unwrap_or_else(|| Model::new(cfg)))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    let mut grown: Vec<BTreeSet<u64>> = vec![BTreeSet::new(); views.len()];
+    // Subjects to learn: every one for a view computed from scratch, else those with new fixes.
+    let all_full = views.iter().all(|v| v.full);
+    let min_cursor = views.iter().map(|v| v.obs_cursor).min().unwrap_or(0);
+    let subjects: Vec<String> = if all_full || min_cursor == 0 {
+        store.subjects()?
+    } else {
+        store.subjects_since(min_cursor)?
+    };
+    let any = |c: i64| views.iter().any(|v| v.sees(c));
+    let mut buf = Vec::new();
+    for s in &subjects {
+        let fixes = store.observations_of(s, i64::MIN, i64::MAX, &any)?;
+        for (i, v) in views.iter().enumerate() {
+            buf.clear();
+            buf.extend(
+                fixes
+                    .iter()
+                    .filter(|f| v.sees(f.class) && f.obs.source == rastro_core::ObservationSource::Gps)
+                    .map(|f| TrackPoint {
+                        t_ms: f.obs.time_ms,
+                        lat: f.obs.lat,
+                        lon: f.obs.lon,
+                    }),
+            );
+            if buf.is_empty() {
+                continue;
+            }
+            // A vehicle of unknown carrier counts as its own carrier.
+            let carrier = data[i]
+                .vehicle_by_id
+                .get(s.as_str())
+                .and_then(|veh| veh.carrier.clone())
+                .unwrap_or_else(|| format!("vehicle:{s}"));
+            let mut g = Vec::new();
+            models[i].learn_track(carrier_id(&carrier), &buf, cfg, &mut g);
+            grown[i].extend(g);
+            reports[i].learned_vehicles += 1;
+        }
+    }
+    // Receiving hours from deliveries at declared places.
+    for (i, v) in views.iter().enumerate() {
+        for h in &inputs.custody {
+            if !v.sees(h.class) || (!v.full && h.seq <= v.rec_cursor) {
+                continue;
+            }
+            if matches!(h.r.event, CustodyKind::Delivered | CustodyKind::Received) {
+                if let Some(p) = &h.r.place {
+                    models[i].learn_arrival(p, h.r.time_ms);
+                }
+            }
+        }
+        reports[i].learned_carriers = models[i].carriers();
+    }
+    let _ = policy;
+    Ok((models, grown))
+}
+
+/// Step 4: per view, the consignment ids to analyse.
+fn touched(
+    store: &Store,
+    inputs: &Inputs,
+    views: &[PlannedView],
+    data: &[ViewData<'_>],
+    grown: &[BTreeSet<u64>],
+    unlinked: &mut usize,
+    undeclared: &mut usize,
+) -> Result<Vec<BTreeSet<String>>, StoreError> {
+    let declared: BTreeSet<&str> = inputs.consignments.iter().map(|h| h.r.id.as_str()).collect();
+    let mut out = Vec::with_capacity(views.len());
+    for (i, v) in views.iter().enumerate() {
+        let d = &data[i];
+        if v.full {
+            out.push(d.consignments.keys().map(|k| k.to_string()).collect());
+            continue;
+        }
+        let since = store.consignments_touched_since(v.rec_cursor)?;
+        if v.audiences.contains(&rastro_policy::Audience::Operator) {
+            // Custody events naming a consignment no one declared.
+            *undeclared += since.iter().filter(|id| !declared.contains(id.as_str())).count();
+        }
+        let mut t: BTreeSet<String> = since
+            .into_iter()
+            .filter(|id| d.consignments.contains_key(id.as_str()))
+            .collect();
+        let mut vehicles_seen = BTreeSet::new();
+        for s in store.subjects_since(v.obs_cursor)? {
+            match d
+                .vehicle_by_id
+                .get(s.as_str())
+                .map(|veh| veh.id.as_str())
+                .or_else(|| d.vehicle_by_plate.get(&normalise_plate(&s)).copied())
+            {
+                Some(veh) => {
+                    vehicles_seen.insert(veh.to_string());
+                }
+                None if v.audiences.contains(&rastro_policy::Audience::Operator) => *unlinked += 1,
+                None => {}
+            }
+        }
+        // Consignments carried by those vehicles, as this view knows the carrying.
+        for h in &inputs.custody {
+            if v.sees(h.class)
+                && h.r.vehicle.as_deref().is_some_and(|x| vehicles_seen.contains(x))
+                && d.consignments.contains_key(h.r.consignment.as_str())
+            {
+                t.insert(h.r.consignment.clone());
+            }
+        }
+        // Consignments whose places of concern the learned normal may now explain.
+        if !grown[i].is_empty() {
+            let mut after = String::new();
+            loop {
+                let page = store.consignment_states(v.vid, &after, 2000)?;
+                let Some(last) = page.last() else { break };
+                after = last.0.clone();
+                for (id, st) in page {
+                    if st.concerns.iter().any(|c| grown[i].contains(c)) {
+                        t.insert(id);
+                    }
+                }
+            }
+        }
+        out.push(t);
     }
     Ok(out)
 }
 
-/// The deployment's policy, for making markings explicit.
-pub(crate) fn policy(store: &Store) -> Result<rastro_policy::Policy, StoreError> {
-    rastro_policy::guard::load_policy(store).map_err(|e| match e {
-        rastro_policy::GuardError::Store(s) => s,
-        other => StoreError::Decode {
-            kind: "policy".into(),
-            id: String::new(),
-            err: other.to_string(),
-        },
-    })
+/// What every consignment's analysis shares.
+struct Env<'a> {
+    policy: &'a Policy,
+    views: &'a [PlannedView],
+    data: &'a [ViewData<'a>],
+    ctx_fp: &'a [u64],
+    catalogue: &'a Catalogue,
+    settings: &'a AnalysisSettings,
+    now_ms: i64,
 }
 
-/// A record with its marking made explicit, so that everything derived from it carries its
-/// audience whoever originated it (rastro-policy's rules).
-pub(crate) fn explicit(policy: &rastro_policy::Policy, mut r: Record) -> Record {
-    let nation = policy.nation_of(r.originator()).to_string();
-    r.make_marking_explicit(&nation);
-    r
+/// One view's case for one consignment, before analysis.
+struct Plan<'a> {
+    view: usize,
+    custody: Vec<&'a Held<rastro_core::Custody>>,
+    window: Option<TripWindow>,
+    vehicle: Option<&'a rastro_core::Vehicle>,
+    subjects: Vec<String>,
 }
 
-pub fn normalise_plate(p: &str) -> String {
-    p.chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect::<String>()
-        .to_ascii_uppercase()
-}
-
-/// Runs incremental analysis; `progress(done, total)` is called as consignments complete.
-pub fn analyze(
+/// Step 5: analyses the touched consignments, view by view, reading each one's custody and
+/// fixes once.
+fn consignments(
     store: &mut Store,
-    opts: &AnalyzeOptions,
+    actor: &Actor,
+    env: &Env<'_>,
+    touched: &[BTreeSet<String>],
+    reports: &mut [ViewReport],
     progress: &dyn Fn(usize, usize),
-) -> Result<AnalyzeReport, StoreError> {
-    let geo = Geography::mexico();
-    let policy = policy(store)?;
-    let places: Vec<Place> = all(store, Kind::Place, |r| {
-        if let Record::Place(p) = r {
-            Some(p)
-        } else {
-            None
-        }
-    })?;
-    let parties: Vec<Party> = all(store, Kind::Party, |r| {
-        if let Record::Party(p) = r {
-            Some(p)
-        } else {
-            None
-        }
-    })?;
-    let vehicles: Vec<Vehicle> = all(store, Kind::Vehicle, |r| {
-        if let Record::Vehicle(v) = r {
-            Some(v)
-        } else {
-            None
-        }
-    })?;
-    let consignments: Vec<Consignment> = all(store, Kind::Consignment, |r| {
-        if let Record::Consignment(c) = r {
-            Some(c)
-        } else {
-            None
-        }
-    })?;
-    // Places where a stop is normal for any consignment. Other companies' plants are not: an
-    // hour at someone else's plant is exactly what a diversion looks like.
-    let known: Vec<Place> = places
+) -> Result<(), AnalyzeError> {
+    let union: BTreeSet<&str> = touched.iter().flatten().map(String::as_str).collect();
+    let total = union.len();
+    let geo = geography_prior();
+    let contexts: Vec<Context<'_>> = env
+        .data
         .iter()
-        .filter(|p| {
-            matches!(
-                p.place_kind,
-                PlaceKind::Port
-                    | PlaceKind::Depot
-                    | PlaceKind::Warehouse
-                    | PlaceKind::RestStop
-                    | PlaceKind::FuelStation
-                    | PlaceKind::Checkpoint
-                    | PlaceKind::TollPlaza
-            )
+        .map(|d| Context {
+            geo,
+            catalogue: env.catalogue,
+            known_places: &d.known,
+            config: &env.settings.detect,
         })
-        .cloned()
         .collect();
-    let place_by_id: BTreeMap<&str, &Place> = places.iter().map(|p| (p.id.as_str(), p)).collect();
-    let party_by_id: BTreeMap<&str, &Party> = parties.iter().map(|p| (p.id.as_str(), p)).collect();
-    let vehicle_by_id: BTreeMap<&str, &Vehicle> =
-        vehicles.iter().map(|v| (v.id.as_str(), v)).collect();
-    let vehicle_by_plate: BTreeMap<String, &str> = vehicles
-        .iter()
-        .map(|v| (normalise_plate(&v.plate), v.id.as_str()))
-        .collect();
-    let links = IdentifierLinks::new(parties.iter());
-
-    // History: arrivals per consignee cluster, to count earlier imports.
-    let mut arrivals: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for c in &consignments {
-        arrivals
-            .entry(links.cluster(&c.consignee))
-            .or_default()
-            .push(c.arrival_ms);
-    }
-    for v in arrivals.values_mut() {
-        v.sort_unstable();
-    }
-
-    // Which consignments need analysis.
-    let obs_cursor = if opts.full {
-        0
-    } else {
-        store.cursor("observation")?
-    };
-    let rec_cursor = if opts.full {
-        0
-    } else {
-        store.cursor("record")?
-    };
-    let (obs_max, rec_max) = (store.max_observation_seq()?, store.max_record_seq()?);
-    let mut report = AnalyzeReport {
-        consignments_total: consignments.len(),
-        ..Default::default()
-    };
-    let touched: BTreeSet<String> = if obs_cursor == 0 && rec_cursor == 0 {
-        consignments.iter().map(|c| c.id.clone()).collect()
-    } else {
-        let mut t: BTreeSet<String> = store
-            .consignments_touched_since(rec_cursor)?
-            .into_iter()
-            .collect();
-        let subjects = store.subjects_since(obs_cursor)?;
-        let mut vehicles_seen = BTreeSet::new();
-        for s in subjects {
-            match vehicle_by_id
-                .get(s.as_str())
-                .map(|v| v.id.as_str())
-                .or_else(|| vehicle_by_plate.get(&normalise_plate(&s)).copied())
-            {
-                Some(v) => {
-                    vehicles_seen.insert(v.to_string());
-                }
-                None => report.unlinked_subjects += 1,
-            }
-        }
-        if !vehicles_seen.is_empty() {
-            // Consignments carried by those vehicles: one pass over the custody events, rather
-            // than one query per consignment.
-            let carried = all(store, Kind::Custody, |r| match r {
-                Record::Custody(e)
-                    if e.vehicle
-                        .as_deref()
-                        .is_some_and(|v| vehicles_seen.contains(v)) =>
-                {
-                    Some(e.consignment)
-                }
-                _ => None,
-            })?;
-            t.extend(carried);
-        }
-        t
-    };
-
-    let ctx = Context {
-        geo: &geo,
-        catalogue: &opts.catalogue,
-        known_places: &known,
-        config: &opts.config,
-    };
-    let total = touched.len();
-    let by_id: BTreeMap<&str, &Consignment> =
-        consignments.iter().map(|c| (c.id.as_str(), c)).collect();
+    let mut in_chunk = 0;
     store.begin()?;
-    for (n, id) in touched.iter().enumerate() {
-        let Some(c) = by_id.get(id.as_str()) else {
-            report.undeclared_consignment_ids += 1;
-            continue;
-        };
-        let custody: Vec<Custody> = store
-            .records_by_ref(Kind::Custody, id)?
-            .into_iter()
-            .filter_map(|r| {
-                if let Record::Custody(e) = explicit(&policy, r.record) {
-                    Some(e)
-                } else {
-                    None
-                }
-            })
+    for (n, id) in union.iter().enumerate() {
+        let plans: Vec<Plan<'_>> = (0..env.views.len())
+            .filter(|&i| touched[i].contains(*id))
+            .filter_map(|i| plan_case(env, i, id))
             .collect();
-        let loaded = custody
-            .iter()
-            .filter(|e| e.event == CustodyKind::Loaded)
-            .min_by_key(|e| e.time_ms);
-        let delivered = custody
-            .iter()
-            .filter(|e| matches!(e.event, CustodyKind::Delivered | CustodyKind::Received))
-            .map(|e| e.time_ms)
-            .min();
-        let vehicle = loaded
-            .and_then(|e| e.vehicle.as_deref())
-            .and_then(|v| vehicle_by_id.get(v).copied());
-        let mut fixes = Vec::new();
-        if let Some(l) = loaded {
-            let from = l.time_ms - WINDOW_BEFORE_MS;
-            let to = delivered.unwrap_or(l.time_ms + MAX_TRIP_MS) + WINDOW_AFTER_MS;
-            // Everything that identifies what carries the goods: the vehicle's id and plate,
-            // the container number, and the consignment itself (seals, tagged pallets).
-            let mut subjects: Vec<String> = Vec::new();
-            if let Some(v) = vehicle {
-                subjects.push(v.id.clone());
-                subjects.push(normalise_plate(&v.plate));
+        // Read every fix any view's case needs, once.
+        let mut subjects: BTreeSet<&str> = BTreeSet::new();
+        let mut window: Option<TripWindow> = None;
+        for p in &plans {
+            if let Some(w) = p.window {
+                subjects.extend(p.subjects.iter().map(String::as_str));
+                window = Some(window.map_or(w, |x| x.union(w)));
             }
-            if let Some(cn) = &c.container {
-                subjects.push(cn.to_string());
-            }
-            subjects.push(c.id.clone());
-            subjects.sort();
-            subjects.dedup();
-            for s in subjects {
-                for (_, o) in store.observations_of(&s, from, to)? {
-                    fixes.push(Fix {
-                        obs_id: o.id,
-                        t_ms: o.time_ms,
-                        lat: o.lat,
-                        lon: o.lon,
-                        source: o.source,
-                        accuracy_m: o.accuracy_m,
-                        marking: policy.explicit(&o.originator, &o.marking),
-                    });
+        }
+        let mut fixes: Vec<(String, rastro_store::StoredObs)> = Vec::new();
+        if let Some(w) = window {
+            let any = |c: i64| plans.iter().any(|p| env.views[p.view].sees(c));
+            for s in &subjects {
+                for o in store.observations_of(s, w.from_ms, w.to_ms, &any)? {
+                    fixes.push((s.to_string(), o));
                 }
             }
         }
-        if fixes.is_empty() {
-            report.consignments_without_observations += 1;
+        let mut memo: HashMap<u64, (Vec<Alert>, ConsignmentState, u64, u64)> = HashMap::new();
+        for p in plans {
+            let v = &env.views[p.view];
+            let d = &env.data[p.view];
+            let Some(c) = d.consignments.get(*id).copied() else {
+                continue;
+            };
+            let mine: Vec<&rastro_store::StoredObs> = match p.window {
+                Some(w) => fixes
+                    .iter()
+                    .filter(|(s, o)| v.sees(o.class) && w.contains(o.obs.time_ms) && p.subjects.iter().any(|x| x == s))
+                    .map(|(_, o)| o)
+                    .collect(),
+                None => Vec::new(),
+            };
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            h.update(&env.ctx_fp[p.view].to_le_bytes());
+            for e in &p.custody {
+                h.update(&e.seq.to_le_bytes());
+            }
+            h.update(b"|");
+            for o in &mine {
+                h.update(&o.seq.to_le_bytes());
+            }
+            let fp = h.digest();
+            let shared = memo.contains_key(&fp);
+            if !shared {
+                let custody: Vec<rastro_core::Custody> = p.custody.iter().map(|h| h.r.clone()).collect();
+                let track: Vec<Fix> = mine
+                    .iter()
+                    .map(|o| Fix {
+                        obs_id: o.obs.id.clone(),
+                        t_ms: o.obs.time_ms,
+                        lat: o.obs.lat,
+                        lon: o.obs.lon,
+                        source: o.obs.source,
+                        accuracy_m: o.obs.accuracy_m,
+                        marking: env.policy.explicit(&o.obs.originator, &o.obs.marking),
+                    })
+                    .collect();
+                let case = Case {
+                    consignment: c,
+                    custody: &custody,
+                    destination: d.place_by_id.get(c.destination.as_str()).copied(),
+                    consignee: d.party_by_id.get(c.consignee.as_str()).copied(),
+                    vehicle: p.vehicle,
+                    fixes: track,
+                    prior_consignments: d.prior_consignments(c),
+                    now_ms: env.now_ms,
+                };
+                let a = analyse(case, &contexts[p.view]);
+                let mut state = ConsignmentState::new(a.status);
+                state.eta_ms = a.eta_ms;
+                state.vehicle = p.vehicle.map(|x| x.id.clone());
+                state.subjects = p.subjects.clone();
+                state.window = p.window;
+                state.fixes = a.track.len();
+                state.rejected = a
+                    .rejected
+                    .iter()
+                    .map(|r| RejectedFix {
+                        obs_id: r.obs_id.clone(),
+                        reason: r.reason.clone(),
+                    })
+                    .collect();
+                state.stops = a
+                    .stops
+                    .iter()
+                    .map(|s| StopSummary {
+                        start_ms: s.start_ms,
+                        end_ms: s.end_ms,
+                        lat: s.lat,
+                        lon: s.lon,
+                        class: if s.known_place.is_some() {
+                            StopClass::Rest
+                        } else {
+                            StopClass::Unexplained
+                        },
+                        place: s.known_place.clone(),
+                        urban: s.urban.clone(),
+                        popularity: 0,
+                        first_obs: String::new(),
+                        last_obs: String::new(),
+                    })
+                    .collect();
+                state.gaps = a
+                    .gaps
+                    .iter()
+                    .map(|g| GapSummary {
+                        start_ms: g.start_ms,
+                        end_ms: g.end_ms,
+                        from_obs: g.from_obs.clone(),
+                        to_obs: g.to_obs.clone(),
+                        distance_m: g.distance_m,
+                    })
+                    .collect();
+                memo.insert(fp, (a.alerts, state, a.track.len() as u64, a.rejected.len() as u64));
+            }
+            let (alerts, state, used, rejected) = &memo[&fp];
+            store.replace_consignment_alerts(v.vid, id, alerts)?;
+            store.put_consignment_state(v.vid, id, state)?;
+            let r = &mut reports[p.view];
+            r.consignments_analysed += 1;
+            r.consignments_shared += usize::from(shared);
+            r.fixes_used += used;
+            r.fixes_rejected += rejected;
+            if mine.is_empty() {
+                r.consignments_without_observations += 1;
+            }
         }
-        let cluster = links.cluster(&c.consignee);
-        let prior = arrivals
-            .get(&cluster)
-            .map(|v| v.partition_point(|&t| t < c.arrival_ms))
-            .unwrap_or(0);
-        let case = Case {
-            consignment: c,
-            custody: &custody,
-            destination: place_by_id.get(c.destination.as_str()).copied(),
-            consignee: party_by_id.get(c.consignee.as_str()).copied(),
-            vehicle,
-            fixes,
-            prior_consignments: prior,
-            now_ms: opts.now_ms,
-        };
-        let a = analyse(case, &ctx);
-        report.fixes_used += a.track.len() as u64;
-        report.fixes_rejected += a.rejected.len() as u64;
-        store.replace_consignment_alerts(id, &a.alerts)?;
-        let state = State {
-            status: a.status,
-            eta: a.eta_ms.map(rastro_core::format_time_ms),
-            vehicle: vehicle.map(|v| v.id.as_str()),
-            fixes: a.track.len(),
-            rejected: &a.rejected,
-            stops: &a.stops,
-            gaps: &a.gaps,
-        };
-        let status = serde_json::to_value(a.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        store.put_consignment_state(id, &status, a.eta_ms, &state)?;
-        report.consignments_analysed += 1;
-        if (n + 1) % BATCH == 0 {
+        in_chunk += 1;
+        if in_chunk >= CHUNK {
+            audit_in_tx(store, actor, "analyze.chunk", serde_json::json!({"consignments": in_chunk, "done": n + 1, "of": total}))?;
             store.commit()?;
             progress(n + 1, total);
             store.begin()?;
+            in_chunk = 0;
         }
     }
+    audit_in_tx(store, actor, "analyze.chunk", serde_json::json!({"consignments": in_chunk, "done": total, "of": total}))?;
     store.commit()?;
     progress(total, total);
+    Ok(())
+}
 
-    // Fleet detectors over compact summaries.
-    let items: Vec<FleetItem> = consignments
+/// One view's custody, window, vehicle and subjects for a consignment; `None` when the view
+/// does not see the consignment.
+fn plan_case<'a>(env: &Env<'a>, view: usize, id: &str) -> Option<Plan<'a>> {
+
+    let d = &env.data[view];
+    let c = d.consignments.get(id).copied()?;
+    let custody = d.custody_of(id);
+    let loaded = custody
         .iter()
+        .filter(|e| e.r.event == CustodyKind::Loaded)
+        .min_by_key(|e| e.r.time_ms);
+    let delivered = custody
+        .iter()
+        .filter(|e| matches!(e.r.event, CustodyKind::Delivered | CustodyKind::Received))
+        .map(|e| e.r.time_ms)
+        .min();
+    let vehicle = loaded
+        .and_then(|e| e.r.vehicle.as_deref())
+        .and_then(|x| d.vehicle_by_id.get(x).copied());
+    let window = loaded.map(|l| TripWindow::new(l.r.time_ms, delivered));
+    // Everything that identifies what carries the goods: the vehicle's id and plate, the
+    // container number, and the consignment itself (seals, tagged pallets).
+    let mut subjects: Vec<String> = Vec::new();
+    if window.is_some() {
+        if let Some(veh) = vehicle {
+            subjects.push(veh.id.clone());
+            subjects.push(normalise_plate(&veh.plate));
+        } else if let Some(x) = loaded.and_then(|e| e.r.vehicle.clone()) {
+            // A vehicle named by the loading event but not described to this view: its id
+            // still names its tracker.
+            subjects.push(x);
+        }
+        if let Some(cn) = &c.container {
+            subjects.push(cn.to_string());
+        }
+        subjects.push(c.id.clone());
+        subjects.sort();
+        subjects.dedup();
+    }
+    Some(Plan {
+        view,
+        custody,
+        window,
+        vehicle,
+        subjects,
+    })
+}
+
+/// Step 6: structuring and convergence in one view.
+fn fleet(
+    store: &mut Store,
+    v: &PlannedView,
+    d: &ViewData<'_>,
+    catalogue: &Catalogue,
+    cfg: &rastro_detect::Config,
+) -> Result<(), StoreError> {
+    use rastro_detect::links::PartyLinks;
+    let items: Vec<FleetItem> = d
+        .consignments
+        .values()
         .map(|c| {
             let (q, base) = c.unit.convert(c.quantity);
             FleetItem {
@@ -369,23 +640,26 @@ pub fn analyze(
                 cas: c.cas.clone(),
                 quantity_kg: (base == rastro_core::Base::Kg).then_some(q),
                 consignee: c.consignee.clone(),
-                consignee_cluster: links.cluster(&c.consignee),
+                consignee_cluster: d.links.cluster(&c.consignee),
                 arrival_ms: c.arrival_ms,
                 marking: c.marking.clone(),
             }
         })
         .collect();
-    let structuring = rastro_detect::structuring(&items, &opts.catalogue, &opts.config);
+    let structuring = rastro_detect::structuring(&items, catalogue, cfg);
     let mut points = Vec::new();
     for t in [
         Typology::UnscheduledStop,
         Typology::UndeclaredDestination,
         Typology::FrontConsignee,
     ] {
-        for a in store.alerts(&AlertFilter {
-            typology: Some(t),
-            ..Default::default()
-        })? {
+        for a in store.alerts(
+            v.vid,
+            &AlertFilter {
+                typology: Some(t),
+                ..Default::default()
+            },
+        )? {
             if let (Some(lat), Some(lon)) = (a.lat, a.lon) {
                 points.push(SuspiciousPoint {
                     alert: a.id.clone(),
@@ -398,17 +672,8 @@ pub fn analyze(
             }
         }
     }
-    let convergence: Vec<Alert> = rastro_detect::convergence(&points, &opts.config);
-    store.begin()?;
-    store.replace_fleet_alerts(Typology::Structuring, &structuring)?;
-    store.replace_fleet_alerts(Typology::Convergence, &convergence)?;
-    store.set_cursor("observation", obs_max)?;
-    store.set_cursor("record", rec_max)?;
-    report.alerts = store.alert_counts()?.into_iter().collect();
-    // The run's writes (alerts, states, cursors) and their audit entry commit together.
-    let mut ev = rastro_store::AuditEvent::new("analyze");
-    ev.detail = serde_json::json!({ "consignments_analysed": report.consignments_analysed, "alerts": report.alerts, "observation_cursor": obs_max, "record_cursor": rec_max });
-    store.audit(ev)?;
-    store.commit()?;
-    Ok(report)
+    let convergence: Vec<Alert> = rastro_detect::convergence(&points, cfg);
+    store.replace_fleet_alerts(v.vid, Typology::Structuring, &structuring)?;
+    store.replace_fleet_alerts(v.vid, Typology::Convergence, &convergence)?;
+    Ok(())
 }

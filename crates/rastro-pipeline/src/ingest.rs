@@ -2,7 +2,7 @@
 
 use rastro_core::{Kind, Quarantine};
 use rastro_ingest::{open, Item, OpenError, RawLines};
-use rastro_store::{BatchStats, Prepared, Store, StoreError};
+use rastro_store::{Actor, BatchStats, Prepared, Store, StoreError, Submitter};
 use serde::Serialize;
 use std::fs::File;
 use std::io::BufReader;
@@ -100,6 +100,7 @@ fn kill_self() -> ! {
 /// two relative paths is one source.
 pub fn ingest_path(
     store: &mut Store,
+    actor: &Actor,
     path: &Path,
     opts: &IngestOptions,
     progress: &dyn Progress,
@@ -116,7 +117,9 @@ pub fn ingest_path(
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
     ingest_stream(
         store,
+        actor,
         &source,
+        None,
         BufReader::with_capacity(1 << 20, file),
         total,
         opts,
@@ -127,9 +130,12 @@ pub fn ingest_path(
 /// Ingests one stream named `source` (a canonical path, or `api:<user>:<sha256>` for a body
 /// posted to the HTTP API): the same validation, quarantine, idempotency and batching as a
 /// file, because it is the same code.
+#[allow(clippy::too_many_arguments)]
 pub fn ingest_stream<R: std::io::BufRead + Send>(
     store: &mut Store,
+    actor: &Actor,
     source: &str,
+    submitter: Option<&Submitter>,
     input: R,
     total: u64,
     opts: &IngestOptions,
@@ -137,7 +143,7 @@ pub fn ingest_stream<R: std::io::BufRead + Send>(
 ) -> Result<FileReport, PipelineError> {
     let source = source.to_string();
     let started = now_ms();
-    let src_id = store.source_id(&source, started)?;
+    let src_id = store.source_id(&source, submitter, started)?;
     let mut report = FileReport {
         source: source.clone(),
         kind: opts.kind,
@@ -273,7 +279,7 @@ pub fn ingest_stream<R: std::io::BufRead + Send>(
             }
             let kill_at = opts.kill_after_rows;
             let base = written;
-            let stats = store.write_batch_with(src_id, &batch.records, &batch.quarantine, |n| {
+            let stats = store.write_batch_with(actor, src_id, &batch.records, &batch.quarantine, |n| {
                 if kill_at.is_some_and(|k| base + n >= k) {
                     kill_self();
                 }
@@ -299,7 +305,10 @@ pub fn ingest_stream<R: std::io::BufRead + Send>(
         // Conflicts are found by the writer; fetch their entries for the terminal summary.
         report.examples.extend(
             store
-                .quarantine(0, u32::MAX)?
+                .quarantine(&rastro_store::QuarantineFilter {
+                    limit: u32::MAX,
+                    ..Default::default()
+                })?
                 .into_iter()
                 .map(|r| r.entry)
                 .filter(|q| q.source == source && q.reason.starts_with("conflict"))

@@ -1,16 +1,15 @@
-//! Lead building over the store: gathers what a deployment can see (place-based alerts,
-//! reports with a position, unexplained stops, routine deliveries, city populations), hands it
-//! to rastro-fuse, and replaces the stored leads, keeping analysts' decisions.
+//! Lead building for one view: gathers what the view may see (place-based alerts of the view,
+//! reports with a position, unexplained stops from the view's consignment states, routine
+//! deliveries at declared destinations, city populations), hands it to rastro-fuse, and
+//! replaces the view's leads with an audit entry.
 
-use crate::analyze::all;
-use rastro_core::{
-    Consignment, Custody, CustodyKind, Evidence, EvidenceKind, Kind, Marking, Record, Typology,
-};
+use crate::inputs::ViewData;
+use crate::views::PlannedView;
+use rastro_core::{CustodyKind, Evidence, EvidenceKind, StopClass, Typology};
 use rastro_fuse::leads::{evidence_from_alert, evidence_from_report};
 use rastro_fuse::{build_leads, Background, LeadConfig, PriorLead, UrbanArea};
-use rastro_geo::Geography;
-use rastro_store::{AlertFilter, Store, StoreError};
-use serde::{Deserialize, Serialize};
+use rastro_store::{Actor, AlertFilter, Store, StoreError};
+use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
 /// States read per page.
@@ -36,39 +35,28 @@ pub struct LeadsReport {
     pub cells_with_evidence: usize,
     pub significant_cells: usize,
     pub leads: usize,
-    pub decisions_carried: usize,
 }
 
-#[derive(Deserialize)]
-struct StopLite {
-    start_ms: i64,
-    lat: f64,
-    lon: f64,
-    known_place: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct StateLite {
-    #[serde(default)]
-    stops: Vec<StopLite>,
-}
-
-/// Recomputes every lead from the store at analysis clock `now_ms`.
+/// Recomputes the leads of view `v` at analysis clock `now_ms`, inside the caller's
+/// transaction.
 pub fn compute_leads(
     store: &mut Store,
+    actor: &Actor,
+    v: &PlannedView,
+    d: &ViewData<'_>,
     now_ms: i64,
     cfg: &LeadConfig,
 ) -> Result<LeadsReport, LeadsError> {
     cfg.validate()?;
     let mut evidence: Vec<Evidence> = Vec::new();
-    let alerts = store.alerts(&AlertFilter::default())?;
+    let alerts = store.alerts(v.vid, &AlertFilter::default())?;
     // Where each consignment already has a place alert, so its stop there is not counted twice.
     let mut alerted: HashMap<&str, Vec<(f64, f64)>> = HashMap::new();
     for a in &alerts {
         if let Some(e) = evidence_from_alert(a, &cfg.weights) {
             if matches!(
                 a.typology,
-                Typology::UnscheduledStop | Typology::UndeclaredDestination
+                Typology::UnscheduledStop | Typology::UndeclaredDestination | Typology::Transshipment
             ) {
                 alerted
                     .entry(a.subject.as_str())
@@ -78,47 +66,33 @@ pub fn compute_leads(
             evidence.push(e);
         }
     }
-    let reports = all(store, Kind::Report, |r| match r {
-        Record::Report(r) => Some(r),
-        _ => None,
-    })?;
     evidence.extend(
-        reports
+        d.reports
             .iter()
             .filter_map(|r| evidence_from_report(r, &cfg.weights)),
     );
-    let consignments: Vec<Consignment> = all(store, Kind::Consignment, |r| match r {
-        Record::Consignment(c) => Some(c),
-        _ => None,
-    })?;
-    let by_id: HashMap<&str, &Consignment> =
-        consignments.iter().map(|c| (c.id.as_str(), c)).collect();
 
-    // Unexplained stops from the stored consignment states. They carry the consignment's
-    // marking (the observations' own markings are not kept in the state; see docs/leads.md).
+    // Unexplained stops from the view's consignment states. They carry the consignment's
+    // marking combined with the markings of the fixes that made them (the view saw them all).
     if cfg.weights.stop > 0.0 {
         let mut after = String::new();
         loop {
-            let page = store.consignment_states(&after, STATE_PAGE)?;
+            let page = store.consignment_states(v.vid, &after, STATE_PAGE)?;
             let Some(last) = page.last() else { break };
             after = last.0.clone();
-            for (id, body) in &page {
-                let Ok(state) = serde_json::from_str::<StateLite>(body) else {
+            for (id, state) in &page {
+                let Some(c) = d.consignments.get(id.as_str()) else {
                     continue;
                 };
-                let marking = by_id
-                    .get(id.as_str())
-                    .map(|c| c.marking.clone())
-                    .unwrap_or_else(|| Marking::new(rastro_core::Tlp::Amber));
-                let near_alert = |s: &StopLite| {
+                let near_alert = |lat: f64, lon: f64| {
                     alerted.get(id.as_str()).is_some_and(|v| {
                         v.iter().any(|&(la, lo)| {
-                            rastro_core::geo::haversine_m(la, lo, s.lat, s.lon) <= STOP_EXPLAINED_M
+                            rastro_core::geo::haversine_m(la, lo, lat, lon) <= STOP_EXPLAINED_M
                         })
                     })
                 };
-                for s in state.stops.iter().filter(|s| s.known_place.is_none()) {
-                    if near_alert(s) {
+                for s in state.stops.iter().filter(|s| s.class == StopClass::Unexplained) {
+                    if near_alert(s.lat, s.lon) {
                         continue;
                     }
                     evidence.push(Evidence {
@@ -129,7 +103,7 @@ pub fn compute_leads(
                         lat: s.lat,
                         lon: s.lon,
                         weight: cfg.weights.stop,
-                        marking: marking.clone(),
+                        marking: c.marking.clone(),
                     });
                 }
             }
@@ -137,30 +111,24 @@ pub fn compute_leads(
     }
 
     // Routine deliveries: delivered at the declared destination.
-    let places: HashMap<String, (f64, f64)> = all(store, Kind::Place, |r| match r {
-        Record::Place(p) => Some((p.id, (p.position.lat, p.position.lon))),
-        _ => None,
-    })?
-    .into_iter()
-    .collect();
-    let deliveries: Vec<(f64, f64)> = all(store, Kind::Custody, |r| match r {
-        Record::Custody(c) => Some(c),
-        _ => None,
-    })?
-    .into_iter()
-    .filter(|c: &Custody| c.event == CustodyKind::Delivered)
-    .filter_map(|c| {
-        let declared = by_id.get(c.consignment.as_str())?.destination.as_str();
-        let place = c.place.as_deref()?;
-        (place == declared).then(|| {
-            c.position
-                .map(|p| (p.lat, p.lon))
-                .or_else(|| places.get(place).copied())
-        })?
-    })
-    .collect();
+    let deliveries: Vec<(f64, f64)> = d
+        .consignments
+        .values()
+        .flat_map(|c| {
+            let place = d.place_by_id.get(c.destination.as_str()).copied();
+            d.custody_of_id(&c.id)
+                .into_iter()
+                .filter(|e| e.event == CustodyKind::Delivered)
+                .filter(|e| e.place.as_deref() == Some(c.destination.as_str()))
+                .filter_map(move |e| {
+                    e.position
+                        .map(|p| (p.lat, p.lon))
+                        .or_else(|| place.map(|p| (p.position.lat, p.position.lon)))
+                })
+        })
+        .collect();
 
-    let geo = Geography::mexico();
+    let geo = crate::analyze::geography_prior();
     let urban: Vec<UrbanArea> = (0..geo.cities.len())
         .map(|i| UrbanArea {
             lat: geo.cities[i].pos.lat,
@@ -170,26 +138,14 @@ pub fn compute_leads(
         })
         .collect();
 
-    // Decisions first, so they win over a current lead's default status.
-    let decisions = store.lead_decisions()?;
-    let mut prior: Vec<PriorLead> = decisions
-        .iter()
-        .map(|d| PriorLead {
-            id: d.id.clone(),
-            cells: d.cells.clone(),
-            status: d.status,
-            status_note: d.note.clone(),
-            released_to: d.released_to.clone(),
+    let prior: Vec<PriorLead> = store
+        .leads(v.vid, u32::MAX)?
+        .into_iter()
+        .map(|l| PriorLead {
+            id: l.id,
+            cells: l.cells,
         })
         .collect();
-    prior.extend(store.leads(u32::MAX)?.into_iter().map(|l| PriorLead {
-        id: l.id,
-        cells: l.cells,
-        status: l.status,
-        status_note: l.status_note,
-        released_to: Vec::new(),
-    }));
-
     let set = build_leads(
         &evidence,
         &Background {
@@ -200,7 +156,12 @@ pub fn compute_leads(
         now_ms,
         cfg,
     )?;
-    store.replace_leads(&set.leads)?;
+    store.replace_leads(v.vid, &set.leads)?;
+    let mut ids = <sha2::Sha256 as sha2::Digest>::new();
+    for l in &set.leads {
+        sha2::Digest::update(&mut ids, l.id.as_bytes());
+        sha2::Digest::update(&mut ids, b"\n");
+    }
     let mut report = LeadsReport {
         evidence_unplaced: set.evidence_unplaced,
         routine_deliveries: deliveries.len(),
@@ -208,11 +169,6 @@ pub fn compute_leads(
         cells_with_evidence: set.cells_with_evidence,
         significant_cells: set.significant_cells,
         leads: set.leads.len(),
-        decisions_carried: set
-            .leads
-            .iter()
-            .filter(|l| decisions.iter().any(|d| d.id == l.id))
-            .count(),
         ..Default::default()
     };
     for e in &evidence {
@@ -221,5 +177,8 @@ pub fn compute_leads(
             .entry(e.kind.as_str().to_string())
             .or_default() += 1;
     }
+    let mut ev = rastro_store::AuditEvent::new("leads.replace");
+    ev.detail = serde_json::json!({"view": v.vid, "leads": set.leads.len(), "ids_sha256": hex::encode(sha2::Digest::finalize(ids))});
+    store.audit(actor, ev)?;
     Ok(report)
 }

@@ -1,14 +1,17 @@
-//! The one enforcement point. Every read path (the CLI with `--as USER`, and the HTTP API,
-//! exports and UI as they arrive) asks [`Guard`] for data; `Guard` asks [`Policy`] about
-//! every item before it leaves, and a denied item is indistinguishable from a missing one.
+//! Who may read and do what, as pure functions. The enforcement point that applies these rules
+//! to every read is `rastro-app`'s guard; this crate holds no store and does no I/O, so every
+//! rule is tested with plain values.
 //!
-//! - [`rules`]: who may read what: pure functions over organisations, viewers and markings.
-//! - [`token`]: API tokens: generated from the OS's randomness, stored as argon2id hashes.
-//! - [`guard`]: the guarded reads over the store.
+//! - [`rules`]: organisations, roles, viewers, and who may read a record.
+//! - [`views`]: audiences, the marking classes each may see, and the key of that view.
+//! - [`release`]: who may release a lead to whom (TLP:RED to named organisations only).
+//! - [`token`]: API tokens: generated from the OS's randomness, stored as argon2id hashes,
+//!   verified at the same cost whether or not the token id exists.
 
-pub mod guard;
+pub mod release;
 pub mod rules;
 pub mod token;
+pub mod views;
 
-pub use guard::{Guard, GuardError, ObservationQuery};
 pub use rules::{Org, OrgKind, Policy, Role, Viewer};
+pub use views::{Audience, Class, ViewSpec};

@@ -139,6 +139,11 @@ impl Policy {
         self.orgs.get(code)
     }
 
+    /// Every registered organisation, by code.
+    pub fn orgs(&self) -> impl Iterator<Item = &Org> {
+        self.orgs.values()
+    }
+
     /// The nation of an originator. Records from an organisation this deployment does not
     /// know are taken to be the host nation's: the node belongs to it, and the data reached
     /// the node through one of its agencies.
@@ -156,9 +161,14 @@ impl Policy {
 
     /// Whether an explicit marking admits the viewer.
     pub fn admits(&self, v: &Viewer, explicit: &Marking) -> bool {
+        self.admits_org(&v.org, &v.nation, explicit)
+    }
+
+    /// Whether an explicit marking admits an organisation of a nation.
+    pub fn admits_org(&self, org: &str, nation: &str, explicit: &Marking) -> bool {
         explicit.tlp <= Tlp::Green
-            || explicit.releasable_to.contains(&v.org)
-            || explicit.releasable_to.contains(&v.nation)
+            || explicit.releasable_to.contains(org)
+            || explicit.releasable_to.contains(nation)
     }
 
     /// Whether the viewer may read a record with this originator and marking.

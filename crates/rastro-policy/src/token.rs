@@ -20,25 +20,6 @@ pub struct NewToken {
     pub hash: String,
 }
 
-/// A new user's stored row and the token to show them once: what `rastro user add` and the
-/// demo's users are made of.
-pub fn new_user(
-    name: &str,
-    org: &str,
-    role: &str,
-) -> Result<(rastro_store::UserRow, String), TokenError> {
-    let t = generate()?;
-    let row = rastro_store::UserRow {
-        name: name.into(),
-        org: org.into(),
-        role: role.into(),
-        token_id: t.token_id,
-        token_hash: t.hash,
-        revoked: false,
-    };
-    Ok((row, t.token))
-}
-
 fn random_hex(n: usize) -> Result<String, TokenError> {
     let mut b = vec![0u8; n];
     getrandom::fill(&mut b).map_err(|e| TokenError::Random(e.to_string()))?;
@@ -70,8 +51,40 @@ pub fn split(token: &str) -> Option<(&str, &str)> {
     (hex_of(id, 16) && hex_of(secret, 64)).then_some((id, secret))
 }
 
+/// A hash no secret matches in practice, made once per process from fresh randomness: what an
+/// unknown token id is checked against, so that it costs exactly what a wrong secret costs.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        generate()
+            .map(|t| t.hash)
+            // Without randomness no token can be issued either; a fixed well-formed hash
+            // still costs one argon2 run.
+            .unwrap_or_else(|_| {
+                "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0Z1hX2hQmWq7m8y1mWq3yZl0mT3gN1u3m6v9y8rj0QI".into()
+            })
+    })
+}
+
+/// Verifies `secret` against the stored hash of its token id, or against a dummy hash when
+/// the id is unknown, so that both failures cost one argon2 verification: the time of a
+/// refusal says nothing about whether the id exists.
+pub fn verify_known_or_dummy(secret: &str, hash: Option<&str>) -> bool {
+    match hash {
+        Some(h) => verify(secret, h),
+        None => {
+            let _ = verify(secret, dummy_hash());
+            false
+        }
+    }
+}
+
+/// Counts argon2 verifications, for the test that an unknown id costs one.
+pub static VERIFICATIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Whether `secret` matches the stored argon2id `hash`; a malformed hash matches nothing.
 pub fn verify(secret: &str, hash: &str) -> bool {
+    VERIFICATIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     PasswordHash::new(hash)
         .map(|h| {
             Argon2::default()
@@ -116,6 +129,10 @@ mod tests {
         let (_, s2) = split(&other.token).unwrap();
         assert!(!verify(s2, &t.hash));
         assert!(!verify(secret, "not a hash"));
+        let before = VERIFICATIONS.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(!verify_known_or_dummy(secret, None));
+        // The dummy hash is made once (one argon2 hashing) and then verified against.
+        assert!(VERIFICATIONS.load(std::sync::atomic::Ordering::Relaxed) > before);
         for bad in [
             "",
             "rst_",

@@ -16,7 +16,6 @@ async fn serves_https_with_the_given_certificate() {
         addr: "127.0.0.1:0".parse().unwrap(),
         tls: Some((cert_pem, key_pem)),
         limits: Default::default(),
-        lead_config: Default::default(),
     };
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let (addr_tx, addr_rx) = tokio::sync::oneshot::channel();
@@ -40,24 +39,24 @@ async fn serves_https_with_the_given_certificate() {
     let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let mut tls = connector.connect(name, tcp).await.expect("TLS handshake");
-    tls.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+    tls.write_all(b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .await
         .unwrap();
     let mut out = Vec::new();
     let _ = tls.read_to_end(&mut out).await;
     let text = String::from_utf8_lossy(&out);
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
-    assert!(text.contains("\"status\":\"ok\""));
+    assert!(text.contains("\"openapi\""), "{text}");
 
     // A plain-HTTP client gets no answer from the TLS port.
     let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
     plain
-        .write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await
         .unwrap();
     let mut buf = Vec::new();
     let _ = plain.read_to_end(&mut buf).await;
-    assert!(!String::from_utf8_lossy(&buf).contains("\"status\":\"ok\""));
+    assert!(!String::from_utf8_lossy(&buf).contains("\"openapi\""));
 
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();

@@ -238,6 +238,9 @@ impl World<'_> {
             locode: locode.and_then(|l| UnLocode::parse(l).ok()),
             country: Country::parse("MX").map_err(|e| SimError::Config(e.to_string()))?,
             operator,
+            land_use: None,
+            opening_hours: None,
+            utc_offset_min: None,
         };
         self.out.record(&Record::Place(p))?;
         Ok(id)
@@ -394,6 +397,8 @@ impl World<'_> {
                     .then(|| chrono::NaiveDate::from_ymd_opt(reg.0 as i32, reg.1, reg.2))
                     .flatten(),
                 licence: (licence && v == 0).then(|| format!("LIC-{}-{:04}", reg.0, idx)),
+                watch_list: None,
+                relations: Vec::new(),
             };
             self.out.record(&Record::Party(rec))?;
             records.push(id);
@@ -555,6 +560,8 @@ impl World<'_> {
             vehicle_kind: "truck".into(),
             carrier: self.entities[carrier].records.first().cloned(),
             report_interval_s: Some(interval_s),
+            imo: None,
+            mmsi: None,
         };
         let _ = self.out.record(&Record::Vehicle(v));
         self.trucks.push(Truck {
@@ -593,6 +600,7 @@ impl World<'_> {
             quantity: qty.map(|q| q.0),
             unit: qty.map(|q| q.1),
             cas_found,
+            to_vehicle: None,
         };
         self.out.record(&Record::Custody(c))?;
         Ok(())
@@ -1199,6 +1207,10 @@ impl World<'_> {
             vessel_imo: vessel.as_ref().map(|v| v.0.clone()),
             container,
             arrival_ms,
+            vessel_mmsi: None,
+            route: Vec::new(),
+            corridor_m: None,
+            trip: None,
         };
         self.out.record(&Record::Consignment(c))?;
         let arrival_s = arrival_ms / 1000;
@@ -1589,6 +1601,7 @@ impl World<'_> {
             quantity_kg: qty,
             profile,
             valid_until_ms: None,
+            precision_m: None,
         };
         self.out.record(&Record::Report(r))?;
         Ok(id)

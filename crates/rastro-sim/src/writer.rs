@@ -38,8 +38,9 @@ impl Out {
         std::fs::create_dir_all(dir.join("truth"))?;
         let csv = |name: &str, kind: Kind| CsvWriter::new(create(&dir.join(name))?, kind);
         let mut observations = create(&dir.join("observations.csv"))?;
+        // The hot path writes the twelve base columns only (no telematics).
         observations.write_all(
-            rastro_ingest::columns(Kind::Observation)
+            rastro_ingest::columns(Kind::Observation)[..12]
                 .join(",")
                 .as_bytes(),
         )?;

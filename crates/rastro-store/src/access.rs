@@ -3,7 +3,7 @@
 //! Every change is written with its audit entry in one transaction.
 
 use crate::audit::{append, AuditEvent};
-use crate::{Result, Store};
+use crate::{Actor, Result, Store};
 use rusqlite::{params, OptionalExtension};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,6 +35,14 @@ fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
     })
 }
 
+/// What one user has spent of their hourly ingest allowance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuotaUse {
+    pub attempts: u64,
+    pub rejected_lines: u64,
+    pub rejected_bytes: u64,
+}
+
 /// How many records of a kind share one originator and marking.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MarkingCount {
@@ -43,14 +51,14 @@ pub struct MarkingCount {
     pub tlp: u8,
     pub rel: Option<String>,
     pub count: u64,
+    pub class: i64,
 }
 
 const USER_SELECT: &str = "SELECT name, org, role, token_id, token_hash, revoked_ms FROM app_user";
 
 impl Store {
     /// Adds an organisation; false when the code is taken (nothing written).
-    pub fn add_org(&mut self, o: &OrgRow, t_ms: i64) -> Result<bool> {
-        let actor = self.actor().to_string();
+    pub fn add_org(&mut self, actor: &Actor, o: &OrgRow, t_ms: i64) -> Result<bool> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -61,7 +69,7 @@ impl Store {
         if n == 1 {
             let mut ev = AuditEvent::new("org.add");
             ev.detail = serde_json::json!({"code": o.code, "nation": o.nation, "kind": o.kind});
-            append(&tx, &actor, ev)?;
+            append(&tx, actor.as_str(), ev)?;
         }
         tx.commit()?;
         Ok(n == 1)
@@ -83,8 +91,7 @@ impl Store {
     }
 
     /// Adds a user; false when the name is taken or the organisation unknown.
-    pub fn add_user(&mut self, u: &UserRow, t_ms: i64) -> Result<bool> {
-        let actor = self.actor().to_string();
+    pub fn add_user(&mut self, actor: &Actor, u: &UserRow, t_ms: i64) -> Result<bool> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -102,7 +109,7 @@ impl Store {
         if n == 1 {
             let mut ev = AuditEvent::new("user.add");
             ev.detail = serde_json::json!({"user": u.name, "org": u.org, "role": u.role});
-            append(&tx, &actor, ev)?;
+            append(&tx, actor.as_str(), ev)?;
         }
         tx.commit()?;
         Ok(n == 1)
@@ -126,8 +133,7 @@ impl Store {
     }
 
     /// Revokes a user's token; false when there is no such active user.
-    pub fn revoke_user(&mut self, name: &str, t_ms: i64) -> Result<bool> {
-        let actor = self.actor().to_string();
+    pub fn revoke_user(&mut self, actor: &Actor, name: &str, t_ms: i64) -> Result<bool> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -138,7 +144,7 @@ impl Store {
         if n == 1 {
             let mut ev = AuditEvent::new("user.revoke");
             ev.detail = serde_json::json!({"user": name});
-            append(&tx, &actor, ev)?;
+            append(&tx, actor.as_str(), ev)?;
         }
         tx.commit()?;
         Ok(n == 1)
@@ -150,8 +156,8 @@ impl Store {
     pub fn marking_counts(&self) -> Result<Vec<MarkingCount>> {
         let mut out = Vec::new();
         for sql in [
-            "SELECT kind, originator, tlp, rel, COUNT(*) FROM record GROUP BY kind, originator, tlp, rel",
-            "SELECT 'observation', originator, tlp, rel, SUM(n) FROM obs_block GROUP BY originator, tlp, rel",
+            "SELECT kind, originator, tlp, rel, COUNT(*), class FROM record GROUP BY kind, class",
+            "SELECT 'observation', originator, tlp, rel, SUM(n), class FROM obs_block GROUP BY class",
         ] {
             let mut st = self.conn.prepare_cached(sql)?;
             let rows = st.query_map([], |r| {
@@ -161,11 +167,43 @@ impl Store {
                     tlp: r.get(2)?,
                     rel: r.get(3)?,
                     count: r.get::<_, i64>(4)? as u64,
+                    class: r.get(5)?,
                 })
             })?;
             out.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
         }
         Ok(out)
+    }
+
+    /// What `user` has spent in hour `hour` (hours since the epoch).
+    pub fn quota_use(&self, user: &str, hour: i64) -> Result<QuotaUse> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT attempts, rejected_lines, rejected_bytes FROM ingest_quota WHERE user = ?1 AND hour = ?2",
+                params![user, hour],
+                |r| {
+                    Ok(QuotaUse {
+                        attempts: r.get::<_, i64>(0)? as u64,
+                        rejected_lines: r.get::<_, i64>(1)? as u64,
+                        rejected_bytes: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .optional()?
+            .unwrap_or_default())
+    }
+
+    /// Adds to what `user` has spent in hour `hour`; older hours are forgotten.
+    pub fn quota_add(&mut self, user: &str, hour: i64, add: QuotaUse) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO ingest_quota(user, hour, attempts, rejected_lines, rejected_bytes) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(user, hour) DO UPDATE SET attempts = attempts + ?3, rejected_lines = rejected_lines + ?4, rejected_bytes = rejected_bytes + ?5",
+            params![user, hour, add.attempts as i64, add.rejected_lines as i64, add.rejected_bytes as i64],
+        )?;
+        self.conn
+            .execute("DELETE FROM ingest_quota WHERE hour < ?1", [hour - 24])?;
+        Ok(())
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
@@ -177,8 +215,7 @@ impl Store {
             .optional()?)
     }
 
-    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
-        let actor = self.actor().to_string();
+    pub fn set_setting(&mut self, actor: &Actor, key: &str, value: &str) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
@@ -188,7 +225,7 @@ impl Store {
         )?;
         let mut ev = AuditEvent::new("setting.set");
         ev.detail = serde_json::json!({"key": key, "value": value});
-        append(&tx, &actor, ev)?;
+        append(&tx, actor.as_str(), ev)?;
         tx.commit()?;
         Ok(())
     }

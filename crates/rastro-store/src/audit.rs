@@ -3,7 +3,7 @@
 //! filtering by actor or time scans the log, which keeps appends cheap. Appends happen inside the caller's transaction, so an action
 //! and its entry commit together or not at all. Triggers refuse UPDATE and DELETE on entries.
 
-use crate::{Result, Store, StoreError};
+use crate::{Actor, Result, Store, StoreError};
 use rastro_audit::{leaf_hash, Entry, SignedTreeHead, StoredEntry};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -146,50 +146,45 @@ pub(crate) fn append_many(
 }
 
 impl Store {
-    /// Who the store attributes writes and reads to (a user id, or `local:<os user>`).
-    pub fn set_actor(&mut self, actor: &str) {
-        self.actor = actor.to_string();
-    }
-
-    pub fn actor(&self) -> &str {
-        &self.actor
-    }
-
     /// Appends one entry (inside the current transaction, if one is open; otherwise in its
     /// own IMMEDIATE transaction, so that reading the chain tip and appending to it cannot be
     /// interleaved with another connection's append).
-    pub fn audit(&mut self, ev: AuditEvent) -> Result<u64> {
+    pub fn audit(&mut self, actor: &Actor, ev: AuditEvent) -> Result<u64> {
         if !self.conn.is_autocommit() {
-            return append(&self.conn, &self.actor, ev);
+            return append(&self.conn, actor.as_str(), ev);
         }
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let last = append(&tx, &self.actor, ev)?;
+        let last = append(&tx, actor.as_str(), ev)?;
         tx.commit()?;
         Ok(last)
     }
 
     /// Appends entries by several actors in one IMMEDIATE transaction: how a server writes
     /// the reads of many requests with one commit.
-    pub fn audit_batch(&mut self, evs: Vec<(String, AuditEvent)>) -> Result<u64> {
+    pub fn audit_batch(&mut self, evs: Vec<(Actor, AuditEvent)>) -> Result<u64> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut last = 0;
         for (actor, ev) in evs {
-            last = append(&tx, &actor, ev)?;
+            last = append(&tx, actor.as_str(), ev)?;
         }
         tx.commit()?;
         Ok(last)
     }
 
     /// Appends many entries in one transaction (batched commits for bulk logging).
-    pub fn audit_many(&mut self, evs: impl IntoIterator<Item = AuditEvent>) -> Result<u64> {
+    pub fn audit_many(
+        &mut self,
+        actor: &Actor,
+        evs: impl IntoIterator<Item = AuditEvent>,
+    ) -> Result<u64> {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let last = append_many(&tx, &self.actor, evs)?;
+        let last = append_many(&tx, actor.as_str(), evs)?;
         tx.commit()?;
         Ok(last)
     }

@@ -32,6 +32,10 @@
 //!   A B-tree keyed by cell was tried first: its random inserts rewrote hundreds of pages per
 //!   commit and wrote three times the data to the write-ahead log.
 //!
+//! Keys are namespaced by originator (schema 12): the key of an observation is its
+//! originator, the byte 0x1F, and its id ([`key_of`]), so the same id from two originators
+//! names two observations and a partner's id never collides with another agency's.
+//!
 //! Block encoding (`data`): a format byte ([`FORMAT`]), then per row, each field against the
 //! row before (the first against zeros and an empty id): a flag byte (1: has an accuracy,
 //! 2: the same accuracy, 4: the same confidence); the id as the length of the prefix it shares
@@ -55,8 +59,21 @@ pub const BLOCK_ROWS: usize = 1024;
 /// resolution-5 ancestor and keeps the fixes in its own cell.
 pub const CELL_RESOLUTION: u8 = 5;
 
-/// Version of the block encoding, the first byte of every block.
-pub const FORMAT: u8 = 1;
+/// Version of the block encoding, the first byte of every block. Format 2 adds telematics
+/// (flag 8: a mask byte, then speed, heading, ignition and power as the mask says); format 1
+/// blocks are still read.
+pub const FORMAT: u8 = 2;
+const FORMAT_V1: u8 = 1;
+
+/// The key of an observation: its originator and id joined by 0x1F (ids and originators
+/// cannot hold control characters, so the join is unambiguous).
+pub fn key_of(originator: &str, id: &str) -> String {
+    let mut k = String::with_capacity(originator.len() + 1 + id.len());
+    k.push_str(originator);
+    k.push('\u{1f}');
+    k.push_str(id);
+    k
+}
 
 /// Coarsest resolution a query by cell accepts: a cell coarser than the index resolution
 /// expands into `7^(CELL_RESOLUTION - res)` index cells, and resolution 2 would be 343.
@@ -65,6 +82,9 @@ pub const MIN_QUERY_RESOLUTION: u8 = 3;
 /// One new observation bound for a block.
 pub(crate) struct NewObs<'a> {
     pub src: i64,
+    /// Marking class of the observation (`mclass.id`); `None` only in migration 11, before
+    /// classes existed.
+    pub class: Option<i64>,
     pub line: u64,
     pub obs: &'a Observation,
     /// A cell at [`CELL_RESOLUTION`] whose disk of radius 1 holds it, found by the caller
@@ -114,10 +134,15 @@ pub(crate) fn write_blocks(conn: &Connection, rows: &[NewObs<'_>]) -> Result<()>
         groups[g].push(i);
     }
     let mut seq = next_seq(conn)?;
-    let mut ins_block = conn.prepare_cached(
+    // Migration 11 writes blocks before the class column exists (schema 12 adds it).
+    let with_class = rows.iter().any(|r| r.class.is_some());
+    let mut ins_block = conn.prepare_cached(if with_class {
+        "INSERT INTO obs_block(seq, n, src, originator, tlp, rel, subject_kind, subject, t_min, t_max, data, class)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    } else {
         "INSERT INTO obs_block(seq, n, src, originator, tlp, rel, subject_kind, subject, t_min, t_max, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    })?;
     let mut ins_zone = conn.prepare_cached(
         "INSERT INTO obs_zone(seq, t_min, t_max, lat_min, lat_max, lon_min, lon_max, cells)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -157,7 +182,7 @@ pub(crate) fn write_blocks(conn: &Connection, rows: &[NewObs<'_>]) -> Result<()>
             for c in &cells {
                 cell_blob.extend_from_slice(&c.to_le_bytes());
             }
-            ins_block.execute(params![
+            let head = params![
                 seq,
                 chunk.len() as i64,
                 rows[chunk[0]].src,
@@ -169,7 +194,15 @@ pub(crate) fn write_blocks(conn: &Connection, rows: &[NewObs<'_>]) -> Result<()>
                 t_min,
                 t_max,
                 data,
-            ])?;
+            ];
+            match rows[chunk[0]].class {
+                Some(class) => {
+                    let mut all: Vec<&dyn rusqlite::ToSql> = head.to_vec();
+                    all.push(&class);
+                    ins_block.execute(all.as_slice())?
+                }
+                None => ins_block.execute(head)?,
+            };
             ins_zone.execute(params![
                 seq, t_min, t_max, bbox.0, bbox.1, bbox.2, bbox.3, cell_blob
             ])?;
@@ -208,6 +241,12 @@ struct Prev {
 const HAS_ACCURACY: u8 = 1;
 const SAME_ACCURACY: u8 = 2;
 const SAME_CONFIDENCE: u8 = 4;
+const HAS_TELEMATICS: u8 = 8;
+const T_SPEED: u8 = 1;
+const T_HEADING: u8 = 2;
+const T_IGNITION: u8 = 4;
+const T_IGNITION_ON: u8 = 8;
+const T_POWER: u8 = 16;
 
 fn encode_row(out: &mut Vec<u8>, prev: &mut Prev, line: u64, o: &Observation) {
     let same_acc = o.accuracy_m.map(f64::to_bits) == prev.accuracy_m.map(f64::to_bits);
@@ -221,6 +260,9 @@ fn encode_row(out: &mut Vec<u8>, prev: &mut Prev, line: u64, o: &Observation) {
     }
     if same_conf {
         flags |= SAME_CONFIDENCE;
+    }
+    if o.has_telematics() {
+        flags |= HAS_TELEMATICS;
     }
     out.push(flags);
     let id = o.id.as_bytes();
@@ -239,6 +281,32 @@ fn encode_row(out: &mut Vec<u8>, prev: &mut Prev, line: u64, o: &Observation) {
     if !same_conf {
         out.extend_from_slice(&o.confidence.to_bits().to_le_bytes());
     }
+    if o.has_telematics() {
+        let mut mask = 0u8;
+        if o.speed_kmh.is_some() {
+            mask |= T_SPEED;
+        }
+        if o.heading_deg.is_some() {
+            mask |= T_HEADING;
+        }
+        match o.ignition {
+            Some(true) => mask |= T_IGNITION | T_IGNITION_ON,
+            Some(false) => mask |= T_IGNITION,
+            None => {}
+        }
+        if o.power.is_some() {
+            mask |= T_POWER;
+        }
+        out.push(mask);
+        // Full f64: keys of a run are checked by re-hashing decoded rows, so every field
+        // must come back bit for bit.
+        for v in [o.speed_kmh, o.heading_deg].into_iter().flatten() {
+            out.extend_from_slice(&v.to_bits().to_le_bytes());
+        }
+        if let Some(p) = o.power {
+            out.push(p.code());
+        }
+    }
     prev.id.clear();
     prev.id.extend_from_slice(id);
     prev.line = line;
@@ -251,6 +319,7 @@ fn encode_row(out: &mut Vec<u8>, prev: &mut Prev, line: u64, o: &Observation) {
 pub(crate) struct Block {
     pub seq: i64,
     pub n: i64,
+    pub class: i64,
     pub originator: String,
     pub tlp: u8,
     pub rel: Option<String>,
@@ -260,7 +329,8 @@ pub(crate) struct Block {
 }
 
 /// Columns of [`Block`] in the order [`block_row`] reads them.
-pub(crate) const BLOCK_COLS: &str = "seq, n, originator, tlp, rel, subject_kind, subject, data";
+pub(crate) const BLOCK_COLS: &str =
+    "seq, n, originator, tlp, rel, subject_kind, subject, data, class";
 
 pub(crate) fn block_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Block> {
     Ok(Block {
@@ -272,6 +342,7 @@ pub(crate) fn block_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Block> {
         subject_kind: r.get(5)?,
         subject: r.get(6)?,
         data: r.get(7)?,
+        class: r.get(8)?,
     })
 }
 
@@ -300,6 +371,7 @@ impl Cursor<'_> {
     fn f64(&mut self) -> Option<f64> {
         self.u64().map(f64::from_bits)
     }
+
     fn uvarint(&mut self) -> Option<u64> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
@@ -339,9 +411,15 @@ impl Block {
             b: &self.data,
             at: 0,
         };
-        if c.take::<1>() != Some([FORMAT]) {
+        let format = c.take::<1>().map(|b| b[0]);
+        if format != Some(FORMAT) && format != Some(FORMAT_V1) {
             return Err(self.corrupt("unknown block format"));
         }
+        let known_flags = if format == Some(FORMAT) {
+            HAS_ACCURACY | SAME_ACCURACY | SAME_CONFIDENCE | HAS_TELEMATICS
+        } else {
+            HAS_ACCURACY | SAME_ACCURACY | SAME_CONFIDENCE
+        };
         let marking = Marking {
             tlp: Tlp::from_code(self.tlp).ok_or_else(|| self.corrupt("unknown TLP code"))?,
             releasable_to: self
@@ -358,7 +436,7 @@ impl Block {
         for i in 0..n {
             let row = (|| {
                 let flags = c.take::<1>()?[0];
-                if flags & !(HAS_ACCURACY | SAME_ACCURACY | SAME_CONFIDENCE) != 0 {
+                if flags & !known_flags != 0 {
                     return None;
                 }
                 let shared = usize::try_from(c.uvarint()?).ok()?;
@@ -383,6 +461,26 @@ impl Block {
                 } else {
                     c.f64()?
                 };
+                let (mut speed_kmh, mut heading_deg, mut ignition, mut power) =
+                    (None, None, None, None);
+                if flags & HAS_TELEMATICS != 0 {
+                    let mask = c.take::<1>()?[0];
+                    if mask & !(T_SPEED | T_HEADING | T_IGNITION | T_IGNITION_ON | T_POWER) != 0 {
+                        return None;
+                    }
+                    if mask & T_SPEED != 0 {
+                        speed_kmh = Some(c.f64()?);
+                    }
+                    if mask & T_HEADING != 0 {
+                        heading_deg = Some(c.f64()?);
+                    }
+                    if mask & T_IGNITION != 0 {
+                        ignition = Some(mask & T_IGNITION_ON != 0);
+                    }
+                    if mask & T_POWER != 0 {
+                        power = Some(rastro_core::PowerState::from_code(c.take::<1>()?[0])?);
+                    }
+                }
                 prev.line = line;
                 prev.time_ms = time_ms;
                 prev.accuracy_m = accuracy_m;
@@ -405,6 +503,10 @@ impl Block {
                         lon,
                         accuracy_m,
                         confidence,
+                        speed_kmh,
+                        heading_deg,
+                        ignition,
+                        power,
                     },
                 )))
             })();
@@ -421,17 +523,27 @@ impl Block {
 }
 
 /// Runs `sql` (selecting [`BLOCK_COLS`]) and decodes every block it returns.
+/// Blocks of a class `visible` refuses are skipped before decoding.
 pub(crate) fn decode_query(
     conn: &Connection,
     sql: &str,
     p: impl rusqlite::Params,
+    visible: &dyn Fn(i64) -> bool,
     mut keep: impl FnMut(i64, f64, f64) -> bool,
-) -> Result<Vec<Decoded>> {
+) -> Result<Vec<(i64, i64, Observation)>> {
     let mut st = conn.prepare_cached(sql)?;
     let mut rows = st.query(p)?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        out.extend(block_row(r)?.decode_where(&mut keep)?);
+        let b = block_row(r)?;
+        if !visible(b.class) {
+            continue;
+        }
+        out.extend(
+            b.decode_where(&mut keep)?
+                .into_iter()
+                .map(|(seq, _, o)| (seq, b.class, o)),
+        );
     }
     Ok(out)
 }
@@ -495,6 +607,10 @@ pub(crate) fn migrate_rows(conn: &Connection) -> Result<()> {
                 lon: r.get(13)?,
                 accuracy_m: r.get(14)?,
                 confidence: r.get(15)?,
+                speed_kmh: None,
+                heading_deg: None,
+                ignition: None,
+                power: None,
             };
             batch.push((
                 r.get(3)?,
@@ -515,6 +631,7 @@ pub(crate) fn migrate_rows(conn: &Connection) -> Result<()> {
             .iter()
             .map(|(src, line, _, o)| NewObs {
                 src: *src,
+                class: None,
                 line: *line,
                 obs: o,
                 cell: grid::cell(o.lat, o.lon, CELL_RESOLUTION),
@@ -529,50 +646,60 @@ pub(crate) fn migrate_rows(conn: &Connection) -> Result<()> {
 pub(crate) enum Outcome {
     New,
     Duplicate,
-    /// Already stored with other content, from this source and line.
-    Conflict {
-        source: String,
-        line: u64,
-    },
+    /// Already stored with other content. Where it came from is not said: the answer to a
+    /// submitter must not describe another submission.
+    Conflict,
 }
 
-/// The decoded keys of one run, kept while a batch looks ids up in it.
+/// The decoded keys of one run, kept while a batch looks keys up in it.
 struct Run {
     id_min: String,
     id_max: String,
-    /// (id, hash, source name, line), sorted by id.
-    keys: Vec<(String, u64, String, u64)>,
+    /// (key, hash), sorted by key.
+    keys: Vec<(String, u64)>,
 }
 
-/// The keys of observations `lo..hi`, decoded from their blocks, sorted by id.
-fn run_keys(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<(String, u64, String, u64)>> {
+/// The keys of observations `lo..hi`, decoded from their blocks, sorted.
+fn run_keys(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<(String, u64)>> {
     let mut keys = Vec::new();
-    for_each_key(conn, lo, hi, |id, hash, source, line| {
-        keys.push((id, hash, source.to_string(), line))
-    })?;
+    for_each_key(conn, lo, hi, |key, hash, _, _, _| keys.push((key, hash)))?;
     keys.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(keys)
 }
 
-/// Calls `f(id, content hash, source name, line)` for every observation `lo..hi`, block by
-/// block, holding one block at a time.
+/// Calls `f(key, content hash, source id, source name, line)` for every observation
+/// `lo..hi`, block by block, holding one block at a time.
 pub(crate) fn for_each_key(
     conn: &Connection,
     lo: i64,
     hi: i64,
-    mut f: impl FnMut(String, u64, &str, u64),
+    mut f: impl FnMut(String, u64, i64, &str, u64),
 ) -> Result<()> {
     let mut st = conn.prepare_cached(&format!(
-        "SELECT {BLOCK_COLS}, (SELECT name FROM source WHERE id = src) FROM obs_block WHERE seq >= ?1 AND seq < ?2"
+        "SELECT {BLOCK_COLS}, src, (SELECT name FROM source WHERE id = src) FROM obs_block WHERE seq >= ?1 AND seq < ?2"
     ))?;
     let mut rows = st.query(params![lo, hi])?;
     while let Some(r) = rows.next()? {
-        let source: String = r.get(8)?;
+        let src: i64 = r.get(9)?;
+        let source: String = r.get(10)?;
         for (_, line, o) in block_row(r)?.decode()? {
             let hash = o.content_hash();
-            f(o.id, hash, &source, line);
+            f(key_of(&o.originator, &o.id), hash, src, &source, line);
         }
     }
+    Ok(())
+}
+
+/// Rebuilds every observation key from the blocks, namespaced by originator (migration 12):
+/// one key row per observation.
+pub(crate) fn rekey_all(conn: &Connection) -> Result<()> {
+    let mut ins =
+        conn.prepare_cached("INSERT OR IGNORE INTO obs_key(id, hash, src, line) VALUES (?1, ?2, ?3, ?4)")?;
+    for_each_key(conn, i64::MIN, i64::MAX, |key, hash, src, _, line| {
+        // A failed insert here would leave an observation without a key; it is reported by
+        // the transaction failing below (the statement's error is kept).
+        let _ = ins.execute(params![key, hash as i64, src, line as i64]);
+    })?;
     Ok(())
 }
 
@@ -594,23 +721,14 @@ fn range_is_free(conn: &Connection, min: &str, max: &str) -> Result<bool> {
     })
 }
 
-/// The stored (hash, source name, line) of `id`, looking in the key table and then in the
-/// one run that can hold it (kept in `cache` for the next ids, which are in sorted order).
-fn lookup(
-    conn: &Connection,
-    id: &str,
-    cache: &mut Option<Run>,
-) -> Result<Option<(u64, String, u64)>> {
-    let mut key = conn.prepare_cached(
-        "SELECT k.hash, s.name, k.line FROM obs_key k JOIN source s ON s.id = k.src WHERE k.id = ?1",
-    )?;
+/// The stored content hash of `id` (a key, see [`key_of`]), looking in the key table and
+/// then in the one run that can hold it (kept in `cache` for the next keys, which are in
+/// sorted order).
+fn lookup(conn: &Connection, id: &str, cache: &mut Option<Run>) -> Result<Option<u64>> {
+    let mut key = conn.prepare_cached("SELECT hash FROM obs_key WHERE id = ?1")?;
     let mut rows = key.query([id])?;
     if let Some(r) = rows.next()? {
-        return Ok(Some((
-            r.get::<_, i64>(0)? as u64,
-            r.get(1)?,
-            r.get::<_, i64>(2)? as u64,
-        )));
+        return Ok(Some(r.get::<_, i64>(0)? as u64));
     }
     let covers = |run: &Run| run.id_min.as_str() <= id && id <= run.id_max.as_str();
     if !cache.as_ref().is_some_and(covers) {
@@ -632,10 +750,9 @@ fn lookup(
     Ok(cache.as_ref().filter(|run| covers(run)).and_then(|run| {
         let at = run
             .keys
-            .binary_search_by(|(k, _, _, _)| k.as_str().cmp(id))
+            .binary_search_by(|(k, _)| k.as_str().cmp(id))
             .ok()?;
-        let (_, hash, source, line) = &run.keys[at];
-        Some((*hash, source.clone(), *line))
+        Some(run.keys[at].1)
     }))
 }
 
@@ -652,7 +769,11 @@ pub(crate) fn key_batch(
     if items.is_empty() {
         return Ok(Vec::new());
     }
-    let id = |i: usize| items[i].record.id();
+    let keys: Vec<String> = items
+        .iter()
+        .map(|p| key_of(p.record.originator(), p.record.id()))
+        .collect();
+    let id = |i: usize| keys[i].as_str();
     let mut order: Vec<usize> = (0..items.len()).collect();
     // Files are usually written in id order; sorting is then a check. The sort is stable, so
     // of two rows with one id the earlier line is looked at first and wins.
@@ -685,8 +806,8 @@ pub(crate) fn key_batch(
                 ins.execute(params![id(i), p.hash as i64, src, p.line as i64])?;
                 Outcome::New
             }
-            Some((hash, _, _)) if hash == p.hash => Outcome::Duplicate,
-            Some((_, source, line)) => Outcome::Conflict { source, line },
+            Some(hash) if hash == p.hash => Outcome::Duplicate,
+            Some(_) => Outcome::Conflict,
         };
         after_row();
     }
@@ -708,6 +829,7 @@ mod tests {
             subject_kind: SubjectKind::Vehicle.code(),
             subject: "SYN-V-1".into(),
             data,
+            class: 1,
         }
     }
 
@@ -721,8 +843,10 @@ mod tests {
             -180.0f64..180.0,
             prop::option::of(prop_oneof![Just(8.0f64), 0.0f64..1e4]),
             prop_oneof![Just(1.0f64), 0.0f64..1.0],
+            prop::option::of((prop::option::of(0.0f64..300.0), prop::option::of(0.0f64..360.0), prop::option::of(any::<bool>()), prop::option::of(0u8..4))),
         )
-            .prop_map(|(id, line, src, t, lat, lon, acc, conf)| {
+            .prop_map(|(id, line, src, t, lat, lon, acc, conf, tele)| {
+                let (speed, heading, ignition, power) = tele.unwrap_or((None, None, None, None));
                 (
                     u64::from(line),
                     Observation {
@@ -737,6 +861,10 @@ mod tests {
                         lon,
                         accuracy_m: acc,
                         confidence: conf,
+                        speed_kmh: speed,
+                        heading_deg: heading,
+                        ignition,
+                        power: power.and_then(rastro_core::PowerState::from_code),
                     },
                 )
             })

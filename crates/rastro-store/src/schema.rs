@@ -265,15 +265,206 @@ const MIGRATIONS: &[&str] = &[
         cells BLOB NOT NULL
     );
     "#,
+    // 12: markings that follow every input (issue 13).
+    // - Record keys are namespaced by originator: (kind, originator, id), so a partner's record
+    //   never collides with (and so never reveals) a record of another originator.
+    // - Every distinct (originator, TLP, releasable-to) is a marking class; records and
+    //   observation blocks carry their class, and a view is the set of classes an audience
+    //   may see.
+    // - Derived data (alerts, consignment states, leads, the learned normal) is stored per
+    //   view; it is recomputed from scratch, so the old tables are dropped.
+    // - Decisions (triage, lead status) belong to the deciding organisation; releases are
+    //   frozen, hashed snapshots; sources remember who posted them; rejected API ingest is
+    //   bounded per user and hour.
+    r#"
+    CREATE TABLE mclass (
+        id INTEGER PRIMARY KEY,
+        originator TEXT NOT NULL,
+        tlp INTEGER NOT NULL,
+        rel TEXT NOT NULL DEFAULT '',
+        UNIQUE (originator, tlp, rel)
+    );
+    INSERT OR IGNORE INTO mclass(originator, tlp, rel)
+        SELECT DISTINCT originator, tlp, COALESCE(rel, '') FROM record ORDER BY 1, 2, 3;
+    INSERT OR IGNORE INTO mclass(originator, tlp, rel)
+        SELECT DISTINCT originator, tlp, COALESCE(rel, '') FROM obs_block ORDER BY 1, 2, 3;
+    CREATE TABLE record_v12 (
+        seq INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        originator TEXT NOT NULL,
+        id TEXT NOT NULL,
+        class INTEGER NOT NULL,
+        hash INTEGER NOT NULL,
+        src INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        tlp INTEGER NOT NULL,
+        rel TEXT,
+        ref TEXT,
+        t_ms INTEGER,
+        lat REAL,
+        lon REAL,
+        h3 INTEGER,
+        body TEXT NOT NULL,
+        UNIQUE (kind, originator, id)
+    );
+    INSERT INTO record_v12
+        SELECT r.seq, r.kind, r.originator, r.id, c.id, r.hash, r.src, r.line, r.tlp, r.rel,
+               r.ref, r.t_ms, r.lat, r.lon, r.h3, r.body
+        FROM record r JOIN mclass c
+          ON c.originator = r.originator AND c.tlp = r.tlp AND c.rel = COALESCE(r.rel, '');
+    DROP TABLE record;
+    ALTER TABLE record_v12 RENAME TO record;
+    CREATE INDEX record_ref ON record(kind, ref, t_ms);
+    CREATE INDEX record_time ON record(kind, t_ms);
+    CREATE INDEX record_h3 ON record(h3) WHERE h3 IS NOT NULL;
+    CREATE INDEX record_id ON record(kind, id);
+    ALTER TABLE obs_block ADD COLUMN class INTEGER NOT NULL DEFAULT 0;
+    UPDATE obs_block SET class = (SELECT c.id FROM mclass c WHERE c.originator = obs_block.originator
+        AND c.tlp = obs_block.tlp AND c.rel = COALESCE(obs_block.rel, ''));
+    DROP TABLE obs_run;
+    DROP TABLE obs_key;
+    CREATE TABLE obs_run (
+        id_min TEXT PRIMARY KEY,
+        id_max TEXT NOT NULL,
+        seq_lo INTEGER NOT NULL,
+        seq_hi INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE obs_key (
+        id TEXT PRIMARY KEY,
+        hash INTEGER NOT NULL,
+        src INTEGER NOT NULL,
+        line INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE source ADD COLUMN poster TEXT;
+    ALTER TABLE source ADD COLUMN org TEXT;
+    DROP TABLE alert;
+    DROP TABLE consignment_state;
+    DROP TABLE lead;
+    DROP TABLE analysis_cursor;
+    CREATE TABLE derived_view (
+        vid INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        classes TEXT NOT NULL,
+        obs_cursor INTEGER NOT NULL DEFAULT 0,
+        rec_cursor INTEGER NOT NULL DEFAULT 0,
+        analysed_ms INTEGER,
+        model BLOB
+    );
+    CREATE TABLE audience_view (
+        audience TEXT PRIMARY KEY,
+        vid INTEGER NOT NULL
+    );
+    CREATE TABLE alert (
+        vid INTEGER NOT NULL,
+        id TEXT NOT NULL,
+        typology TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        t_ms INTEGER NOT NULL,
+        lat REAL,
+        lon REAL,
+        score REAL NOT NULL,
+        tlp INTEGER NOT NULL,
+        rel TEXT,
+        body TEXT NOT NULL,
+        PRIMARY KEY (vid, id)
+    );
+    CREATE INDEX alert_subject ON alert(vid, subject);
+    CREATE INDEX alert_typology_time ON alert(vid, typology, t_ms);
+    CREATE INDEX alert_score ON alert(vid, score DESC, t_ms, id);
+    CREATE TRIGGER alert_gen_insert AFTER INSERT ON alert BEGIN UPDATE alert_generation SET n = n + 1; END;
+    CREATE TRIGGER alert_gen_delete AFTER DELETE ON alert BEGIN UPDATE alert_generation SET n = n + 1; END;
+    CREATE TRIGGER alert_gen_update AFTER UPDATE ON alert BEGIN UPDATE alert_generation SET n = n + 1; END;
+    CREATE TABLE consignment_state (
+        vid INTEGER NOT NULL,
+        id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        eta_ms INTEGER,
+        body TEXT NOT NULL,
+        PRIMARY KEY (vid, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE lead (
+        vid INTEGER NOT NULL,
+        id TEXT NOT NULL,
+        rank INTEGER NOT NULL,
+        score REAL NOT NULL,
+        lat REAL NOT NULL,
+        lon REAL NOT NULL,
+        tlp INTEGER NOT NULL,
+        rel TEXT,
+        body TEXT NOT NULL,
+        PRIMARY KEY (vid, id)
+    );
+    CREATE INDEX lead_rank ON lead(vid, rank);
+    CREATE TABLE lead_decision_v12 (
+        org TEXT NOT NULL,
+        id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        note TEXT,
+        actor TEXT NOT NULL,
+        t_ms INTEGER NOT NULL,
+        cells TEXT NOT NULL,
+        PRIMARY KEY (org, id)
+    );
+    INSERT INTO lead_decision_v12
+        SELECT COALESCE((SELECT u.org FROM app_user u WHERE u.name = d.actor), ''), d.id, d.status,
+               d.note, d.actor, d.t_ms, d.cells
+        FROM lead_decision d;
+    DROP TABLE lead_decision;
+    ALTER TABLE lead_decision_v12 RENAME TO lead_decision;
+    CREATE TABLE alert_triage_v12 (
+        org TEXT NOT NULL,
+        id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        reason TEXT,
+        actor TEXT NOT NULL,
+        t_ms INTEGER NOT NULL,
+        PRIMARY KEY (org, id)
+    );
+    INSERT INTO alert_triage_v12
+        SELECT COALESCE((SELECT u.org FROM app_user u WHERE u.name = t.actor), ''), t.id, t.state,
+               t.reason, t.actor, t.t_ms
+        FROM alert_triage t;
+    DROP TABLE alert_triage;
+    ALTER TABLE alert_triage_v12 RENAME TO alert_triage;
+    CREATE TABLE lead_release (
+        rid INTEGER PRIMARY KEY,
+        lead TEXT NOT NULL,
+        org TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        t_ms INTEGER NOT NULL,
+        recipients TEXT NOT NULL,
+        body TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        revoked_ms INTEGER,
+        revoked_by TEXT
+    );
+    CREATE INDEX lead_release_lead ON lead_release(org, lead);
+    CREATE TABLE ingest_quota (
+        user TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        rejected_lines INTEGER NOT NULL,
+        rejected_bytes INTEGER NOT NULL,
+        PRIMARY KEY (user, hour)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The migration that moves observations into blocks; its data step runs in Rust.
 const OBS_BLOCKS: usize = 11;
+/// The migration that namespaces keys by originator; it re-keys observations in Rust.
+const NAMESPACED_KEYS: usize = 12;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 pub(crate) fn migrate(conn: &mut Connection, name: &str) -> Result<()> {
+    migrate_to(conn, name, SCHEMA_VERSION)
+}
+
+/// Applies the migrations up to `version` (tests build databases of older versions with it).
+pub(crate) fn migrate_to(conn: &mut Connection, name: &str, version: i64) -> Result<()> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::TooNew {
@@ -282,12 +473,20 @@ pub(crate) fn migrate(conn: &mut Connection, name: &str) -> Result<()> {
             supported: SCHEMA_VERSION,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(found as usize)
+        .take((version - found).max(0) as usize)
+    {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         if i + 1 == OBS_BLOCKS {
             crate::obs::migrate_rows(&tx)?;
             tx.execute_batch("DROP TABLE observation;")?;
+        }
+        if i + 1 == NAMESPACED_KEYS {
+            crate::obs::rekey_all(&tx)?;
         }
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
         tx.commit()?;

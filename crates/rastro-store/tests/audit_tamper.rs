@@ -4,7 +4,7 @@
 //! the database file would.
 
 use rastro_audit::{verify_log, Entry, Signer, Tree};
-use rastro_store::{AuditEvent, Store};
+use rastro_store::{Actor, AuditEvent, Store};
 use rusqlite::{params, Connection};
 
 const N: u64 = 40;
@@ -12,13 +12,13 @@ const N: u64 = 40;
 fn build(dir: &std::path::Path) -> (std::path::PathBuf, Signer) {
     let path = dir.join("a.db");
     let mut s = Store::open(&path).unwrap();
-    s.set_actor("analyst-1");
+    let actor = Actor::new("analyst-1");
     let signer = Signer::from_seed([7; 32]);
     for i in 0..N {
         let mut ev = AuditEvent::new(if i % 3 == 0 { "read" } else { "ingest" });
         ev.records = vec![format!("C-{i}")];
         ev.detail = serde_json::json!({ "i": i });
-        s.audit(ev).unwrap();
+        s.audit(&actor, ev).unwrap();
         if i % 10 == 9 {
             let t = Tree::from_leaves(s.audit_leaf_hashes().unwrap());
             s.audit_put_head(&signer.sign(t.len(), 1_000 + i as i64, &t.root(t.len()).unwrap()))
@@ -228,14 +228,14 @@ fn concurrent_appenders_on_separate_connections_keep_one_chain() {
             let path = path.clone();
             s.spawn(move || {
                 let mut st = Store::open(&path).unwrap();
-                st.set_actor(&format!("u{t}"));
+                let actor = Actor::new(format!("u{t}"));
                 for i in 0..50 {
                     let mut ev = AuditEvent::new("read");
                     ev.records = vec![format!("R-{t}-{i}")];
                     if i % 2 == 0 {
-                        st.audit(ev).unwrap();
+                        st.audit(&actor, ev).unwrap();
                     } else {
-                        st.audit_batch(vec![(format!("u{t}"), ev)]).unwrap();
+                        st.audit_batch(vec![(actor.clone(), ev)]).unwrap();
                     }
                 }
             });
@@ -250,15 +250,16 @@ fn concurrent_appenders_on_separate_connections_keep_one_chain() {
 fn entries_naming_many_records_are_found_by_any_of_them() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Store::open(&dir.path().join("s.db")).unwrap();
+    let actor = Actor::new("auditor-1");
     let page: Vec<String> = (0..50).map(|i| format!("A-{i}")).collect();
     for _ in 0..3 {
         let mut ev = AuditEvent::new("read");
         ev.records = page.clone();
-        s.audit(ev).unwrap();
+        s.audit(&actor, ev).unwrap();
     }
     let mut ev = AuditEvent::new("read");
     ev.records = vec!["A-7".into()];
-    s.audit(ev).unwrap();
+    s.audit(&actor, ev).unwrap();
     let by = |r: &str| {
         s.audit_log(&rastro_store::AuditFilter {
             record: Some(r.into()),

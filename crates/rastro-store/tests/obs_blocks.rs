@@ -20,6 +20,10 @@ fn obs(id: &str, subject: &str, t_s: i64, lat: f64, lon: f64) -> Observation {
         lon,
         accuracy_m: Some(8.0),
         confidence: 1.0,
+        speed_kmh: None,
+        heading_deg: None,
+        ignition: None,
+        power: None,
     }
 }
 
@@ -32,8 +36,10 @@ fn prepared(list: &[Observation]) -> Vec<Prepared> {
 
 /// Writes `list` as one batch from `source`; returns (inserted, duplicates, conflicts).
 fn check(store: &mut Store, source: &str, list: &[Observation]) -> (u64, u64, u64) {
-    let src = store.source_id(source, 0).unwrap();
-    let s = store.write_batch(src, &prepared(list), &[]).unwrap();
+    let src = store.source_id(source, None, 0).unwrap();
+    let s = store
+        .write_batch(&rastro_store::Actor::new("test"), src, &prepared(list), &[])
+        .unwrap();
     (s.inserted, s.duplicates, s.conflicts)
 }
 
@@ -63,16 +69,13 @@ fn what_is_written_comes_back_field_for_field_in_time_order() {
     list[10].time_ms -= 3_600_000;
     assert_eq!(check(&mut store, "a.csv", &list), (2500, 0, 0));
     let back = store
-        .observations_of("SYN-V-1", i64::MIN, i64::MAX)
+        .observations_of("SYN-V-1", i64::MIN, i64::MAX, &|_| true)
         .unwrap();
     let mut want = list.clone();
     want.sort_by_key(|o| o.time_ms);
-    assert_eq!(back.into_iter().map(|(_, o)| o).collect::<Vec<_>>(), want);
+    assert_eq!(back.into_iter().map(|o| o.obs).collect::<Vec<_>>(), want);
     assert_eq!(store.count_observations().unwrap(), 2500);
     assert_eq!(store.max_observation_seq().unwrap(), 2500);
-    let after = store.observations_after(1000, 10).unwrap();
-    assert_eq!(after.first().map(|(s, _)| *s), Some(1001));
-    assert_eq!(after.len(), 10);
 }
 
 #[test]
@@ -85,28 +88,30 @@ fn duplicates_and_conflicts_are_found_in_runs_and_in_key_rows() {
     assert_eq!(check(&mut store, "b.csv", &list[100..]), (100, 100, 0));
     // Everything again: all duplicates, whichever structure holds them.
     assert_eq!(check(&mut store, "c.csv", &list), (0, 300, 0));
-    // Changed content: a conflict naming where the stored one came from, for both paths.
+    // Changed content: a conflict, for both paths, that names the record but not where the
+    // stored one came from (an answer must not describe another submission).
     let mut changed = vec![list[5].clone(), list[250].clone()];
     changed[0].lat += 0.001;
     changed[1].confidence = 0.5;
     assert_eq!(check(&mut store, "d.csv", &changed), (0, 0, 2));
-    let q = store.quarantine(0, 10).unwrap();
+    let q = store.quarantine(&rastro_store::QuarantineFilter { limit: 10, ..Default::default() }).unwrap();
     assert_eq!(q.len(), 2);
-    assert!(
-        q.iter().any(|r| r.entry.reason.contains("a.csv:7")),
-        "{q:?}"
-    );
-    assert!(
-        q.iter().any(|r| r.entry.reason.contains("b.csv:152")),
-        "{q:?}"
-    );
+    for r in &q {
+        assert!(r.entry.reason.starts_with("conflict"), "{q:?}");
+        assert!(!r.entry.reason.contains("a.csv") && !r.entry.reason.contains("b.csv"), "{q:?}");
+    }
+    // The same id under another originator is another observation: never a collision.
+    let mut other = list[5].clone();
+    other.originator = "DEA".into();
+    other.lat += 0.5;
+    assert_eq!(check(&mut store, "f.csv", &[other]), (1, 0, 0));
     // A batch repeating an id within itself: the first line wins, the second is a conflict.
     let mut twice = track("P-", "SYN-V-2", 3);
     let mut again = twice[1].clone();
     again.lat += 1.0;
     twice.push(again);
     assert_eq!(check(&mut store, "e.csv", &twice), (3, 0, 1));
-    assert_eq!(store.count_observations().unwrap(), 303);
+    assert_eq!(store.count_observations().unwrap(), 304);
 }
 
 #[test]
@@ -130,7 +135,7 @@ fn a_query_by_cell_returns_exactly_the_fixes_inside_it() {
         for probe in all.iter().step_by(stride) {
             let cell = grid::cell(probe.lat, probe.lon, res).unwrap();
             let got = store
-                .observations_in_cell(cell, i64::MIN, i64::MAX)
+                .observations_in_cell(cell, i64::MIN, i64::MAX, &|_| true)
                 .unwrap()
                 .unwrap();
             let mut want: Vec<&Observation> = all
@@ -139,7 +144,7 @@ fn a_query_by_cell_returns_exactly_the_fixes_inside_it() {
                 .collect();
             want.sort_by_key(|o| (o.time_ms, o.id.clone()));
             let mut got_ids: Vec<(i64, String)> =
-                got.iter().map(|(_, o)| (o.time_ms, o.id.clone())).collect();
+                got.iter().map(|o| (o.obs.time_ms, o.obs.id.clone())).collect();
             got_ids.sort();
             let want_ids: Vec<(i64, String)> =
                 want.iter().map(|o| (o.time_ms, o.id.clone())).collect();
@@ -155,7 +160,7 @@ fn a_query_by_cell_returns_exactly_the_fixes_inside_it() {
     // Too coarse a cell is refused rather than scanning half a continent.
     let coarse = grid::cell(19.05, -104.31, 1).unwrap();
     assert!(store
-        .observations_in_cell(coarse, i64::MIN, i64::MAX)
+        .observations_in_cell(coarse, i64::MIN, i64::MAX, &|_| true)
         .unwrap()
         .is_none());
 }
@@ -164,15 +169,12 @@ fn a_query_by_cell_returns_exactly_the_fixes_inside_it() {
 fn a_version_10_database_is_migrated_without_losing_an_observation() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");
+    // A database as version 10 wrote it (every table of that schema), with old-style rows.
+    Store::create_at_version(&path, 10).unwrap();
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "CREATE TABLE source (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, first_seen_ms INTEGER NOT NULL);
-             INSERT INTO source VALUES (1, 'old.csv', 0);
-             CREATE TABLE observation (seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, hash INTEGER NOT NULL, src INTEGER NOT NULL, line INTEGER NOT NULL, originator TEXT NOT NULL, tlp INTEGER NOT NULL, rel TEXT, source INTEGER NOT NULL, subject_kind INTEGER NOT NULL, subject TEXT NOT NULL, t_ms INTEGER NOT NULL, lat REAL NOT NULL, lon REAL NOT NULL, h3 INTEGER NOT NULL, accuracy_m REAL, confidence REAL NOT NULL);
-             PRAGMA user_version = 10;",
-        )
-        .unwrap();
+        conn.execute_batch("INSERT INTO source VALUES (1, 'old.csv', 0);")
+            .unwrap();
         for (i, o) in track("O-", "SYN-V-1", 100).iter().enumerate() {
             conn.execute(
                 "INSERT INTO observation(id, hash, src, line, originator, tlp, rel, source, subject_kind, subject, t_ms, lat, lon, h3, accuracy_m, confidence) VALUES (?1, ?2, 1, ?3, ?4, ?5, NULL, ?6, ?7, ?8, ?9, ?10, ?11, 0, ?12, ?13)",
@@ -184,15 +186,15 @@ fn a_version_10_database_is_migrated_without_losing_an_observation() {
     let store = Store::open(&path).unwrap();
     assert_eq!(store.count_observations().unwrap(), 100);
     let back = store
-        .observations_of("SYN-V-1", i64::MIN, i64::MAX)
+        .observations_of("SYN-V-1", i64::MIN, i64::MAX, &|_| true)
         .unwrap();
     assert_eq!(
-        back.into_iter().map(|(_, o)| o).collect::<Vec<_>>(),
+        back.into_iter().map(|o| o.obs).collect::<Vec<_>>(),
         track("O-", "SYN-V-1", 100)
     );
     drop(store);
-    // The keys moved with their hashes and provenance (they decide duplicates), and the
-    // version-1 table is gone.
+    // The keys moved with their hashes and provenance (they decide duplicates), namespaced
+    // by originator since schema 12, and the version-1 table is gone.
     let conn = rusqlite::Connection::open(&path).unwrap();
     let keys: Vec<(String, i64, i64)> = conn
         .prepare("SELECT id, hash, line FROM obs_key ORDER BY id")
@@ -204,7 +206,13 @@ fn a_version_10_database_is_migrated_without_losing_an_observation() {
     let want: Vec<(String, i64, i64)> = track("O-", "SYN-V-1", 100)
         .iter()
         .enumerate()
-        .map(|(i, o)| (o.id.clone(), o.content_hash() as i64, i as i64 + 2))
+        .map(|(i, o)| {
+            (
+                rastro_store::key_of(&o.originator, &o.id),
+                o.content_hash() as i64,
+                i as i64 + 2,
+            )
+        })
         .collect();
     assert_eq!(keys, want);
     let old: i64 = conn
@@ -246,7 +254,7 @@ proptest! {
             prop_assert_eq!(check(&mut store, &format!("{b}.csv"), &list), want);
         }
         prop_assert_eq!(store.count_observations().unwrap(), seen.len() as u64);
-        for (_, o) in store.observations_of("SYN-V-1", i64::MIN, i64::MAX).unwrap() {
+        for o in store.observations_of("SYN-V-1", i64::MIN, i64::MAX, &|_| true).unwrap().into_iter().map(|o| o.obs) {
             prop_assert_eq!(seen.get(&o.id), Some(&o.content_hash()));
         }
     }

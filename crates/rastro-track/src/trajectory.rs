@@ -138,16 +138,8 @@ pub fn gaps(fixes: &[Fix], max_silence_s: f64) -> Vec<Gap> {
         .collect()
 }
 
-/// Where a consignment is in its journey.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    AtPort,
-    InTransit,
-    Delivered,
-    Overdue,
-    Lost,
-}
+/// Where a consignment is in its journey (one type for every layer).
+pub use rastro_core::ConsignmentStatus as Status;
 
 /// Status from custody milestones and the last fix, at time `now_ms`. A consignment in transit
 /// is overdue past its ETA plus `grace_s`, and lost when nothing has been heard of it for

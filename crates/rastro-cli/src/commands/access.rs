@@ -1,23 +1,11 @@
-//! `rastro org` and `rastro user`: organisations, users and their API tokens; and the guard
-//! every read command opens (the operator's, or a user's with `--as USER`).
+//! `rastro org` and `rastro user`: organisations, users and their API tokens (the operator's).
 
-use super::data::open_store;
+use super::ctx;
 use super::Global;
 use crate::output::print_json;
 use clap::Subcommand;
-use rastro_policy::guard::Guard;
-use rastro_policy::{OrgKind, Role};
-use rastro_store::{OrgRow, Store};
+use rastro_app::{OrgKind, Role};
 use std::process::ExitCode;
-
-/// Opens the guard for this invocation: `--as USER` reads as that user, otherwise as the node
-/// operator. An unknown or revoked user is refused with one message for both.
-pub fn guard<'a>(g: &Global, store: &'a mut Store) -> anyhow::Result<Guard<'a>> {
-    Ok(match &g.as_user {
-        Some(u) => Guard::as_user(store, u).map_err(|e| anyhow::anyhow!("--as {u}: {e}"))?,
-        None => Guard::operator(store)?,
-    })
-}
 
 fn parse_kind(s: &str) -> Result<OrgKind, String> {
     OrgKind::parse(s).ok_or_else(|| {
@@ -93,7 +81,8 @@ pub enum UserCmd {
 }
 
 pub fn org(g: &Global, cmd: OrgCmd) -> anyhow::Result<ExitCode> {
-    let mut store = open_store(g)?;
+    ctx::operator_only(g, "org")?;
+    let mut node = ctx::node(g)?;
     match cmd {
         OrgCmd::Add {
             code,
@@ -101,27 +90,17 @@ pub fn org(g: &Global, cmd: OrgCmd) -> anyhow::Result<ExitCode> {
             nation,
             kind,
         } => {
-            let row = OrgRow {
-                code: code.clone(),
-                name,
-                nation,
-                kind: kind.as_str().to_string(),
-            };
-            if !store.add_org(&row, super::analysis::now_ms())? {
+            if !node.admin().add_org(&code, &name, &nation, kind, ctx::now_ms())? {
                 eprintln!("error: organisation {code} already exists");
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(ctx::REFUSED));
             }
-            super::audit::sign_after_write(g, &mut store)?;
+            ctx::sign_after_write(&mut node)?;
             println!("added organisation {code}");
         }
         OrgCmd::List { json } => {
-            let orgs = store.orgs()?;
+            let orgs = node.admin().orgs()?;
             if json {
-                let v: Vec<_> = orgs
-                    .iter()
-                    .map(|o| serde_json::json!({"code": o.code, "name": o.name, "nation": o.nation, "kind": o.kind}))
-                    .collect();
-                print_json(&v)?;
+                print_json(&orgs)?;
             } else {
                 for o in &orgs {
                     println!("{:<10} {} {:<22} {}", o.code, o.nation, o.kind, o.name);
@@ -133,17 +112,21 @@ pub fn org(g: &Global, cmd: OrgCmd) -> anyhow::Result<ExitCode> {
 }
 
 pub fn user(g: &Global, cmd: UserCmd) -> anyhow::Result<ExitCode> {
-    let mut store = open_store(g)?;
+    ctx::operator_only(g, "user")?;
+    let mut node = ctx::node(g)?;
     match cmd {
         UserCmd::Add { name, org, role } => {
-            let (row, token) = rastro_policy::token::new_user(&name, &org, role.as_str())?;
-            if !store.add_user(&row, super::analysis::now_ms())? {
-                eprintln!(
-                    "error: user {name} already exists, or organisation {org} is not registered (`rastro org list`)"
-                );
-                return Ok(ExitCode::from(1));
-            }
-            super::audit::sign_after_write(g, &mut store)?;
+            let token = match node.admin().add_user(&name, &org, role, ctx::now_ms()) {
+                Ok(Some(t)) => t,
+                Ok(None) => {
+                    eprintln!(
+                        "error: user {name} already exists, or organisation {org} is not registered (`rastro org list`)"
+                    );
+                    return Ok(ExitCode::from(ctx::REFUSED));
+                }
+                Err(e) => return ctx::refused(e),
+            };
+            ctx::sign_after_write(&mut node)?;
             eprintln!(
                 "added {name} ({} at {org}); their token, shown only now:",
                 role.as_str()
@@ -151,21 +134,17 @@ pub fn user(g: &Global, cmd: UserCmd) -> anyhow::Result<ExitCode> {
             println!("{token}");
         }
         UserCmd::Revoke { name } => {
-            if !store.revoke_user(&name, super::analysis::now_ms())? {
+            if !node.admin().revoke_user(&name, ctx::now_ms())? {
                 eprintln!("error: no active user {name}");
-                return Ok(ExitCode::from(1));
+                return Ok(ExitCode::from(ctx::REFUSED));
             }
-            super::audit::sign_after_write(g, &mut store)?;
+            ctx::sign_after_write(&mut node)?;
             println!("revoked {name}");
         }
         UserCmd::List { json } => {
-            let users = store.users()?;
+            let users = node.admin().users()?;
             if json {
-                let v: Vec<_> = users
-                    .iter()
-                    .map(|u| serde_json::json!({"name": u.name, "org": u.org, "role": u.role, "revoked": u.revoked}))
-                    .collect();
-                print_json(&v)?;
+                print_json(&users)?;
             } else {
                 for u in &users {
                     println!(

@@ -1,13 +1,12 @@
 //! `rastro audit`: the tamper-evident log for auditors and partners.
 
-use super::data::open_store;
+use super::ctx;
 use super::Global;
 use crate::output::print_json;
 use anyhow::Context;
 use clap::Subcommand;
+use rastro_app::AuditFilter;
 use rastro_audit::{verify_consistency, verify_inclusion, SignedTreeHead};
-use rastro_pipeline::audit::{default_key_path, load_or_create_key, sign_head, tree, verify};
-use rastro_store::{AuditEvent, AuditFilter};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,18 +67,27 @@ pub enum AuditCmd {
     },
 }
 
-fn local_actor() -> String {
-    format!(
-        "local:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    )
-}
-
 pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
-    let mut store = open_store(g)?;
-    if let Err(e) = super::access::guard(g, &mut store)?.require_audit() {
-        eprintln!("error: {e}");
-        return Ok(ExitCode::from(1));
+    let mut node = ctx::node(g)?;
+    {
+        let guard = ctx::guard(g, &mut node)?;
+        if let Err(e) = guard.require_audit() {
+            return ctx::refused(e);
+        }
+        // Proofs and verification reveal hashes only; the log's entries and the signing key are
+        // the host's: a partner's auditor reads only their own organisation's entries (`log`).
+        let host = guard
+            .viewer()
+            .is_none_or(|v| v.nation == guard.policy().host_nation);
+        let needs_host = matches!(cmd, AuditCmd::Export { .. } | AuditCmd::Head { .. });
+        if needs_host && !host {
+            eprintln!("error: exporting the log and signing heads are the host nation's");
+            return Ok(ExitCode::from(ctx::REFUSED));
+        }
+        if matches!(cmd, AuditCmd::Head { .. }) && g.as_user.is_some() {
+            eprintln!("error: signing a tree head is the node operator's; run it without --as");
+            return Ok(ExitCode::from(ctx::REFUSED));
+        }
     }
     match cmd {
         AuditCmd::Log {
@@ -93,22 +101,18 @@ pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                 .map(rastro_core::parse_time_ms)
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
-            let rows = store.audit_log(&AuditFilter {
+            // Reading the log is itself a read of restricted data (the guard logs it).
+            let rows = ctx::guard(g, &mut node)?.audit_log(&AuditFilter {
                 actor: who,
                 since_ms,
                 record,
                 limit: None,
                 newest_first: false,
             })?;
-            // Reading the log is itself a read of restricted data.
-            let mut ev = AuditEvent::new("read");
-            ev.detail = serde_json::json!({ "what": "audit log", "entries": rows.len() });
-            store.audit(ev)?;
             if json {
                 print_json(&rows)?;
             } else {
-                for r in &rows {
-                    let e = &r.entry;
+                for e in &rows {
                     println!(
                         "{:>6} {} {:<20} {:<8} {} {}",
                         e.seq,
@@ -126,13 +130,11 @@ pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             }
         }
         AuditCmd::Head { key } => {
-            let key = key.unwrap_or_else(|| default_key_path(&g.db));
-            let signer = load_or_create_key(&key)?;
-            let sth = sign_head(&mut store, &signer, super::analysis::now_ms())?;
+            let sth = node.console().sign_head(key.as_deref(), ctx::now_ms())?;
             print_json(&sth)?;
         }
         AuditCmd::Prove { index, size } => {
-            let t = tree(&store)?;
+            let t = node.console().tree()?;
             let size = size.unwrap_or(t.len());
             let proof = t.inclusion_proof(index, size).with_context(|| {
                 format!(
@@ -151,7 +153,7 @@ pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             )?;
         }
         AuditCmd::Consistency { from, to } => {
-            let t = tree(&store)?;
+            let t = node.console().tree()?;
             let to = to.unwrap_or(t.len());
             let proof = t
                 .consistency_proof(from, to)
@@ -183,7 +185,7 @@ pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                 ),
                 None => None,
             };
-            let report = verify(&store, earlier.as_ref(), public_key.as_deref())?;
+            let report = node.console().verify(earlier.as_ref(), public_key.as_deref())?;
             if json {
                 print_json(&report)?;
             } else if report.ok {
@@ -210,7 +212,9 @@ pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             });
         }
         AuditCmd::Export { out } => {
-            let entries = store.audit_entries()?;
+            let entries = node
+                .console()
+                .export_entries(out.as_ref().map(|p| p.display().to_string()))?;
             let mut w: Box<dyn Write> = match &out {
                 Some(p) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(p)
@@ -226,40 +230,8 @@ pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                 )?;
             }
             w.flush()?;
-            drop(w);
-            let mut ev = AuditEvent::new("export");
-            ev.detail = serde_json::json!({ "what": "audit log", "entries": entries.len() });
-            ev.from = out.map(|p| p.display().to_string());
-            store.audit(ev)?;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Logs a read of restricted records (nothing when none were restricted).
-pub fn log_read(
-    store: &mut rastro_store::Store,
-    what: &str,
-    records: Vec<String>,
-) -> anyhow::Result<()> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    let mut ev = AuditEvent::new("read");
-    ev.detail = serde_json::json!({ "what": what, "count": records.len() });
-    ev.records = records;
-    store.audit(ev)?;
-    Ok(())
-}
-
-/// Signs a tree head after a command that wrote, with the key beside the database.
-pub fn sign_after_write(g: &Global, store: &mut rastro_store::Store) -> anyhow::Result<()> {
-    let signer = load_or_create_key(&default_key_path(&g.db))?;
-    sign_head(store, &signer, super::analysis::now_ms())?;
-    Ok(())
-}
-
-/// Sets the store's actor for the command line.
-pub fn actor() -> String {
-    local_actor()
-}

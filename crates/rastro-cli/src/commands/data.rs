@@ -1,12 +1,12 @@
-//! `rastro ingest`, `rastro quarantine`, `rastro stats`.
+//! `rastro ingest`, `rastro quarantine`, `rastro stats`, `rastro observations`.
 
+use super::ctx;
 use super::Global;
 use crate::output::{print_json, Bar};
 use anyhow::Context;
 use clap::Args;
-use rastro_core::Kind;
-use rastro_pipeline::{ingest_path, FileReport, IngestOptions};
-use rastro_store::Store;
+use rastro_app::{FileReport, IngestOptions};
+use rastro_core::{Kind, Record};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -38,15 +38,9 @@ pub struct IngestArgs {
     pub json: bool,
 }
 
-pub fn open_store(g: &Global) -> anyhow::Result<Store> {
-    let mut s =
-        Store::open(&g.db).with_context(|| format!("opening database {}", g.db.display()))?;
-    s.set_actor(&super::audit::actor());
-    Ok(s)
-}
-
 pub fn ingest(g: &Global, a: IngestArgs) -> anyhow::Result<ExitCode> {
-    let mut store = open_store(g)?;
+    ctx::operator_only(g, "ingest")?;
+    let mut node = ctx::node(g)?;
     // Hidden fault-injection hook for the kill-and-resume tests.
     let kill_after_rows = std::env::var("RASTRO_FAULT_KILL_AFTER_ROWS")
         .ok()
@@ -60,7 +54,9 @@ pub fn ingest(g: &Global, a: IngestArgs) -> anyhow::Result<ExitCode> {
     let mut reports: Vec<FileReport> = Vec::new();
     for f in &a.files {
         let t0 = std::time::Instant::now();
-        let r = ingest_path(&mut store, f, &opts, &bar)
+        let r = node
+            .console()
+            .ingest_path(f, &opts, &bar)
             .with_context(|| format!("ingesting {}", f.display()))?;
         tracing::info!(source = %r.source, secs = t0.elapsed().as_secs_f64(), "ingested");
         if !g.quiet {
@@ -90,7 +86,7 @@ pub fn ingest(g: &Global, a: IngestArgs) -> anyhow::Result<ExitCode> {
     if a.json {
         print_json(&reports)?;
     }
-    super::audit::sign_after_write(g, &mut store)?;
+    ctx::sign_after_write(&mut node)?;
     let rejected: u64 = reports.iter().map(|r| r.rejected).sum();
     Ok(if a.strict && rejected > 0 {
         ExitCode::from(1)
@@ -110,21 +106,22 @@ pub struct QuarantineArgs {
 }
 
 pub fn quarantine(g: &Global, a: QuarantineArgs) -> anyhow::Result<ExitCode> {
-    let mut store = open_store(g)?;
-    let rows = store.quarantine(0, a.limit)?;
-    // Quarantined lines are raw input of any marking: reading them is a restricted read.
-    super::audit::log_read(
-        &mut store,
-        "quarantine",
-        rows.iter()
-            .map(|r| format!("quarantine:{}", r.seq))
-            .collect(),
-    )?;
+    let mut node = ctx::node(g)?;
+    // Quarantined lines are raw input of any marking: the guard shows a user only their
+    // organisation's submissions, and logs the read.
+    let rows = ctx::guard(g, &mut node)?.quarantine(a.limit)?;
     if a.json {
         print_json(&rows)?;
     } else {
         for r in &rows {
-            println!("{}", r.entry);
+            println!(
+                "{}:{}: {}{}{}",
+                r.source,
+                r.line,
+                r.kind.as_deref().map(|k| format!("{k}: ")).unwrap_or_default(),
+                r.field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default(),
+                r.reason
+            );
         }
         if rows.is_empty() {
             eprintln!("quarantine is empty");
@@ -141,31 +138,26 @@ pub struct StatsArgs {
 }
 
 pub fn stats(g: &Global, a: StatsArgs) -> anyhow::Result<ExitCode> {
-    let mut store = open_store(g)?;
+    let mut node = ctx::node(g)?;
     if g.as_user.is_some() {
         // A user sees counts of what they may see only; totals would reveal the rest.
-        let counts = super::access::guard(g, &mut store)?.counts()?;
+        let counts = ctx::guard(g, &mut node)?.counts()?;
         if a.json {
-            print_json(&serde_json::json!({ "visible": counts }))?;
+            print_json(&counts)?;
         } else {
-            for (k, n) in &counts {
+            for (k, n) in &counts.visible {
                 println!("{k:<14} {n}");
             }
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let s = store.stats()?;
+    let (s, digest) = node.console().stats()?;
     if a.json {
-        #[derive(serde::Serialize)]
-        struct Out {
-            #[serde(flatten)]
-            stats: rastro_store::Stats,
-            digest: String,
+        let mut v = serde_json::to_value(&s)?;
+        if let Some(m) = v.as_object_mut() {
+            m.insert("digest".into(), digest.into());
         }
-        print_json(&Out {
-            stats: s,
-            digest: store.content_digest()?,
-        })?;
+        print_json(&v)?;
     } else {
         println!("database       {}", g.db.display());
         println!("schema version {}", s.schema_version);
@@ -218,9 +210,9 @@ pub fn observations(g: &Global, a: ObservationsArgs) -> anyhow::Result<ExitCode>
         time("to", &a.to, i64::MAX)?,
     );
     let query = match (&a.subject, &a.cell) {
-        (Some(s), _) => rastro_policy::ObservationQuery::Subject(s.clone()),
+        (Some(s), _) => rastro_app::ObservationQuery::Subject(s.clone()),
         (None, Some(c)) => {
-            rastro_policy::ObservationQuery::Cell(rastro_core::grid::parse(c).ok_or_else(|| {
+            rastro_app::ObservationQuery::Cell(rastro_core::grid::parse(c).ok_or_else(|| {
                 anyhow::anyhow!(
                     "--cell {c:?} is not an H3 cell index (hexadecimal, like 8948aa64a5bffff)"
                 )
@@ -229,13 +221,19 @@ pub fn observations(g: &Global, a: ObservationsArgs) -> anyhow::Result<ExitCode>
         // clap's group makes one of the two required.
         (None, None) => anyhow::bail!("give --subject or --cell"),
     };
-    let mut store = open_store(g)?;
-    let mut guard = super::access::guard(g, &mut store)?;
-    let fixes = guard.observations(&query, from, to, a.limit)?;
+    let mut node = ctx::node(g)?;
+    let mut guard = ctx::guard(g, &mut node)?;
+    let fixes = match guard.observations(&query, from, to, a.limit) {
+        Ok(f) => f,
+        Err(e) => return ctx::refused(e),
+    };
     if a.json {
         print_json(&fixes)?;
     } else {
-        for o in &fixes {
+        for o in fixes.iter().filter_map(|o| match &o.observation {
+            Record::Observation(o) => Some(o),
+            _ => None,
+        }) {
             println!(
                 "{}  {:<14} {:>10.6} {:>11.6}  {:<10} {}  [{}]",
                 rastro_core::format_time_ms(o.time_ms),

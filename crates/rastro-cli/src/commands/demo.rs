@@ -2,14 +2,14 @@
 //! evaluation: the whole system in one command.
 
 use super::analysis::{run_analyze, AnalyzeArgs};
+use super::ctx;
 use super::Global;
 use crate::output::Bar;
 use anyhow::Context;
 use clap::Args;
+use rastro_app::{IngestOptions, OrgKind, Role};
 use rastro_core::Kind;
-use rastro_pipeline::{ingest_path, IngestOptions};
 use rastro_sim::{Config, Scale};
-use rastro_store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -34,6 +34,7 @@ pub struct DemoArgs {
 }
 
 pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
+    ctx::operator_only(g, "demo")?;
     let t0 = std::time::Instant::now();
     // Stage lines are progress: stderr, and silent with -q.
     let say = |m: String| {
@@ -82,8 +83,10 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
         ..g.clone()
     };
     say(format!("2/4 ingesting into {}", db.display()));
+    // The agencies first: markings are judged against the organisations a deployment knows.
+    let tokens = setup_access(&db, &a.dir)?;
     {
-        let mut store = Store::open(&db)?;
+        let mut node = ctx::node(&g2)?;
         let bar = Bar::new(g.quiet);
         let opts = IngestOptions::default();
         for kind in [
@@ -96,7 +99,7 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
             Kind::Observation,
         ] {
             let file = data.join(format!("{}.csv", file_stem(kind)));
-            let r = ingest_path(&mut store, &file, &opts, &bar)?;
+            let r = node.console().ingest_path(&file, &opts, &bar)?;
             say(format!(
                 "    {:<13} {:>9} inserted, {} rejected",
                 kind.as_str(),
@@ -113,22 +116,20 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
         &AnalyzeArgs {
             full: false,
             now: Some(rastro_core::format_time_ms(end)),
-            catalogue: None,
             json: false,
-            lead_resolution: 9,
-            lead_band_m: 1000.0,
-            lead_z_min: 3.09,
         },
     )?;
     say(format!(
         "    {} consignments analysed, {} alerts, {} leads",
-        report.analysis.consignments_analysed,
-        report.analysis.alerts.values().sum::<u64>(),
+        report.consignments_analysed,
+        report.alerts.values().sum::<u64>(),
         report.leads.leads
     ));
     say("4/4 evaluating against the simulator's truth".to_string());
-    let store = Store::open(&db)?;
-    let e = rastro_eval::evaluate(&store, &data)?;
+    let mut node = ctx::node(&g2)?;
+    let (alerts, leads, states) = node.system("evaluation").operator_results()?;
+    drop(node);
+    let e = rastro_eval::evaluate(&alerts, &leads, &states, &data)?;
     print!("{}", rastro_eval::table(&e));
     println!();
     println!("scenario files: {}", data.display());
@@ -136,8 +137,6 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("database: {}", db.display());
     println!("try: rastro --db {} alerts | head", db.display());
     println!("     rastro --db {} leads", db.display());
-    drop(store);
-    let tokens = setup_access(&db, &a.dir)?;
     println!("demo users and their API tokens: {}", tokens.display());
     say(format!(
         "demo finished in {:.1} s",
@@ -169,8 +168,7 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
 /// The simulator's originators as organisations, a partner liaison, and one user per role
 /// that the demo shows; writes `name token` lines to `DIR/tokens.txt` (mode 0600).
 fn setup_access(db: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<PathBuf> {
-    let mut store = Store::open(db)?;
-    store.set_actor("rastro-demo");
+    let mut node = rastro_app::Node::open(db)?;
     let orgs = [
         (
             "ANAM",
@@ -212,14 +210,12 @@ fn setup_access(db: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<P
         ),
     ];
     for (code, name, nation, kind) in orgs {
-        store.add_org(
-            &rastro_store::OrgRow {
-                code: code.into(),
-                name: name.into(),
-                nation: nation.into(),
-                kind: kind.into(),
-            },
-            super::analysis::now_ms(),
+        node.admin().add_org(
+            code,
+            name,
+            nation,
+            OrgKind::parse(kind).unwrap_or(OrgKind::Other),
+            ctx::now_ms(),
         )?;
     }
     let users = [
@@ -231,8 +227,10 @@ fn setup_access(db: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<P
     let mut lines =
         String::from("# demo users (synthetic): name token; shown once, keep private\n");
     for (name, org, role) in users {
-        let (row, token) = rastro_policy::token::new_user(name, org, role)?;
-        store.add_user(&row, super::analysis::now_ms())?;
+        let token = node
+            .admin()
+            .add_user(name, org, Role::parse(role).unwrap_or(Role::Analyst), ctx::now_ms())?
+            .context("demo user already exists")?;
         lines.push_str(&format!("{name} {token}\n"));
     }
     let path = dir.join("tokens.txt");

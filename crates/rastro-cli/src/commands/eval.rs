@@ -1,6 +1,6 @@
 //! `rastro evaluate`: analytics against simulator truth.
 
-use super::data::open_store;
+use super::ctx;
 use super::Global;
 use crate::output::print_json;
 use clap::Args;
@@ -17,8 +17,10 @@ pub struct EvaluateArgs {
 }
 
 pub fn evaluate(g: &Global, a: EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let store = open_store(g)?;
-    let e = rastro_eval::evaluate(&store, &a.truth)?;
+    ctx::operator_only(g, "evaluate")?;
+    let mut node = ctx::node(g)?;
+    let (alerts, leads, states) = node.system("evaluation").operator_results()?;
+    let e = rastro_eval::evaluate(&alerts, &leads, &states, &a.truth)?;
     if a.json {
         print_json(&e)?;
     } else {

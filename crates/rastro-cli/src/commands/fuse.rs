@@ -34,7 +34,8 @@ pub struct HotspotsArgs {
     pub json: bool,
 }
 
-pub fn hotspots(_g: &Global, a: HotspotsArgs) -> anyhow::Result<ExitCode> {
+pub fn hotspots(g: &Global, a: HotspotsArgs) -> anyhow::Result<ExitCode> {
+    super::ctx::operator_only(g, "hotspots")?;
     anyhow::ensure!(
         a.distance_band.is_finite() && a.distance_band > 0.0,
         "--distance-band must be a positive number"

@@ -3,12 +3,14 @@
 mod access;
 mod analysis;
 mod audit;
+mod ctx;
 mod data;
 mod demo;
 mod eval;
 mod fuse;
 mod leads;
 mod serve;
+mod settings;
 mod sim;
 mod track;
 
@@ -41,7 +43,8 @@ pub struct Global {
     /// Only errors on stderr; no progress bars.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// Read as this user: see exactly what they may see, and log the reads under their name.
+    /// Read (and decide) as this user: see exactly what they may see, and log the reads under
+    /// their name. Commands that are the operator's refuse it.
     #[arg(long = "as", global = true, env = "RASTRO_AS", value_name = "USER")]
     pub as_user: Option<String>,
 }
@@ -64,7 +67,10 @@ pub enum Command {
     Analyze(analysis::AnalyzeArgs),
     /// List alerts, highest score first.
     Alerts(analysis::AlertsArgs),
-    /// One consignment: custody, track, status, alerts.
+    /// Triage one alert (acknowledge, dismiss with a reason, escalate) for your organisation.
+    #[command(subcommand)]
+    Alert(analysis::AlertCmd),
+    /// Consignments: list them, or show one (custody, track, status, alerts).
     #[command(subcommand)]
     Consignment(analysis::ConsignmentCmd),
     /// The tamper-evident audit log: entries, signed heads, proofs, verification.
@@ -74,9 +80,16 @@ pub enum Command {
     Evaluate(eval::EvaluateArgs),
     /// Ranked lead sites fused from alerts, stops, tips, seizures and purchases.
     Leads(leads::LeadsArgs),
-    /// One lead: evidence and contributions; record a decision on it.
+    /// One lead: evidence and contributions; record a decision on it; release it.
     #[command(subcommand)]
     Lead(leads::LeadCmd),
+    /// Releases: leads released to you, or by your organisation; show or revoke one.
+    Releases(leads::ReleasesArgs),
+    #[command(subcommand)]
+    Release(leads::ReleaseCmd),
+    /// Analysis settings kept in the database (detectors, learning, leads, catalogue).
+    #[command(subcommand)]
+    Settings(settings::SettingsCmd),
     /// Serve the HTTP API (JSON under /api/v1, OpenAPI at /api/v1/openapi.json).
     Serve(serve::ServeArgs),
     /// Organisations that originate and receive data.
@@ -105,11 +118,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Evaluate(a) => eval::evaluate(&cli.global, a),
         Command::Analyze(a) => analysis::analyze_cmd(&cli.global, a),
         Command::Alerts(a) => analysis::alerts(&cli.global, a),
+        Command::Alert(c) => analysis::alert(&cli.global, c),
         Command::Consignment(c) => analysis::consignment(&cli.global, c),
         Command::Serve(a) => serve::serve(&cli.global, a),
         Command::Org(c) => access::org(&cli.global, c),
         Command::User(c) => access::user(&cli.global, c),
         Command::Leads(a) => leads::leads(&cli.global, a),
         Command::Lead(c) => leads::lead(&cli.global, c),
+        Command::Releases(a) => leads::releases(&cli.global, a),
+        Command::Release(c) => leads::release(&cli.global, c),
+        Command::Settings(c) => settings::settings(&cli.global, c),
     }
 }

@@ -66,7 +66,6 @@ pub fn run_server(
             pool_size: a.pool_size.max(1),
             ..Default::default()
         },
-        lead_config: rastro_fuse::LeadConfig::default(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -76,6 +75,7 @@ pub fn run_server(
 }
 
 pub fn serve(g: &Global, a: ServeArgs) -> anyhow::Result<ExitCode> {
+    super::ctx::operator_only(g, "serve")?;
     let scheme = if a.tls_cert.is_some() {
         "https"
     } else {

@@ -51,7 +51,8 @@ pub fn load_config(a: &SimulateArgs) -> anyhow::Result<Config> {
     Ok(cfg)
 }
 
-pub fn simulate(_g: &Global, a: SimulateArgs) -> anyhow::Result<ExitCode> {
+pub fn simulate(g: &Global, a: SimulateArgs) -> anyhow::Result<ExitCode> {
+    super::ctx::operator_only(g, "simulate")?;
     if a.print_config {
         print!("{DEFAULT_CONFIG}");
         return Ok(ExitCode::SUCCESS);

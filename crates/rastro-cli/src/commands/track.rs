@@ -56,7 +56,8 @@ struct StopOut {
     points: usize,
 }
 
-pub fn stops(_g: &Global, a: StopsArgs) -> anyhow::Result<ExitCode> {
+pub fn stops(g: &Global, a: StopsArgs) -> anyhow::Result<ExitCode> {
+    super::ctx::operator_only(g, "stops")?;
     anyhow::ensure!(
         a.max_diameter.is_finite() && a.max_diameter > 0.0 && a.min_duration.is_finite() && a.min_duration >= 0.0,
         "--max-diameter must be a positive number and --min-duration a non-negative number of seconds"

@@ -1,0 +1,205 @@
+//! The application layer: the one place that holds the store for front-ends. A front-end (the
+//! CLI, the HTTP server) opens a [`Node`] and asks it for a capability:
+//!
+//! - a [`Guard`] for a viewer (a user by name or token, or the operator at the console): every
+//!   read a person makes, every decision (triage, lead status, release) and API ingest;
+//! - a [`System`] for an explicit system actor (analysis, the operator's file ingest, audit
+//!   signing and verification, evaluation);
+//! - an [`Admin`] for the operator's management of organisations, users and settings.
+//!
+//! The store is a private field of each, and front-ends do not depend on `rastro-store`, so a
+//! handler or command that forgets the guard does not compile:
+//!
+//! ```compile_fail,E0616
+//! fn handler(node: &mut rastro_app::Node) {
+//!     // The store is not reachable from outside this crate.
+//!     let _ = node.store.leads(1, 10);
+//! }
+//! ```
+//!
+//! Reads return the versioned wire types of [`views`].
+
+pub mod guard;
+pub mod ingest;
+pub mod leads;
+pub mod system;
+pub mod views;
+
+pub use guard::{Guard, ObservationQuery};
+pub use rastro_pipeline::{
+    AnalysisSettings, AnalyzeOptions, AnalyzeReport, FileReport, IngestOptions, Progress,
+};
+pub use rastro_policy::{Audience, OrgKind, Policy, Role, Viewer};
+pub use rastro_store::{AlertFilter, AuditFilter};
+pub use system::{Admin, OrgInfo, System, UserInfo};
+
+use rastro_store::{Actor, Store, StoreError};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Deliberately vague: the same answer for an unknown user, a revoked one and a bad token.
+    #[error("not authenticated: unknown or revoked user, or malformed or wrong token")]
+    Unauthenticated,
+    #[error("not permitted: {0}")]
+    Forbidden(String),
+    /// The request itself is malformed (an unknown state, a missing reason, a bad name).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// A bound was reached (rejected lines per user and hour, say); try again later.
+    #[error("too many requests: {0}")]
+    TooMany(String),
+    #[error(transparent)]
+    Pipeline(#[from] rastro_pipeline::PipelineError),
+    #[error(transparent)]
+    Analyze(#[from] rastro_pipeline::AnalyzeError),
+    #[error(transparent)]
+    Settings(#[from] rastro_pipeline::SettingsError),
+    #[error(transparent)]
+    Audit(#[from] rastro_pipeline::audit::AuditError),
+}
+
+/// Verified tokens remembered at most; the cache is emptied when full (a bound, not an LRU:
+/// the cost of a miss is one argon2 verification).
+pub const TOKEN_CACHE_MAX: usize = 10_000;
+
+/// Tokens already verified, by SHA-256 of the whole token, with the hash they verified
+/// against (so a re-issued token is verified afresh).
+#[derive(Default)]
+pub struct TokenCache {
+    map: std::sync::Mutex<std::collections::HashMap<[u8; 32], String>>,
+}
+
+/// The operator's actor name at the console: `local:<os user>`.
+pub fn console_actor() -> String {
+    format!(
+        "local:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
+}
+
+/// A Rastro node: its database, and the capabilities front-ends ask for.
+pub struct Node {
+    store: Store,
+    db: PathBuf,
+}
+
+fn viewer_of(policy: &Policy, u: &rastro_store::UserRow) -> Result<Viewer, AppError> {
+    if u.revoked {
+        return Err(AppError::Unauthenticated);
+    }
+    let role = Role::parse(&u.role).ok_or(AppError::Unauthenticated)?;
+    Ok(Viewer {
+        user: u.name.clone(),
+        org: u.org.clone(),
+        nation: policy.nation_of(&u.org).to_string(),
+        role,
+    })
+}
+
+impl Node {
+    /// Opens (creating, mode 0600, and migrating) the database at `db`.
+    pub fn open(db: &Path) -> Result<Node, AppError> {
+        Ok(Node {
+            store: Store::open(db)?,
+            db: db.to_path_buf(),
+        })
+    }
+
+    pub fn db(&self) -> &Path {
+        &self.db
+    }
+
+    /// The operator's guard at the console (sees everything; reads audited as the operator).
+    pub fn operator(&mut self) -> Result<Guard<'_>, AppError> {
+        let policy = rastro_pipeline::load_policy(&self.store)?;
+        Guard::new(&mut self.store, policy, None, Actor::new(console_actor()), false)
+    }
+
+    /// The guard of a named, active user (the CLI's `--as USER`).
+    pub fn as_user(&mut self, name: &str) -> Result<Guard<'_>, AppError> {
+        let policy = rastro_pipeline::load_policy(&self.store)?;
+        let u = self.store.user(name)?.ok_or(AppError::Unauthenticated)?;
+        let v = viewer_of(&policy, &u)?;
+        let actor = Actor::new(&v.user);
+        Guard::new(&mut self.store, policy, Some(v), actor, false)
+    }
+
+    /// The guard of whoever holds `token` (the HTTP API's bearer token). An unknown token id
+    /// costs one argon2 verification, exactly as a wrong secret does. With `deferred`, read
+    /// entries are kept for the caller to commit before it answers.
+    pub fn with_token(
+        &mut self,
+        token: &str,
+        cache: &TokenCache,
+        deferred: bool,
+    ) -> Result<Guard<'_>, AppError> {
+        let (id, secret) = rastro_policy::token::split(token).ok_or(AppError::Unauthenticated)?;
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let u = self.store.user_by_token_id(id)?;
+        let known = u.as_ref().is_some_and(|u| {
+            cache
+                .map
+                .lock()
+                .map(|m| m.get(&key) == Some(&u.token_hash))
+                .unwrap_or(false)
+        });
+        if !known {
+            if !rastro_policy::token::verify_known_or_dummy(
+                secret,
+                u.as_ref().map(|u| u.token_hash.as_str()),
+            ) {
+                return Err(AppError::Unauthenticated);
+            }
+            if let (Ok(mut m), Some(u)) = (cache.map.lock(), u.as_ref()) {
+                if m.len() >= TOKEN_CACHE_MAX {
+                    m.clear();
+                }
+                m.insert(key, u.token_hash.clone());
+            }
+        }
+        let u = u.ok_or(AppError::Unauthenticated)?;
+        let policy = rastro_pipeline::load_policy(&self.store)?;
+        let v = viewer_of(&policy, &u)?;
+        let actor = Actor::new(&v.user);
+        Guard::new(&mut self.store, policy, Some(v), actor, deferred)
+    }
+
+    /// The capability of an explicit system actor (`system:<name>`).
+    pub fn system(&mut self, name: &str) -> System<'_> {
+        System::new(&mut self.store, Actor::new(format!("system:{name}")), self.db.clone())
+    }
+
+    /// The operator's own jobs at the console (file ingest, signing heads), as
+    /// `local:<os user>`.
+    pub fn console(&mut self) -> System<'_> {
+        System::new(&mut self.store, Actor::new(console_actor()), self.db.clone())
+    }
+
+    /// The operator's management of organisations, users and settings.
+    pub fn admin(&mut self) -> Admin<'_> {
+        Admin::new(&mut self.store, Actor::new(console_actor()))
+    }
+
+    /// Commits read entries a deferred guard kept (the server's audit writer), in one
+    /// transaction: when this returns `Ok`, they are durable.
+    pub fn commit_reads(&mut self, entries: Vec<(Actor, rastro_store::AuditEvent)>) -> Result<(), AppError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.store.audit_batch(entries)?;
+        Ok(())
+    }
+
+    /// WAL size at which this connection checkpoints (servers want small ones).
+    pub fn set_wal_autocheckpoint(&mut self, pages: u32) -> Result<(), AppError> {
+        Ok(self.store.set_wal_autocheckpoint(pages)?)
+    }
+}
+
+/// The store's audit types a front-end passes along, never builds itself.
+pub use rastro_store::Actor as AuditActor;
+pub use rastro_store::AuditEvent;
