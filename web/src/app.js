@@ -36,7 +36,7 @@ async function api(path, opts = {}) {
   });
   if (r.status === 401) { logout(); throw new Error("unauthenticated"); }
   const body = await r.json().catch(() => null);
-  if (!r.ok) throw new Error((body && body.error) || r.statusText);
+  if (!r.ok) throw new Error((body && (body.message || body.error)) || r.statusText);
   return body;
 }
 
@@ -98,7 +98,7 @@ async function showMap() {
       .on("click", () => showDetails("lead", f.properties, f.id))
       .addTo(layers.leads);
   }
-  const times = alerts.map((a) => Date.parse(a.time_ms)).filter((x) => !isNaN(x));
+  const times = alerts.map((a) => Date.parse(a.time)).filter((x) => !isNaN(x));
   const slider = $("#time");
   slider.min = times.length ? Math.min(...times) : 0;
   slider.max = times.length ? Math.max(...times) : 1;
@@ -112,7 +112,7 @@ function drawAlerts() {
   layers.alerts.clearLayers();
   let n = 0;
   for (const a of alertsCache) {
-    if (a.lat == null || Date.parse(a.time_ms) > until) continue;
+    if (a.lat == null || Date.parse(a.time) > until) continue;
     n++;
     L.circleMarker([a.lat, a.lon], { radius: 4 + 4 * a.score, color: "#7f1d1d", fillColor: "#dc2626", fillOpacity: 0.8, weight: 1, className: "alert-marker" })
       .on("click", () => showDetails("alert", a))
@@ -195,7 +195,7 @@ async function consignmentDetail(id) {
   }
 }
 
-const STATUS_COLOURS = { in_transit: "#2563eb", delivered: "#16a34a", overdue: "#ea580c", lost_contact: "#dc2626", not_started: "#6b7280" };
+const STATUS_COLOURS = { at_port: "#6b7280", in_transit: "#2563eb", delivered: "#16a34a", overdue: "#ea580c", lost: "#dc2626" };
 async function showTrack(x) {
   await show("map");
   layers.tracks.clearLayers();
@@ -229,7 +229,7 @@ async function showAlerts() {
       button(t("dismiss"), () => { const r = prompt(t("dismiss-reason")); if (r) act("dismissed", r); }),
       button(t("escalate"), () => act("escalated")),
     );
-    tr.append(td(a.score.toFixed(2)), td(t("typology-" + a.typology)), td(a.subject), td(a.time_ms), td(tlp(a.marking)), state, actions);
+    tr.append(td(a.score.toFixed(2)), td(t("typology-" + a.typology)), td(a.subject), td(a.time), td(tlp(a.marking)), state, actions);
     rows.append(tr);
   }
   plotAlerts(q.alerts);
@@ -262,7 +262,7 @@ function plotAlerts(alerts) {
   svg.replaceChildren();
   const weeks = new Map();
   for (const a of alerts) {
-    const w = Math.floor(Date.parse(a.time_ms) / (7 * 86400000));
+    const w = Math.floor(Date.parse(a.time) / (7 * 86400000));
     if (!isNaN(w)) weeks.set(w, (weeks.get(w) || 0) + 1);
   }
   const ks = [...weeks.keys()].sort((x, y) => x - y);
@@ -297,12 +297,50 @@ async function showLeads() {
     const actions = document.createElement("td");
     if (me.role === "commander") {
       actions.append(button(t("release"), async () => {
-        const to = prompt(t("release-to"));
-        if (to) { try { await api("/leads/" + encodeURIComponent(l.id) + "/release", { method: "POST", body: JSON.stringify({ to: [to] }) }); showLeads(); } catch (e) { alert(e.message); } }
+        // TLP:RED goes to named organisations only; below RED a nation may be named too.
+        const to = prompt(t(l.marking.tlp === "RED" ? "release-to-red" : "release-to"));
+        if (!to) return;
+        const recipients = to.split(/[,;\s]+/).map((x) => x.trim().toUpperCase()).filter(Boolean);
+        try {
+          const r = await api("/leads/" + encodeURIComponent(l.id) + "/release", { method: "POST", body: JSON.stringify({ to: recipients }) });
+          alert(t("release-done", { to: r.recipients.join(", "), sha: r.sha256.slice(0, 12) }));
+          await showLeads();
+          await showReleases();
+        } catch (e) { alert(e.message); }
       }));
+    }
+    const changed = (l.releases || []).some((r) => !r.revoked && r.changed_since_release);
+    if (changed) {
+      const warn = document.createElement("span");
+      warn.className = "changed-since-release";
+      warn.textContent = " " + t("changed-since-release");
+      actions.append(warn);
     }
     tr.append(td(String(l.rank)), td(l.score.toFixed(2)), td(l.summary), td(t("status-" + l.status)), td(tlp(l.marking)), actions);
     tr.addEventListener("click", (e) => { if (e.target.tagName !== "BUTTON") leadDetail(l); });
+    rows.append(tr);
+  }
+}
+async function showReleases() {
+  const rows = $("#releases-rows");
+  rows.replaceChildren();
+  const rs = await api("/releases");
+  if (!rs.length) {
+    const tr = document.createElement("tr");
+    const c = td(t("releases-none")); c.colSpan = 7; tr.append(c); rows.append(tr);
+  }
+  for (const r of rs) {
+    const tr = document.createElement("tr");
+    tr.className = "release-row" + (r.revoked ? " revoked" : "");
+    const actions = document.createElement("td");
+    if (r.revoked) actions.append(t("release-revoked"));
+    else if (me.role === "commander" && r.released_by === me.org) {
+      actions.append(button(t("revoke"), async () => {
+        try { await api("/releases/" + r.release + "/revoke", { method: "POST", body: "{}" }); await showLeads(); await showReleases(); } catch (e) { alert(e.message); }
+      }));
+    }
+    tr.append(td(String(r.release)), td(r.released_by), td(r.recipients.join(", ")), td(r.time), td(r.lead.summary), td(r.sha256.slice(0, 12)), actions);
+    tr.addEventListener("click", (e) => { if (e.target.tagName !== "BUTTON") leadDetail(r.lead); });
     rows.append(tr);
   }
 }
@@ -315,7 +353,7 @@ function leadDetail(l) {
   const table = document.createElement("table");
   for (const c of l.evidence) {
     const tr = document.createElement("tr");
-    tr.append(td(c.contribution.toFixed(3)), td(c.evidence.kind), td(c.evidence.detail), td(c.evidence.time_ms), td(tlp(c.evidence.marking)), td(c.evidence.origin));
+    tr.append(td(c.contribution.toFixed(3)), td(c.kind), td(c.detail), td(c.time), td(tlp(c.marking)), td(c.origin));
     table.append(tr);
   }
   d.append(table);
@@ -342,7 +380,7 @@ async function show(v) {
     if (v === "map") { await showMap(); map.invalidateSize(); }
     if (v === "alerts") await showAlerts();
     if (v === "consignments") await showConsignments();
-    if (v === "leads") await showLeads();
+    if (v === "leads") { await showLeads(); await showReleases(); }
     if (v === "audit") await showAudit();
   } catch (e) { console.error(e); }
 }

@@ -84,17 +84,37 @@ try {
   check(await page.locator("tr.lead-row").count() === a.leads, "the leads list matches the map");
   await page.screenshot({ path: `${out}/leads-analyst-en-1366x768.png`, fullPage: true });
 
-  // Partner liaison: nothing of the host's AMBER/RED analytics was released to the US.
+  // Commander: releases the top lead to DEA by name (the lead is TLP:RED); the release is a
+  // frozen snapshot listed with its recipients and content hash.
+  await page.click("#logout");
+  await login("comandante");
+  await page.click("#nav [data-view=leads]");
+  await page.waitForSelector("tr.lead-row");
+  const dialogs = [];
+  const onDialog = async (d) => { dialogs.push(d.type() + ": " + d.message()); if (d.type() === "prompt") await d.accept("DEA"); else await d.accept(); };
+  page.on("dialog", onDialog);
+  await page.locator("tr.lead-row button").first().click();
+  await page.waitForSelector("tr.release-row");
+  page.off("dialog", onDialog);
+  check(dialogs.some((d) => d.startsWith("prompt") && d.includes("TLP:RED")), "a RED lead asks for named organisations: " + dialogs.join(" | "));
+  check(dialogs.some((d) => d.startsWith("alert") && d.includes("DEA")), "the release names its recipient");
+  check((await page.locator("tr.release-row").first().textContent()).includes("DEA"), "the release is listed with its recipient");
+
+  // Partner liaison: nothing of the host's AMBER/RED analytics was released to the US but
+  // the one lead the commander released, which it sees as released, not among its leads.
   await page.click("#logout");
   await login("enlace-dea");
   const b = await stats();
-  check(b.alerts < a.alerts && b.leads === 0, `liaison sees fewer alerts (${b.alerts}) and no leads`);
-  check(await page.locator("path.lead-cell").count() === 0, "no lead cells for the liaison");
+  check(b.alerts < a.alerts && b.leads === 1, `liaison sees fewer alerts (${b.alerts}) and, of the leads, only the one released to DEA (${b.leads})`);
   await page.screenshot({ path: `${out}/map-liaison-1366x768.png` });
   await page.click("#nav [data-view=alerts]");
   await page.waitForSelector("#alerts-rows tr");
   check(await page.locator("tr.alert-row").count() === b.alerts, "the liaison's queue holds only what the map shows");
   check(await page.locator("#nav [data-view=audit]").isHidden(), "no audit screen for a liaison");
+  await page.click("#nav [data-view=leads]");
+  await page.waitForSelector("tr.release-row");
+  check(await page.locator("tr.release-row").count() === 1, "the liaison sees the one release made to DEA");
+  check(await page.locator("tr.lead-row").count() === 0, "and no host leads");
   await page.click("#nav [data-view=consignments]");
   await page.waitForSelector("#consignment-rows tr");
   check(await page.locator("tr.consignment-row").count() === 0, "no host consignments for the liaison (AMBER for Mexico)");

@@ -149,10 +149,16 @@ impl<'a> Guard<'a> {
     pub fn me(&self) -> Result<MeV1, AppError> {
         let v = self.viewer.as_ref();
         Ok(MeV1 {
-            user: v.map(|v| v.user.clone()).unwrap_or_else(|| self.actor.to_string()),
+            user: v
+                .map(|v| v.user.clone())
+                .unwrap_or_else(|| self.actor.to_string()),
             org: self.org(),
-            nation: v.map(|v| v.nation.clone()).unwrap_or_else(|| self.policy.host_nation.clone()),
-            role: v.map(|v| v.role.as_str().to_string()).unwrap_or_else(|| "operator".into()),
+            nation: v
+                .map(|v| v.nation.clone())
+                .unwrap_or_else(|| self.policy.host_nation.clone()),
+            role: v
+                .map(|v| v.role.as_str().to_string())
+                .unwrap_or_else(|| "operator".into()),
             host_nation: self.policy.host_nation.clone(),
         })
     }
@@ -445,7 +451,9 @@ impl<'a> Guard<'a> {
         })?;
         self.log_read(
             "quarantine",
-            rows.iter().map(|r| format!("quarantine:{}", r.seq)).collect(),
+            rows.iter()
+                .map(|r| format!("quarantine:{}", r.seq))
+                .collect(),
         )?;
         Ok(rows
             .into_iter()
@@ -465,7 +473,7 @@ impl<'a> Guard<'a> {
     pub fn require_audit(&self) -> Result<(), AppError> {
         match &self.viewer {
             Some(v) if !self.policy.may_read_audit(v) => Err(AppError::Forbidden(format!(
-                "the audit log is for auditors and administrators; {} is a {}",
+                "the audit log is for auditors and administrators; {} has the role {}",
                 v.user,
                 v.role.as_str()
             ))),
@@ -523,7 +531,7 @@ impl<'a> Guard<'a> {
             return Ok(());
         }
         Err(AppError::Forbidden(format!(
-            "only host-nation {} may do this; {} is a {} of {}",
+            "only host-nation {} may do this; {} has the role {} at {}",
             roles
                 .iter()
                 .map(|r| r.as_str())
@@ -548,5 +556,4 @@ impl<'a> Guard<'a> {
             .map(|d| (d.status, d.note.clone()))
             .unwrap_or((LeadStatus::New, None))
     }
-
 }

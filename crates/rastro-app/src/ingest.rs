@@ -87,7 +87,11 @@ impl Guard<'_> {
                 match reader.next_item() {
                     Ok(Some(rastro_ingest::Item::Record { line, record })) => {
                         if let Some(v) = self.viewer() {
-                            if let Err(e) = self.policy().may_originate(v, record.originator(), record.marking()) {
+                            if let Err(e) = self.policy().may_originate(
+                                v,
+                                record.originator(),
+                                record.marking(),
+                            ) {
                                 if refusals.len() < MAX_REFUSALS {
                                     let id: String = record.id().chars().take(64).collect();
                                     refusals.push((line, format!("{} {id:?}: {e}", record.kind())));
@@ -113,12 +117,22 @@ impl Guard<'_> {
         }
         if !refusals.is_empty() {
             self.refuse(&digest, "refused records", refusals.len())?;
-            self.store().quota_add(&user, hour, QuotaUse { attempts: 1, ..Default::default() })?;
+            self.store().quota_add(
+                &user,
+                hour,
+                QuotaUse {
+                    attempts: 1,
+                    ..Default::default()
+                },
+            )?;
             let list: Vec<String> = refusals
                 .iter()
                 .map(|(line, why)| format!("line {line}: {why}"))
                 .collect();
-            return Err(AppError::Forbidden(format!("nothing was ingested: {}", list.join("; "))));
+            return Err(AppError::Forbidden(format!(
+                "nothing was ingested: {}",
+                list.join("; ")
+            )));
         }
         if spent.rejected_lines + rejected.0 > limits.rejected_lines_per_hour
             || spent.rejected_bytes + rejected.1 > limits.rejected_bytes_per_hour

@@ -32,7 +32,12 @@ pub fn content_sha256(l: &Lead) -> String {
 }
 
 impl Guard<'_> {
-    fn lead_view(&mut self, l: &Lead, decisions: &[rastro_store::LeadDecision], releases: &[ReleaseRow]) -> LeadV1 {
+    fn lead_view(
+        &mut self,
+        l: &Lead,
+        decisions: &[rastro_store::LeadDecision],
+        releases: &[ReleaseRow],
+    ) -> LeadV1 {
         let (status, note) = self.decision_for(l, decisions);
         let mut v = LeadV1::new(l, status, note);
         let org = self.org();
@@ -89,7 +94,9 @@ impl Guard<'_> {
 
     fn release_view(&self, r: &ReleaseRow) -> Option<ReleaseV1> {
         let mut lead: Lead = serde_json::from_str(&r.body).ok()?;
-        lead.marking.releasable_to.extend(r.recipients.iter().cloned());
+        lead.marking
+            .releasable_to
+            .extend(r.recipients.iter().cloned());
         Some(ReleaseV1 {
             release: r.rid,
             released_by: r.org.clone(),
@@ -124,7 +131,9 @@ impl Guard<'_> {
             .collect();
         self.log_read(
             "releases",
-            out.iter().map(|r| format!("release:{}", r.release)).collect(),
+            out.iter()
+                .map(|r| format!("release:{}", r.release))
+                .collect(),
         )?;
         Ok(out)
     }
@@ -175,7 +184,12 @@ impl Guard<'_> {
     /// Releases one of the viewer's leads, as the viewer sees it now, to named recipients:
     /// host-nation commanders only. A RED lead goes to organisations only. `None` for a lead
     /// the viewer cannot see.
-    pub fn release_lead(&mut self, id: &str, to: &[String], t_ms: i64) -> Result<Option<ReleaseV1>, AppError> {
+    pub fn release_lead(
+        &mut self,
+        id: &str,
+        to: &[String],
+        t_ms: i64,
+    ) -> Result<Option<ReleaseV1>, AppError> {
         let Some(vid) = self.vid() else {
             return Ok(None);
         };
@@ -242,7 +256,9 @@ impl Guard<'_> {
             ));
         }
         if state == "dismissed" && reason.is_none_or(|r| r.trim().is_empty()) {
-            return Err(AppError::Invalid("dismissing an alert needs a reason".into()));
+            return Err(AppError::Invalid(
+                "dismissing an alert needs a reason".into(),
+            ));
         }
         if reason.is_some_and(|r| r.len() > 2000) {
             return Err(AppError::Invalid("a reason is at most 2000 bytes".into()));
@@ -306,7 +322,10 @@ impl Guard<'_> {
             features.push(feature(l, None));
         }
         let org = self.org();
-        for r in released.iter().filter(|r| r.released_by != org && !r.revoked) {
+        for r in released
+            .iter()
+            .filter(|r| r.released_by != org && !r.revoked)
+        {
             features.push(feature(&r.lead, Some(r)));
         }
         Ok(serde_json::json!({"type": "FeatureCollection", "features": features}))

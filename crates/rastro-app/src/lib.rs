@@ -116,7 +116,13 @@ impl Node {
     /// The operator's guard at the console (sees everything; reads audited as the operator).
     pub fn operator(&mut self) -> Result<Guard<'_>, AppError> {
         let policy = rastro_pipeline::load_policy(&self.store)?;
-        Guard::new(&mut self.store, policy, None, Actor::new(console_actor()), false)
+        Guard::new(
+            &mut self.store,
+            policy,
+            None,
+            Actor::new(console_actor()),
+            false,
+        )
     }
 
     /// The guard of a named, active user (the CLI's `--as USER`).
@@ -170,13 +176,21 @@ impl Node {
 
     /// The capability of an explicit system actor (`system:<name>`).
     pub fn system(&mut self, name: &str) -> System<'_> {
-        System::new(&mut self.store, Actor::new(format!("system:{name}")), self.db.clone())
+        System::new(
+            &mut self.store,
+            Actor::new(format!("system:{name}")),
+            self.db.clone(),
+        )
     }
 
     /// The operator's own jobs at the console (file ingest, signing heads), as
     /// `local:<os user>`.
     pub fn console(&mut self) -> System<'_> {
-        System::new(&mut self.store, Actor::new(console_actor()), self.db.clone())
+        System::new(
+            &mut self.store,
+            Actor::new(console_actor()),
+            self.db.clone(),
+        )
     }
 
     /// The operator's management of organisations, users and settings.
@@ -186,12 +200,20 @@ impl Node {
 
     /// Commits read entries a deferred guard kept (the server's audit writer), in one
     /// transaction: when this returns `Ok`, they are durable.
-    pub fn commit_reads(&mut self, entries: Vec<(Actor, rastro_store::AuditEvent)>) -> Result<(), AppError> {
+    pub fn commit_reads(
+        &mut self,
+        entries: Vec<(Actor, rastro_store::AuditEvent)>,
+    ) -> Result<(), AppError> {
         if entries.is_empty() {
             return Ok(());
         }
         self.store.audit_batch(entries)?;
         Ok(())
+    }
+
+    /// The tables of the store's current schema (for the tidy test of ARCHITECTURE.md).
+    pub fn schema_tables(&self) -> Result<Vec<String>, AppError> {
+        Ok(self.store.table_names()?)
     }
 
     /// WAL size at which this connection checkpoints (servers want small ones).

@@ -6,10 +6,15 @@ use crate::AppError;
 use rastro_audit::{SignedTreeHead, Tree, VerifyReport};
 use rastro_core::{Alert, ConsignmentState, Lead};
 use rastro_pipeline::audit as paudit;
-use rastro_pipeline::{AnalysisSettings, AnalyzeOptions, AnalyzeReport, FileReport, IngestOptions, Progress};
+use rastro_pipeline::{
+    AnalysisSettings, AnalyzeOptions, AnalyzeReport, FileReport, IngestOptions, Progress,
+};
 use rastro_policy::{OrgKind, Role};
 use rastro_store::{Actor, AlertFilter, AuditEvent, OrgRow, Store, UserRow};
 use std::path::{Path, PathBuf};
+
+/// The operator's alerts, leads and consignment states (for evaluation against the truth).
+pub type OperatorResults = (Vec<Alert>, Vec<Lead>, Vec<(String, ConsignmentState)>);
 
 /// A system actor's jobs.
 pub struct System<'a> {
@@ -45,7 +50,12 @@ impl<'a> System<'a> {
             full,
             settings,
         };
-        Ok(rastro_pipeline::analyze(self.store, &self.actor, &opts, progress)?)
+        Ok(rastro_pipeline::analyze(
+            self.store,
+            &self.actor,
+            &opts,
+            progress,
+        )?)
     }
 
     /// Ingests one file as this actor (the operator at the console).
@@ -55,12 +65,22 @@ impl<'a> System<'a> {
         opts: &IngestOptions,
         progress: &dyn Progress,
     ) -> Result<FileReport, AppError> {
-        Ok(rastro_pipeline::ingest_path(self.store, &self.actor, path, opts, progress)?)
+        Ok(rastro_pipeline::ingest_path(
+            self.store,
+            &self.actor,
+            path,
+            opts,
+            progress,
+        )?)
     }
 
     /// Signs the current tree head with the key beside the database (created on first use,
     /// mode 0600) or at `key`, and stores it.
-    pub fn sign_head(&mut self, key: Option<&Path>, now_ms: i64) -> Result<SignedTreeHead, AppError> {
+    pub fn sign_head(
+        &mut self,
+        key: Option<&Path>,
+        now_ms: i64,
+    ) -> Result<SignedTreeHead, AppError> {
         let key = key
             .map(Path::to_path_buf)
             .unwrap_or_else(|| paudit::default_key_path(&self.db));
@@ -82,7 +102,10 @@ impl<'a> System<'a> {
 
     /// Every entry's exact bytes and stored leaf hash (for export), and an audit entry saying
     /// the log was exported.
-    pub fn export_entries(&mut self, to: Option<String>) -> Result<Vec<rastro_audit::StoredEntry>, AppError> {
+    pub fn export_entries(
+        &mut self,
+        to: Option<String>,
+    ) -> Result<Vec<rastro_audit::StoredEntry>, AppError> {
         let entries = self.store.audit_entries()?;
         let mut ev = AuditEvent::new("export");
         ev.detail = serde_json::json!({ "what": "audit log", "entries": entries.len() });
@@ -93,7 +116,9 @@ impl<'a> System<'a> {
 
     /// The operator's complete results (its view), for evaluation against simulator truth:
     /// alerts, leads and consignment states. Logged as a read.
-    pub fn operator_results(&mut self) -> Result<(Vec<Alert>, Vec<Lead>, Vec<(String, ConsignmentState)>), AppError> {
+    pub fn operator_results(
+        &mut self,
+    ) -> Result<OperatorResults, AppError> {
         let Some(vid) = self.store.audience_view("*")? else {
             return Ok(Default::default());
         };
@@ -149,7 +174,14 @@ impl<'a> Admin<'a> {
     }
 
     /// Registers an organisation; false when the code is taken.
-    pub fn add_org(&mut self, code: &str, name: &str, nation: &str, kind: OrgKind, t_ms: i64) -> Result<bool, AppError> {
+    pub fn add_org(
+        &mut self,
+        code: &str,
+        name: &str,
+        nation: &str,
+        kind: OrgKind,
+        t_ms: i64,
+    ) -> Result<bool, AppError> {
         Ok(self.store.add_org(
             &self.actor,
             &OrgRow {
@@ -178,14 +210,19 @@ impl<'a> Admin<'a> {
 
     /// Adds a user and returns the token to show them once (only its argon2id hash is
     /// stored); `None` when the name is taken or the organisation unknown.
-    pub fn add_user(&mut self, name: &str, org: &str, role: Role, t_ms: i64) -> Result<Option<String>, AppError> {
+    pub fn add_user(
+        &mut self,
+        name: &str,
+        org: &str,
+        role: Role,
+        t_ms: i64,
+    ) -> Result<Option<String>, AppError> {
         if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_control() || c == ':') {
             return Err(AppError::Invalid(
                 "a user name is 1 to 64 characters, without control characters or ':'".into(),
             ));
         }
-        let t = rastro_policy::token::generate()
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let t = rastro_policy::token::generate().map_err(|e| AppError::Invalid(e.to_string()))?;
         let row = UserRow {
             name: name.into(),
             org: org.into(),
@@ -194,7 +231,10 @@ impl<'a> Admin<'a> {
             token_hash: t.hash,
             revoked: false,
         };
-        Ok(self.store.add_user(&self.actor, &row, t_ms)?.then_some(t.token))
+        Ok(self
+            .store
+            .add_user(&self.actor, &row, t_ms)?
+            .then_some(t.token))
     }
 
     pub fn revoke_user(&mut self, name: &str, t_ms: i64) -> Result<bool, AppError> {

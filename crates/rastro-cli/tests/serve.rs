@@ -111,12 +111,15 @@ fn every_read_a_client_received_survives_sigkill_in_the_audit_log() {
         .unwrap()
         .to_string();
     let reads_before = |db: &std::path::Path| -> usize {
-        json(&rastro(db, &["audit", "log", "--who", "analista", "--json"]))
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["action"] == "read")
-            .count()
+        json(&rastro(
+            db,
+            &["audit", "log", "--who", "analista", "--json"],
+        ))
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "read")
+        .count()
     };
     let before = reads_before(&db);
     let (mut child, addr) = start_server(&db);
@@ -163,7 +166,10 @@ fn every_read_a_client_received_survives_sigkill_in_the_audit_log() {
     let got = received.load(Ordering::SeqCst) as usize;
     let logged = reads_before(&db) - before;
     assert!(got >= 150);
-    assert!(logged >= got, "{got} replies with data were received, only {logged} reads logged");
+    assert!(
+        logged >= got,
+        "{got} replies with data were received, only {logged} reads logged"
+    );
     let verify = rastro(&db, &["audit", "verify", "--json"]);
     assert_eq!(json(&verify)["ok"], true);
 }

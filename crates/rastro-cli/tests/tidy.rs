@@ -236,6 +236,71 @@ fn every_crate_is_described_in_architecture_md() {
     }
 }
 
+/// ARCHITECTURE.md names every table of the current schema and every route of the API.
+#[test]
+fn every_schema_table_and_api_route_is_in_architecture_md() {
+    let arch = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let node = rastro_app::Node::open(&dir.path().join("t.db")).unwrap();
+    let tables = node.schema_tables().unwrap();
+    assert!(tables.len() > 15, "{tables:?}");
+    let missing: Vec<&String> = tables
+        .iter()
+        .filter(|t| !arch.contains(&format!("`{t}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md does not describe tables {missing:?}"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&rastro_server::openapi_json()).unwrap();
+    let missing: Vec<&String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|p| !arch.contains(&format!("`{}`", p.trim_start_matches("/api/v1"))))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md does not list routes {missing:?}"
+    );
+}
+
+/// The enforcement point is sealed by the dependency graph: only the application layer and
+/// the pipeline (the system actor) reach the store; front-ends reach it through rastro-app.
+#[test]
+fn only_the_application_layer_and_the_pipeline_reach_the_store() {
+    for (name, _) in crates() {
+        if deps(&name).contains(&"rastro-store".to_string()) {
+            assert!(
+                ["rastro-app", "rastro-pipeline"].contains(&name.as_str()),
+                "{name} depends on rastro-store directly: go through rastro-app's guard"
+            );
+        }
+    }
+    for front in ["rastro-cli", "rastro-server"] {
+        assert!(deps(front).contains(&"rastro-app".to_string()), "{front}");
+        assert!(
+            !deps(front).contains(&"rastro-pipeline".to_string()),
+            "{front} reaches the pipeline around rastro-app"
+        );
+    }
+    // The simulator shares no analysis code.
+    for d in closure("rastro-sim") {
+        assert!(
+            ![
+                "rastro-detect",
+                "rastro-fuse",
+                "rastro-learn",
+                "rastro-track",
+                "rastro-pipeline",
+                "rastro-store"
+            ]
+            .contains(&d.as_str()),
+            "rastro-sim depends on {d}"
+        );
+    }
+}
+
 #[test]
 fn every_record_kind_is_documented_in_formats_md() {
     let doc = std::fs::read_to_string(root().join("docs/formats.md")).unwrap();
@@ -292,4 +357,59 @@ fn the_embedded_ui_is_built_from_the_current_sources() {
 
 fn hex_of(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Every status and typology the server can send has a translation in both of the UI's
+/// languages, and the UI filters by no status the server never sends.
+#[test]
+fn the_ui_knows_every_status_and_typology_the_server_sends() {
+    let web = root().join("web/src");
+    let keys = |lang: &str| -> Vec<String> {
+        std::fs::read_to_string(web.join(format!("locales/{lang}.ftl")))
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim().to_string()))
+            .collect()
+    };
+    let (es, en) = (keys("es"), keys("en"));
+    let mut wanted: Vec<String> = rastro_core::ConsignmentStatus::ALL
+        .iter()
+        .map(|s| format!("status-{}", s.as_str()))
+        .collect();
+    wanted.extend(
+        rastro_core::LeadStatus::ALL
+            .iter()
+            .map(|s| format!("status-{}", s.as_str())),
+    );
+    wanted.extend(
+        rastro_core::Typology::ALL
+            .iter()
+            .map(|t| format!("typology-{}", t.as_str())),
+    );
+    for k in &wanted {
+        assert!(es.contains(k), "es.ftl lacks {k}");
+        assert!(en.contains(k), "en.ftl lacks {k}");
+    }
+    for k in es
+        .iter()
+        .filter(|k| k.starts_with("status-") && *k != "status-any")
+    {
+        assert!(
+            wanted.contains(k),
+            "es.ftl translates {k}, which the server never sends"
+        );
+    }
+    let html = std::fs::read_to_string(web.join("index.html")).unwrap();
+    for opt in html.split("<option value=\"").skip(1) {
+        let v = opt.split('"').next().unwrap();
+        if !v.is_empty() && html.contains("status-filter") {
+            assert!(
+                rastro_core::ConsignmentStatus::ALL
+                    .iter()
+                    .any(|s| s.as_str() == v)
+                    || !opt.contains("data-l10n=\"status-"),
+                "the UI filters by status {v:?}, which the server never sends"
+            );
+        }
+    }
 }

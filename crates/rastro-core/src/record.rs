@@ -458,8 +458,16 @@ impl Observation {
         if self.has_telematics() {
             h.update(&[0xfd]);
             h.update(&self.speed_kmh.map_or(u64::MAX, f64::to_bits).to_le_bytes());
-            h.update(&self.heading_deg.map_or(u64::MAX, f64::to_bits).to_le_bytes());
-            h.update(&[self.ignition.map_or(2, u8::from), self.power.map_or(0xff, |p| p.code())]);
+            h.update(
+                &self
+                    .heading_deg
+                    .map_or(u64::MAX, f64::to_bits)
+                    .to_le_bytes(),
+            );
+            h.update(&[
+                self.ignition.map_or(2, u8::from),
+                self.power.map_or(0xff, |p| p.code()),
+            ]);
         }
         h.digest()
     }

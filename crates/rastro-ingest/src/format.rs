@@ -4,6 +4,7 @@
 //! CSV and JSON Lines share this code: both readers present a line as [`Fields`], so a rule
 //! is written once and a record is valid or invalid the same way in either format.
 
+use rastro_core::ids::Mmsi;
 use rastro_core::record::{valid_credibility, valid_reliability};
 use rastro_core::{
     Cas, Consignment, ContainerNumber, Country, Custody, CustodyKind, HsCode, Imo, Kind, LandUse,
@@ -11,7 +12,6 @@ use rastro_core::{
     PowerState, Record, Relation, RelationRole, Report, ReportKind, Rfc, SubjectKind, Tlp,
     UnLocode, Unit, Vehicle,
 };
-use rastro_core::ids::Mmsi;
 
 /// A problem with one field of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -412,7 +412,10 @@ fn relations(f: &impl Fields) -> Result<Vec<Relation>, FieldError> {
             })?;
             let party = party.trim();
             if party.is_empty() || party.len() > 200 || party.chars().any(char::is_control) {
-                return Err(FieldError::new("relations", format!("bad party id in {x:?}")));
+                return Err(FieldError::new(
+                    "relations",
+                    format!("bad party id in {x:?}"),
+                ));
             }
             Ok(Relation {
                 role,
@@ -476,7 +479,10 @@ fn route(f: &impl Fields) -> Result<Vec<Position>, FieldError> {
         .map(|x| {
             let mut it = x.split_whitespace();
             let (Some(la), Some(lo), None) = (it.next(), it.next(), it.next()) else {
-                return Err(FieldError::new("route", format!("{x:?} is not \"lat lon\"")));
+                return Err(FieldError::new(
+                    "route",
+                    format!("{x:?} is not \"lat lon\""),
+                ));
             };
             let (la, lo) = (parse_f64("route", la)?, parse_f64("route", lo)?);
             Position::new(la, lo).map_err(|e| FieldError::new("route", e.to_string()))
@@ -489,7 +495,10 @@ fn opt_bool(f: &impl Fields, name: &str) -> Result<Option<bool>, FieldError> {
         .map(|v| match v.trim().to_ascii_lowercase().as_str() {
             "1" | "true" | "on" | "yes" => Ok(true),
             "0" | "false" | "off" | "no" => Ok(false),
-            _ => Err(FieldError::new(name, format!("{v:?} is not on/off, true/false or 1/0"))),
+            _ => Err(FieldError::new(
+                name,
+                format!("{v:?} is not on/off, true/false or 1/0"),
+            )),
         })
         .transpose()
 }
@@ -768,7 +777,10 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                 valid_until_ms: None,
                 precision_m: match opt_f64(f, "precision_m")? {
                     Some(v) if v < 0.0 => {
-                        return Err(FieldError::new("precision_m", "precision must not be negative"))
+                        return Err(FieldError::new(
+                            "precision_m",
+                            "precision must not be negative",
+                        ))
                     }
                     v => v,
                 },

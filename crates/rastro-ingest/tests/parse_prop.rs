@@ -34,20 +34,23 @@ fn observation() -> impl Strategy<Value = Observation> {
             )
         })
         .prop_map(
-            |((
-                id,
-                originator,
-                tlp,
-                rel,
-                src,
-                sk,
-                subject,
-                time_ms,
-                lat,
-                lon,
-                accuracy_m,
-                confidence,
-            ), (speed_kmh, heading_deg, ignition, power))| Observation {
+            |(
+                (
+                    id,
+                    originator,
+                    tlp,
+                    rel,
+                    src,
+                    sk,
+                    subject,
+                    time_ms,
+                    lat,
+                    lon,
+                    accuracy_m,
+                    confidence,
+                ),
+                (speed_kmh, heading_deg, ignition, power),
+            )| Observation {
                 id,
                 originator,
                 marking: Marking {

@@ -42,7 +42,10 @@ impl Grid {
     /// The centre of a cell.
     pub fn centre(&self, k: u64) -> (f64, f64) {
         let (i, j) = unpack(k);
-        ((i as f64 + 0.5) * self.dlat, (j as f64 + 0.5) * self.dlon(i))
+        (
+            (i as f64 + 0.5) * self.dlat,
+            (j as f64 + 0.5) * self.dlon(i),
+        )
     }
 
     /// The cells of the 3 x 3 block around a position: every cell within about one cell size.

@@ -68,7 +68,9 @@ impl LearnConfig {
             ("dwell_min_s", self.dwell_min_s),
         ] {
             if !v.is_finite() || v <= 0.0 {
-                return Err(format!("learn.{f} is {v}; it must be a finite number above zero"));
+                return Err(format!(
+                    "learn.{f} is {v}; it must be a finite number above zero"
+                ));
             }
         }
         if self.cell_m < 20.0 || self.cell_m > 5000.0 {
@@ -212,7 +214,11 @@ impl Model {
             let n = (d / step_m).floor() as usize;
             for s in 1..n.min(200) {
                 let f = s as f64 / n as f64;
-                add_road(a.lat + (b.lat - a.lat) * f, a.lon + (b.lon - a.lon) * f, grown);
+                add_road(
+                    a.lat + (b.lat - a.lat) * f,
+                    a.lon + (b.lon - a.lon) * f,
+                    grown,
+                );
             }
         }
         // Dwells: from each anchor, the longest run within the radius.
@@ -224,7 +230,8 @@ impl Model {
             while j + 1 < track.len()
                 && equirect_m(c, a.lat, a.lon, track[j + 1].lat, track[j + 1].lon)
                     <= cfg.dwell_radius_m
-                && (track[j + 1].t_ms - track[j].t_ms) as f64 / 1000.0 <= cfg.join_max_s.max(cfg.dwell_min_s)
+                && (track[j + 1].t_ms - track[j].t_ms) as f64 / 1000.0
+                    <= cfg.join_max_s.max(cfg.dwell_min_s)
             {
                 j += 1;
             }
@@ -253,13 +260,19 @@ impl Model {
         h[hour] = h[hour].saturating_add(1);
     }
 
-    fn around(&self, map: &HashMap<u64, Carriers>, prior: &HashMap<u64, u16>, lat: f64, lon: f64, own: u32) -> u32 {
+    fn around(
+        &self,
+        map: &HashMap<u64, Carriers>,
+        prior: &HashMap<u64, u16>,
+        lat: f64,
+        lon: f64,
+        own: u32,
+    ) -> u32 {
         self.grid
             .around(lat, lon)
             .iter()
             .map(|k| {
-                map.get(k).map_or(0, |c| c.others(own))
-                    + prior.get(k).copied().map_or(0, u32::from)
+                map.get(k).map_or(0, |c| c.others(own)) + prior.get(k).copied().map_or(0, u32::from)
             })
             .max()
             .unwrap_or(0)
@@ -391,7 +404,11 @@ impl Model {
         });
         for which in 0..2 {
             let n = u64::from_le_bytes(r.arr()?) as usize;
-            let map = if which == 0 { &mut m.road } else { &mut m.stops };
+            let map = if which == 0 {
+                &mut m.road
+            } else {
+                &mut m.stops
+            };
             map.reserve(n.min(1 << 20));
             for _ in 0..n {
                 let k = u64::from_le_bytes(r.arr()?);
@@ -411,7 +428,11 @@ impl Model {
         }
         for which in 0..2 {
             let n = u64::from_le_bytes(r.arr()?) as usize;
-            let map = if which == 0 { &mut m.road_prior } else { &mut m.stop_prior };
+            let map = if which == 0 {
+                &mut m.road_prior
+            } else {
+                &mut m.stop_prior
+            };
             for _ in 0..n {
                 let k = u64::from_le_bytes(r.arr()?);
                 map.insert(k, u16::from_le_bytes(r.arr()?));
@@ -447,7 +468,10 @@ impl Model {
             carriers: Default::default(),
             arrivals: BTreeMap::new(),
         };
-        for (src, dst) in [(&self.road, &mut out.road_prior), (&self.stops, &mut out.stop_prior)] {
+        for (src, dst) in [
+            (&self.road, &mut out.road_prior),
+            (&self.stops, &mut out.stop_prior),
+        ] {
             for (key, c) in src {
                 if c.0.len() as u32 >= k {
                     dst.insert(*key, c.0.len() as u16);
@@ -498,9 +522,19 @@ mod tests {
         let mut grown = Vec::new();
         // Three carriers drive one road (about 1 km a minute); a fourth drives alone elsewhere.
         for c in ["A", "B", "C"] {
-            m.learn_track(carrier_id(c), &drive(20.0, -103.0, 30, 0.01, 0), &cfg, &mut grown);
+            m.learn_track(
+                carrier_id(c),
+                &drive(20.0, -103.0, 30, 0.01, 0),
+                &cfg,
+                &mut grown,
+            );
         }
-        m.learn_track(carrier_id("D"), &drive(21.0, -103.0, 30, 0.01, 0), &cfg, &mut grown);
+        m.learn_track(
+            carrier_id("D"),
+            &drive(21.0, -103.0, 30, 0.01, 0),
+            &cfg,
+            &mut grown,
+        );
         // Between fixes too (interpolated), not only at them.
         assert!(m.is_road(20.0, -102.955, carrier_id("A"), &cfg));
         assert!(m.is_road(20.0, -102.955, carrier_id("Z"), &cfg));
@@ -510,7 +544,12 @@ mod tests {
         // Learning again changes nothing.
         let before = m.clone();
         grown.clear();
-        m.learn_track(carrier_id("A"), &drive(20.0, -103.0, 30, 0.01, 0), &cfg, &mut grown);
+        m.learn_track(
+            carrier_id("A"),
+            &drive(20.0, -103.0, 30, 0.01, 0),
+            &cfg,
+            &mut grown,
+        );
         assert!(grown.is_empty());
         assert_eq!(m, before);
     }
@@ -522,7 +561,13 @@ mod tests {
         let mut grown = Vec::new();
         for (i, c) in ["A", "B", "C", "D"].iter().enumerate() {
             let mut t = drive(20.0, -103.0, 12, 0.0, i as i64 * 86_400_000);
-            t.extend(drive(20.0, -102.99, 10, 0.01, i as i64 * 86_400_000 + 720_000));
+            t.extend(drive(
+                20.0,
+                -102.99,
+                10,
+                0.01,
+                i as i64 * 86_400_000 + 720_000,
+            ));
             m.learn_track(carrier_id(c), &t, &cfg, &mut grown);
         }
         assert!(m.is_stop_place(20.0, -103.0, carrier_id("A"), &cfg));

@@ -19,10 +19,8 @@
 use crate::inputs::{normalise_plate, Held, Inputs, ViewData};
 use crate::settings::AnalysisSettings;
 use crate::views::PlannedView;
-use rastro_core::{
-    Alert, Catalogue, ConsignmentState, CustodyKind, Typology, TripWindow,
-};
 use rastro_core::state::{GapSummary, RejectedFix, StopClass, StopSummary};
+use rastro_core::{Alert, Catalogue, ConsignmentState, CustodyKind, TripWindow, Typology};
 use rastro_detect::{analyse, Case, Context, FleetItem, SuspiciousPoint};
 use rastro_geo::Geography;
 use rastro_learn::{carrier_id, Model, TrackPoint};
@@ -100,7 +98,12 @@ pub(crate) fn geography_prior() -> &'static Geography {
     GEO.get_or_init(Geography::mexico)
 }
 
-fn audit_in_tx(store: &mut Store, actor: &Actor, action: &str, detail: serde_json::Value) -> Result<(), StoreError> {
+fn audit_in_tx(
+    store: &mut Store,
+    actor: &Actor,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<(), StoreError> {
     let mut ev = AuditEvent::new(action);
     ev.detail = detail;
     store.audit(actor, ev)?;
@@ -158,7 +161,15 @@ pub fn analyze(
 
     // 4. What to analyse.
     let (mut unlinked, mut undeclared) = (0, 0);
-    let touched = touched(store, &inputs, &views, &data, &grown, &mut unlinked, &mut undeclared)?;
+    let touched = touched(
+        store,
+        &inputs,
+        &views,
+        &data,
+        &grown,
+        &mut unlinked,
+        &mut undeclared,
+    )?;
 
     // 5. Consignments.
     let record_classes = inputs.record_classes();
@@ -190,7 +201,14 @@ pub fn analyze(
         store.begin()?;
         let r = (|| -> Result<(), AnalyzeError> {
             fleet(store, v, &data[i], &catalogue, &opts.settings.detect)?;
-            reports[i].leads = crate::leads::compute_leads(store, actor, v, &data[i], opts.now_ms, &opts.settings.leads)?;
+            reports[i].leads = crate::leads::compute_leads(
+                store,
+                actor,
+                v,
+                &data[i],
+                opts.now_ms,
+                &opts.settings.leads,
+            )?;
             store.set_view_model(v.vid, &models[i].encode())?;
             store.set_view_cursors(v.vid, obs_max, rec_max, opts.now_ms)?;
             reports[i].alerts = store.alert_counts(v.vid)?.into_iter().collect();
@@ -245,7 +263,11 @@ fn learn(
     let mut models: Vec<Model> = views
         .iter()
         .map(|v| {
-            let stored = if v.full { None } else { store.view_model(v.vid)? };
+            let stored = if v.full {
+                None
+            } else {
+                store.view_model(v.vid)?
+            };
             Ok(stored
                 .and_then(|b| Model::decode(&b))
                 .filter(|m| m.grid().cell_m == cfg.cell_m)
@@ -270,7 +292,9 @@ fn learn(
             buf.extend(
                 fixes
                     .iter()
-                    .filter(|f| v.sees(f.class) && f.obs.source == rastro_core::ObservationSource::Gps)
+                    .filter(|f| {
+                        v.sees(f.class) && f.obs.source == rastro_core::ObservationSource::Gps
+                    })
                     .map(|f| TrackPoint {
                         t_ms: f.obs.time_ms,
                         lat: f.obs.lat,
@@ -320,7 +344,11 @@ fn touched(
     unlinked: &mut usize,
     undeclared: &mut usize,
 ) -> Result<Vec<BTreeSet<String>>, StoreError> {
-    let declared: BTreeSet<&str> = inputs.consignments.iter().map(|h| h.r.id.as_str()).collect();
+    let declared: BTreeSet<&str> = inputs
+        .consignments
+        .iter()
+        .map(|h| h.r.id.as_str())
+        .collect();
     let mut out = Vec::with_capacity(views.len());
     for (i, v) in views.iter().enumerate() {
         let d = &data[i];
@@ -331,7 +359,10 @@ fn touched(
         let since = store.consignments_touched_since(v.rec_cursor)?;
         if v.audiences.contains(&rastro_policy::Audience::Operator) {
             // Custody events naming a consignment no one declared.
-            *undeclared += since.iter().filter(|id| !declared.contains(id.as_str())).count();
+            *undeclared += since
+                .iter()
+                .filter(|id| !declared.contains(id.as_str()))
+                .count();
         }
         let mut t: BTreeSet<String> = since
             .into_iter()
@@ -355,7 +386,10 @@ fn touched(
         // Consignments carried by those vehicles, as this view knows the carrying.
         for h in &inputs.custody {
             if v.sees(h.class)
-                && h.r.vehicle.as_deref().is_some_and(|x| vehicles_seen.contains(x))
+                && h.r
+                    .vehicle
+                    .as_deref()
+                    .is_some_and(|x| vehicles_seen.contains(x))
                 && d.consignments.contains_key(h.r.consignment.as_str())
             {
                 t.insert(h.r.consignment.clone());
@@ -458,7 +492,11 @@ fn consignments(
             let mine: Vec<&rastro_store::StoredObs> = match p.window {
                 Some(w) => fixes
                     .iter()
-                    .filter(|(s, o)| v.sees(o.class) && w.contains(o.obs.time_ms) && p.subjects.iter().any(|x| x == s))
+                    .filter(|(s, o)| {
+                        v.sees(o.class)
+                            && w.contains(o.obs.time_ms)
+                            && p.subjects.iter().any(|x| x == s)
+                    })
                     .map(|(_, o)| o)
                     .collect(),
                 None => Vec::new(),
@@ -475,7 +513,8 @@ fn consignments(
             let fp = h.digest();
             let shared = memo.contains_key(&fp);
             if !shared {
-                let custody: Vec<rastro_core::Custody> = p.custody.iter().map(|h| h.r.clone()).collect();
+                let custody: Vec<rastro_core::Custody> =
+                    p.custody.iter().map(|h| h.r.clone()).collect();
                 let track: Vec<Fix> = mine
                     .iter()
                     .map(|o| Fix {
@@ -544,7 +583,15 @@ fn consignments(
                         distance_m: g.distance_m,
                     })
                     .collect();
-                memo.insert(fp, (a.alerts, state, a.track.len() as u64, a.rejected.len() as u64));
+                memo.insert(
+                    fp,
+                    (
+                        a.alerts,
+                        state,
+                        a.track.len() as u64,
+                        a.rejected.len() as u64,
+                    ),
+                );
             }
             let (alerts, state, used, rejected) = &memo[&fp];
             store.replace_consignment_alerts(v.vid, id, alerts)?;
@@ -560,14 +607,24 @@ fn consignments(
         }
         in_chunk += 1;
         if in_chunk >= CHUNK {
-            audit_in_tx(store, actor, "analyze.chunk", serde_json::json!({"consignments": in_chunk, "done": n + 1, "of": total}))?;
+            audit_in_tx(
+                store,
+                actor,
+                "analyze.chunk",
+                serde_json::json!({"consignments": in_chunk, "done": n + 1, "of": total}),
+            )?;
             store.commit()?;
             progress(n + 1, total);
             store.begin()?;
             in_chunk = 0;
         }
     }
-    audit_in_tx(store, actor, "analyze.chunk", serde_json::json!({"consignments": in_chunk, "done": total, "of": total}))?;
+    audit_in_tx(
+        store,
+        actor,
+        "analyze.chunk",
+        serde_json::json!({"consignments": in_chunk, "done": total, "of": total}),
+    )?;
     store.commit()?;
     progress(total, total);
     Ok(())
@@ -576,7 +633,6 @@ fn consignments(
 /// One view's custody, window, vehicle and subjects for a consignment; `None` when the view
 /// does not see the consignment.
 fn plan_case<'a>(env: &Env<'a>, view: usize, id: &str) -> Option<Plan<'a>> {
-
     let d = &env.data[view];
     let c = d.consignments.get(id).copied()?;
     let custody = d.custody_of(id);

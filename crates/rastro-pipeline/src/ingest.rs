@@ -279,11 +279,12 @@ pub fn ingest_stream<R: std::io::BufRead + Send>(
             }
             let kill_at = opts.kill_after_rows;
             let base = written;
-            let stats = store.write_batch_with(actor, src_id, &batch.records, &batch.quarantine, |n| {
-                if kill_at.is_some_and(|k| base + n >= k) {
-                    kill_self();
-                }
-            })?;
+            let stats =
+                store.write_batch_with(actor, src_id, &batch.records, &batch.quarantine, |n| {
+                    if kill_at.is_some_and(|k| base + n >= k) {
+                        kill_self();
+                    }
+                })?;
             written += batch.records.len() as u64;
             report.rejected += stats.conflicts;
             report.stats.add(stats);

@@ -48,7 +48,12 @@ pub fn explicit(policy: &Policy, mut r: Record) -> Record {
     r
 }
 
-fn load_kind(store: &Store, policy: &Policy, kind: Kind, mut f: impl FnMut(i64, i64, Record)) -> Result<(), StoreError> {
+fn load_kind(
+    store: &Store,
+    policy: &Policy,
+    kind: Kind,
+    mut f: impl FnMut(i64, i64, Record),
+) -> Result<(), StoreError> {
     let mut after = 0;
     loop {
         let page = store.records(kind, after, PAGE)?;
@@ -95,16 +100,26 @@ impl Inputs {
             }
         })?;
         for (i, c) in x.custody.iter().enumerate() {
-            x.custody_of.entry(c.r.consignment.clone()).or_default().push(i);
+            x.custody_of
+                .entry(c.r.consignment.clone())
+                .or_default()
+                .push(i);
         }
         for (i, v) in x.vehicles.iter().enumerate() {
-            x.vehicles_with_id.entry(v.r.id.clone()).or_default().push(i);
+            x.vehicles_with_id
+                .entry(v.r.id.clone())
+                .or_default()
+                .push(i);
         }
         // Within one id, the first originator in code order comes first.
         for list in x.custody_of.values_mut() {
             list.sort_by(|&a, &b| {
                 let (a, b) = (&x.custody[a], &x.custody[b]);
-                (a.r.time_ms, &a.r.originator, &a.r.id).cmp(&(b.r.time_ms, &b.r.originator, &b.r.id))
+                (a.r.time_ms, &a.r.originator, &a.r.id).cmp(&(
+                    b.r.time_ms,
+                    &b.r.originator,
+                    &b.r.id,
+                ))
             });
         }
         Ok(x)
@@ -191,10 +206,30 @@ where
 impl<'a> ViewData<'a> {
     pub fn new(x: &'a Inputs, v: &PlannedView) -> ViewData<'a> {
         let mut ambiguous = 0;
-        let places: Vec<&Place> = x.places.iter().filter(|h| v.sees(h.class)).map(|h| &h.r).collect();
-        let parties: Vec<&Party> = x.parties.iter().filter(|h| v.sees(h.class)).map(|h| &h.r).collect();
-        let place_by_id = by_id(places.iter().copied(), |p| p.id.as_str(), |p| p.originator.as_str(), &mut ambiguous);
-        let party_by_id = by_id(parties.iter().copied(), |p| p.id.as_str(), |p| p.originator.as_str(), &mut ambiguous);
+        let places: Vec<&Place> = x
+            .places
+            .iter()
+            .filter(|h| v.sees(h.class))
+            .map(|h| &h.r)
+            .collect();
+        let parties: Vec<&Party> = x
+            .parties
+            .iter()
+            .filter(|h| v.sees(h.class))
+            .map(|h| &h.r)
+            .collect();
+        let place_by_id = by_id(
+            places.iter().copied(),
+            |p| p.id.as_str(),
+            |p| p.originator.as_str(),
+            &mut ambiguous,
+        );
+        let party_by_id = by_id(
+            parties.iter().copied(),
+            |p| p.id.as_str(),
+            |p| p.originator.as_str(),
+            &mut ambiguous,
+        );
         let vehicle_by_id = by_id(
             x.vehicles.iter().filter(|h| v.sees(h.class)).map(|h| &h.r),
             |p| p.id.as_str(),
@@ -202,7 +237,10 @@ impl<'a> ViewData<'a> {
             &mut ambiguous,
         );
         let consignments = by_id(
-            x.consignments.iter().filter(|h| v.sees(h.class)).map(|h| &h.r),
+            x.consignments
+                .iter()
+                .filter(|h| v.sees(h.class))
+                .map(|h| &h.r),
             |p| p.id.as_str(),
             |p| p.originator.as_str(),
             &mut ambiguous,
@@ -258,7 +296,12 @@ impl<'a> ViewData<'a> {
             vehicle_by_id,
             vehicle_by_plate,
             consignments,
-            reports: x.reports.iter().filter(|h| v.sees(h.class)).map(|h| &h.r).collect(),
+            reports: x
+                .reports
+                .iter()
+                .filter(|h| v.sees(h.class))
+                .map(|h| &h.r)
+                .collect(),
             known,
             links,
             arrivals,

@@ -56,7 +56,9 @@ pub fn compute_leads(
         if let Some(e) = evidence_from_alert(a, &cfg.weights) {
             if matches!(
                 a.typology,
-                Typology::UnscheduledStop | Typology::UndeclaredDestination | Typology::Transshipment
+                Typology::UnscheduledStop
+                    | Typology::UndeclaredDestination
+                    | Typology::Transshipment
             ) {
                 alerted
                     .entry(a.subject.as_str())
@@ -91,7 +93,11 @@ pub fn compute_leads(
                         })
                     })
                 };
-                for s in state.stops.iter().filter(|s| s.class == StopClass::Unexplained) {
+                for s in state
+                    .stops
+                    .iter()
+                    .filter(|s| s.class == StopClass::Unexplained)
+                {
                     if near_alert(s.lat, s.lon) {
                         continue;
                     }

@@ -23,6 +23,6 @@ pub use analyze::{analyze, AnalyzeError, AnalyzeOptions, AnalyzeReport, ViewRepo
 pub use ingest::{ingest_path, ingest_stream, FileReport, IngestOptions, PipelineError, Progress};
 pub use leads::{LeadsError, LeadsReport};
 pub use policy::{load_policy, DEFAULT_HOST_NATION, HOST_NATION_SETTING};
+pub use rastro_detect::Config as DetectConfig;
 pub use settings::{AnalysisSettings, SettingsError};
 pub use views::PlannedView;
-pub use rastro_detect::Config as DetectConfig;

@@ -24,7 +24,9 @@ pub struct AnalysisSettings {
 pub enum SettingsError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("stored analysis settings are not valid: {0}; set them again with `rastro settings import`")]
+    #[error(
+        "stored analysis settings are not valid: {0}; set them again with `rastro settings import`"
+    )]
     Stored(String),
     #[error("analysis settings: {0}")]
     Invalid(String),
@@ -52,9 +54,7 @@ impl AnalysisSettings {
         self.leads
             .validate()
             .map_err(|e| SettingsError::Invalid(e.to_string()))?;
-        self.learn
-            .validate()
-            .map_err(SettingsError::Invalid)?;
+        self.learn.validate().map_err(SettingsError::Invalid)?;
         self.catalogue()?;
         Ok(())
     }

@@ -42,7 +42,12 @@ pub fn audiences(policy: &Policy) -> Vec<Audience> {
 }
 
 /// Whether every record and observation of `added` classes arrived after the cursors.
-fn all_after(store: &Store, added: &[i64], obs_cursor: i64, rec_cursor: i64) -> Result<bool, StoreError> {
+fn all_after(
+    store: &Store,
+    added: &[i64],
+    obs_cursor: i64,
+    rec_cursor: i64,
+) -> Result<bool, StoreError> {
     for &c in added {
         let (rec_min, obs_min) = store.class_first_seqs(c)?;
         if rec_min.is_some_and(|s| s <= rec_cursor) || obs_min.is_some_and(|s| s <= obs_cursor) {

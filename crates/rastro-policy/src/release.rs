@@ -13,7 +13,10 @@ impl Policy {
             return Err("name at least one recipient organisation".into());
         }
         if to.len() > 32 {
-            return Err(format!("at most 32 recipients per release; got {}", to.len()));
+            return Err(format!(
+                "at most 32 recipients per release; got {}",
+                to.len()
+            ));
         }
         for t in to {
             let code = t.trim().to_ascii_uppercase();
@@ -34,7 +37,11 @@ impl Policy {
             }
             return Err(format!(
                 "{printable:?} is not a registered organisation code{}",
-                if tlp == Tlp::Red { "" } else { " or an ISO 3166 nation" }
+                if tlp == Tlp::Red {
+                    ""
+                } else {
+                    " or an ISO 3166 nation"
+                }
             ));
         }
         out.sort();
@@ -53,7 +60,7 @@ impl Policy {
             Ok(())
         } else {
             Err(format!(
-                "only host-nation commanders release leads; {} is a {} of {}",
+                "only host-nation commanders release leads; {} has the role {} at {}",
                 v.user,
                 v.role.as_str(),
                 v.org
@@ -84,7 +91,8 @@ mod tests {
         );
         assert!(p.release_recipients(Tlp::Red, &["US".into()]).is_err());
         assert_eq!(
-            p.release_recipients(Tlp::Amber, &["US".into(), "DEA".into()]).unwrap(),
+            p.release_recipients(Tlp::Amber, &["US".into(), "DEA".into()])
+                .unwrap(),
             vec!["DEA", "US"]
         );
         let e = p

@@ -63,7 +63,11 @@ impl Policy {
             Audience::Operator => true,
             Audience::Org(org) => {
                 org == &c.originator
-                    || self.admits_org(org, self.nation_of(org), &self.explicit(&c.originator, &c.marking))
+                    || self.admits_org(
+                        org,
+                        self.nation_of(org),
+                        &self.explicit(&c.originator, &c.marking),
+                    )
             }
         }
     }
@@ -134,7 +138,10 @@ mod tests {
             nation: n.into(),
             kind: OrgKind::Other,
         };
-        Policy::new("MX", [org("ANAM", "MX"), org("SEMAR", "MX"), org("DEA", "US")])
+        Policy::new(
+            "MX",
+            [org("ANAM", "MX"), org("SEMAR", "MX"), org("DEA", "US")],
+        )
     }
 
     fn class(id: i64, o: &str, tlp: Tlp, rel: &[&str]) -> Class {
@@ -151,7 +158,10 @@ mod tests {
     #[test]
     fn keys_depend_on_content_not_on_ids() {
         let p = policy();
-        let a = [class(1, "ANAM", Tlp::Amber, &[]), class(2, "SEMAR", Tlp::Red, &[])];
+        let a = [
+            class(1, "ANAM", Tlp::Amber, &[]),
+            class(2, "SEMAR", Tlp::Red, &[]),
+        ];
         let b = [class(7, "ANAM", Tlp::Amber, &[])];
         let semar = Audience::Org("SEMAR".into());
         let anam = Audience::Org("ANAM".into());

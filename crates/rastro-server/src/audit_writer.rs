@@ -32,7 +32,9 @@ pub fn start(db: PathBuf) -> Writer {
         let mut node = match crate::pool::Pool::open(&db) {
             Ok(n) => Some(n),
             Err(e) => {
-                tracing::error!("audit writer cannot open the store: {e}; every read will be refused");
+                tracing::error!(
+                    "audit writer cannot open the store: {e}; every read will be refused"
+                );
                 None
             }
         };
@@ -48,8 +50,10 @@ pub fn start(db: PathBuf) -> Writer {
                     Err(_) => break,
                 }
             }
-            let entries: Vec<(AuditActor, AuditEvent)> =
-                jobs.iter_mut().flat_map(|j| std::mem::take(&mut j.entries)).collect();
+            let entries: Vec<(AuditActor, AuditEvent)> = jobs
+                .iter_mut()
+                .flat_map(|j| std::mem::take(&mut j.entries))
+                .collect();
             let result = match node.as_mut() {
                 Some(node) => node.commit_reads(entries).map_err(|e| e.to_string()),
                 None => Err("the audit store is not available".to_string()),

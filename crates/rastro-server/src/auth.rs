@@ -29,7 +29,10 @@ pub struct Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -93,7 +96,10 @@ impl Failures {
         let w = now_s() / WINDOW_S;
         self.map
             .lock()
-            .map(|m| m.get(&a).is_some_and(|&(win, n)| win == w && n >= MAX_FAILURES))
+            .map(|m| {
+                m.get(&a)
+                    .is_some_and(|&(win, n)| win == w && n >= MAX_FAILURES)
+            })
             .unwrap_or(false)
     }
 

@@ -99,7 +99,9 @@ impl From<crate::pool::PoolError> for ApiError {
     fn from(e: crate::pool::PoolError) -> Self {
         match e {
             crate::pool::PoolError::App(a) => a.into(),
-            crate::pool::PoolError::Stopped => ApiError::Unavailable("the server is shutting down".into()),
+            crate::pool::PoolError::Stopped => {
+                ApiError::Unavailable("the server is shutting down".into())
+            }
         }
     }
 }
@@ -120,10 +122,21 @@ pub async fn json_errors(r: Response) -> Response {
         return r;
     }
     let (code, msg) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "the body is larger than this server accepts"),
-        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long (headers and body must arrive in time)"),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this method is not allowed here; see /api/v1/openapi.json"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "send the body as application/json"),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("too_large", "the body is larger than this server accepts")
+        }
+        StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "the request took too long (headers and body must arrive in time)",
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this method is not allowed here; see /api/v1/openapi.json",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
         StatusCode::NOT_FOUND => ("not_found", "no such endpoint; see /api/v1/openapi.json"),
         _ => ("error", "the request could not be served"),
     };

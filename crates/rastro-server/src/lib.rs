@@ -180,13 +180,14 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
         .fallback(|| async {
             error::ApiError::NotFound("no such endpoint; see /api/v1/openapi.json".into())
         })
-        .layer(axum::middleware::map_response(error::json_errors))
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(limits.request_timeout_s),
         ))
+        // Outermost, so the replies of the layers above (413, 408) are JSON too.
+        .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }
 

@@ -49,7 +49,10 @@ fn time_param(name: &str, x: Option<&str>) -> Result<Option<i64>, ApiError> {
 
 #[utoipa::path(get, path = "/api/v1/health", security(("token" = [])),
     responses((status = 200, description = "The server answers and the caller is authenticated"), Errors))]
-pub async fn health(State(s): State<AppState>, c: Caller) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn health(
+    State(s): State<AppState>,
+    c: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
     s.guarded(c, |_| Ok(())).await?;
     Ok(Json(serde_json::json!({"status": "ok"})))
 }
@@ -107,7 +110,8 @@ pub async fn alerts(
                 return Ok(body);
             }
             let list = g.alerts(&f)?;
-            let body = Arc::new(serde_json::to_vec(&list).map_err(|e| ApiError::Internal(e.to_string()))?);
+            let body =
+                Arc::new(serde_json::to_vec(&list).map_err(|e| ApiError::Internal(e.to_string()))?);
             let ids = Arc::new(
                 list.iter()
                     .filter(|a| a.marking.tlp != "CLEAR")
@@ -181,7 +185,11 @@ pub async fn leads(
 
 #[utoipa::path(get, path = "/api/v1/leads/{id}", params(("id" = String, Path, description = "Lead id")), security(("token" = [])),
     responses((status = 200, description = "One lead with its evidence", body = LeadV1), Errors))]
-pub async fn lead(State(s): State<AppState>, c: Caller, P(id): P) -> Result<Json<LeadV1>, ApiError> {
+pub async fn lead(
+    State(s): State<AppState>,
+    c: Caller,
+    P(id): P,
+) -> Result<Json<LeadV1>, ApiError> {
     let id2 = id.clone();
     s.guarded(c, move |g| Ok(g.lead(&id2)?))
         .await?
@@ -197,18 +205,27 @@ pub async fn leads_geojson(
     Q(q): Q<LimitQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let limit = q.limit.map(|l| l.clamp(1, MAX_LIMIT)).unwrap_or(MAX_LIMIT);
-    Ok(Json(s.guarded(c, move |g| Ok(g.leads_geojson(limit)?)).await?))
+    Ok(Json(
+        s.guarded(c, move |g| Ok(g.leads_geojson(limit)?)).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/releases", security(("token" = [])),
     responses((status = 200, description = "Releases reaching the caller, and those the caller's organisation made", body = Vec<ReleaseV1>), Errors))]
-pub async fn releases(State(s): State<AppState>, c: Caller) -> Result<Json<Vec<ReleaseV1>>, ApiError> {
+pub async fn releases(
+    State(s): State<AppState>,
+    c: Caller,
+) -> Result<Json<Vec<ReleaseV1>>, ApiError> {
     Ok(Json(s.guarded(c, |g| Ok(g.releases()?)).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/releases/{id}", params(("id" = i64, Path, description = "Release number")), security(("token" = [])),
     responses((status = 200, description = "One release: the lead as released", body = ReleaseV1), Errors))]
-pub async fn release(State(s): State<AppState>, c: Caller, P(id): P) -> Result<Json<ReleaseV1>, ApiError> {
+pub async fn release(
+    State(s): State<AppState>,
+    c: Caller,
+    P(id): P,
+) -> Result<Json<ReleaseV1>, ApiError> {
     let rid: i64 = id.parse().map_err(|_| not_found("release", &id))?;
     s.guarded(c, move |g| Ok(g.release(rid)?))
         .await?
@@ -246,7 +263,10 @@ pub async fn consignments(
             })
         })
         .transpose()?;
-    Ok(Json(s.guarded(c, move |g| Ok(g.consignments(status, limit)?)).await?))
+    Ok(Json(
+        s.guarded(c, move |g| Ok(g.consignments(status, limit)?))
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/consignments/{id}", params(("id" = String, Path, description = "Consignment id")), security(("token" = [])),
@@ -287,9 +307,11 @@ pub async fn observations(
 ) -> Result<Json<Vec<ObservationV1>>, ApiError> {
     let query = match (q.subject, q.cell) {
         (Some(s), None) => ObservationQuery::Subject(s),
-        (None, Some(c)) => ObservationQuery::Cell(rastro_core::grid::parse(&c).ok_or_else(|| {
-            ApiError::BadRequest(format!("{:?} is not an H3 cell", bounded(&c, 40)))
-        })?),
+        (None, Some(c)) => {
+            ObservationQuery::Cell(rastro_core::grid::parse(&c).ok_or_else(|| {
+                ApiError::BadRequest(format!("{:?} is not an H3 cell", bounded(&c, 40)))
+            })?)
+        }
         _ => {
             return Err(ApiError::BadRequest(
                 "give exactly one of subject or cell".into(),

@@ -14,7 +14,6 @@ use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 
-
 /// A serialised reply, valid while the alerts' generation is unchanged, and the ids whose read
 /// must be logged each time it is served.
 pub(crate) struct CachedReply {
@@ -61,7 +60,8 @@ impl AppState {
             while rx.recv().is_ok() {
                 let run = || -> Result<(), AppError> {
                     let mut node = Pool::open(&db2)?;
-                    node.system("analysis").analyze(now_ms(), false, &|_, _| {})?;
+                    node.system("analysis")
+                        .analyze(now_ms(), false, &|_, _| {})?;
                     Ok(())
                 };
                 if let Err(e) = run() {
@@ -122,18 +122,23 @@ impl AppState {
     }
 
     /// Makes `entries` durable, or says why not (then the reply must not be sent).
-    async fn commit_reads(&self, entries: Vec<(rastro_app::AuditActor, rastro_app::AuditEvent)>) -> Result<(), ApiError> {
+    async fn commit_reads(
+        &self,
+        entries: Vec<(rastro_app::AuditActor, rastro_app::AuditEvent)>,
+    ) -> Result<(), ApiError> {
         if entries.is_empty() {
             return Ok(());
         }
         let tx = self.inner.audit.lock().ok().and_then(|t| t.clone());
         let Some(tx) = tx else {
-            return Err(ApiError::Unavailable("the audit log is closed (shutting down); nothing was served".into()));
+            return Err(ApiError::Unavailable(
+                "the audit log is closed (shutting down); nothing was served".into(),
+            ));
         };
         let (ack, done) = oneshot::channel();
-        tx.send(Job { entries, ack })
-            .await
-            .map_err(|_| ApiError::Unavailable("the audit log is not taking entries; nothing was served".into()))?;
+        tx.send(Job { entries, ack }).await.map_err(|_| {
+            ApiError::Unavailable("the audit log is not taking entries; nothing was served".into())
+        })?;
         match done.await {
             Ok(Ok(())) => Ok(()),
             _ => Err(ApiError::Unavailable(
@@ -151,7 +156,9 @@ impl AppState {
         f: impl FnOnce(&mut Guard<'_>) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
         if self.inner.audit.lock().map(|g| g.is_none()).unwrap_or(true) {
-            return Err(ApiError::Unavailable("the audit log is closed (shutting down); nothing was served".into()));
+            return Err(ApiError::Unavailable(
+                "the audit log is closed (shutting down); nothing was served".into(),
+            ));
         }
         if self.inner.failures.blocked(caller.addr) {
             return Err(ApiError::TooMany(format!(
@@ -164,13 +171,15 @@ impl AppState {
         let (result, pending) = self
             .inner
             .pool
-            .run(move |node| match node.with_token(&token, &inner.tokens, true) {
-                Ok(mut g) => {
-                    let r = f(&mut g);
-                    (r, g.take_pending())
-                }
-                Err(e) => (Err(e.into()), Vec::new()),
-            })
+            .run(
+                move |node| match node.with_token(&token, &inner.tokens, true) {
+                    Ok(mut g) => {
+                        let r = f(&mut g);
+                        (r, g.take_pending())
+                    }
+                    Err(e) => (Err(e.into()), Vec::new()),
+                },
+            )
             .await?;
         if matches!(result, Err(ApiError::Unauthenticated)) {
             self.inner.failures.fail(caller.addr);

@@ -132,9 +132,8 @@ pub async fn ingest(
         .kind
         .as_deref()
         .map(|k| {
-            Kind::parse(k).ok_or_else(|| {
-                ApiError::BadRequest(format!("unknown kind {:?}", bounded(k, 40)))
-            })
+            Kind::parse(k)
+                .ok_or_else(|| ApiError::BadRequest(format!("unknown kind {:?}", bounded(k, 40))))
         })
         .transpose()?;
     let limits = s.inner.ingest_limits;

@@ -41,42 +41,198 @@ fn mk(org: usize, tlp: u8, rel: &[usize]) -> Mark {
 /// background of weak reports.
 fn scenario() -> Scenario {
     let s = Scenario {
-        marks: vec![mk(0, 2, &[1]), mk(1, 4, &[]), mk(0, 2, &[]), mk(2, 3, &[]), mk(3, 2, &[])],
-        parties: vec![
-            PartySpec { mark: 0, phone: 0, address: 1, recent: true },
-            PartySpec { mark: 1, phone: 0, address: 2, recent: false },
-            PartySpec { mark: 0, phone: 1, address: 1, recent: true },
+        marks: vec![
+            mk(0, 2, &[1]),
+            mk(1, 4, &[]),
+            mk(0, 2, &[]),
+            mk(2, 3, &[]),
+            mk(3, 2, &[]),
         ],
-        vehicles: vec![VehicleSpec { mark: 1, carrier: 0 }, VehicleSpec { mark: 0, carrier: 1 }],
+        parties: vec![
+            PartySpec {
+                mark: 0,
+                phone: 0,
+                address: 1,
+                recent: true,
+            },
+            PartySpec {
+                mark: 1,
+                phone: 0,
+                address: 2,
+                recent: false,
+            },
+            PartySpec {
+                mark: 0,
+                phone: 1,
+                address: 1,
+                recent: true,
+            },
+        ],
+        vehicles: vec![
+            VehicleSpec {
+                mark: 1,
+                carrier: 0,
+            },
+            VehicleSpec {
+                mark: 0,
+                carrier: 1,
+            },
+        ],
         trips: vec![
-            TripSpec { mark: 0, custody: [0, 1, 1, 0], consignee: 0, vehicle: 0, dest: 0, qty_kg: 60, short: true, to_lab: true, dark: false, fix_marks: vec![0, 1], undeclared: false },
-            TripSpec { mark: 0, custody: [0, 0, 0, 0], consignee: 2, vehicle: 1, dest: 1, qty_kg: 70, short: false, to_lab: true, dark: true, fix_marks: vec![3, 0], undeclared: false },
-            TripSpec { mark: 2, custody: [2, 2, 1, 2], consignee: 1, vehicle: 1, dest: 0, qty_kg: 90, short: false, to_lab: false, dark: false, fix_marks: vec![2], undeclared: true },
+            TripSpec {
+                mark: 0,
+                custody: [0, 1, 1, 0],
+                consignee: 0,
+                vehicle: 0,
+                dest: 0,
+                qty_kg: 60,
+                short: true,
+                to_lab: true,
+                dark: false,
+                fix_marks: vec![0, 1],
+                undeclared: false,
+            },
+            TripSpec {
+                mark: 0,
+                custody: [0, 0, 0, 0],
+                consignee: 2,
+                vehicle: 1,
+                dest: 1,
+                qty_kg: 70,
+                short: false,
+                to_lab: true,
+                dark: true,
+                fix_marks: vec![3, 0],
+                undeclared: false,
+            },
+            TripSpec {
+                mark: 2,
+                custody: [2, 2, 1, 2],
+                consignee: 1,
+                vehicle: 1,
+                dest: 0,
+                qty_kg: 90,
+                short: false,
+                to_lab: false,
+                dark: false,
+                fix_marks: vec![2],
+                undeclared: true,
+            },
         ],
         reports: vec![
-            ReportSpec { mark: 1, kind: 0, near_lab: true, jitter: 1 },
-            ReportSpec { mark: 3, kind: 1, near_lab: true, jitter: 9 },
-            ReportSpec { mark: 0, kind: 0, near_lab: true, jitter: 30 },
-            ReportSpec { mark: 4, kind: 0, near_lab: true, jitter: 60 },
+            ReportSpec {
+                mark: 1,
+                kind: 0,
+                near_lab: true,
+                jitter: 1,
+            },
+            ReportSpec {
+                mark: 3,
+                kind: 1,
+                near_lab: true,
+                jitter: 9,
+            },
+            ReportSpec {
+                mark: 0,
+                kind: 0,
+                near_lab: true,
+                jitter: 30,
+            },
+            ReportSpec {
+                mark: 4,
+                kind: 0,
+                near_lab: true,
+                jitter: 60,
+            },
             // More that SEMAR sees, so that its own view has a lead there too.
-            ReportSpec { mark: 1, kind: 1, near_lab: true, jitter: 15 },
-            ReportSpec { mark: 2, kind: 0, near_lab: true, jitter: 45 },
-            ReportSpec { mark: 1, kind: 0, near_lab: true, jitter: 80 },
-            ReportSpec { mark: 1, kind: 1, near_lab: true, jitter: 25 },
-            ReportSpec { mark: 2, kind: 1, near_lab: true, jitter: 35 },
-            ReportSpec { mark: 0, kind: 1, near_lab: true, jitter: 50 },
-            ReportSpec { mark: 1, kind: 0, near_lab: true, jitter: 70 },
-            ReportSpec { mark: 2, kind: 0, near_lab: true, jitter: 90 },
-            ReportSpec { mark: 0, kind: 2, near_lab: false, jitter: 10 },
-            ReportSpec { mark: 1, kind: 2, near_lab: false, jitter: 70 },
-            ReportSpec { mark: 2, kind: 2, near_lab: false, jitter: 130 },
-            ReportSpec { mark: 0, kind: 2, near_lab: false, jitter: 190 },
-            ReportSpec { mark: 3, kind: 2, near_lab: false, jitter: 250 },
+            ReportSpec {
+                mark: 1,
+                kind: 1,
+                near_lab: true,
+                jitter: 15,
+            },
+            ReportSpec {
+                mark: 2,
+                kind: 0,
+                near_lab: true,
+                jitter: 45,
+            },
+            ReportSpec {
+                mark: 1,
+                kind: 0,
+                near_lab: true,
+                jitter: 80,
+            },
+            ReportSpec {
+                mark: 1,
+                kind: 1,
+                near_lab: true,
+                jitter: 25,
+            },
+            ReportSpec {
+                mark: 2,
+                kind: 1,
+                near_lab: true,
+                jitter: 35,
+            },
+            ReportSpec {
+                mark: 0,
+                kind: 1,
+                near_lab: true,
+                jitter: 50,
+            },
+            ReportSpec {
+                mark: 1,
+                kind: 0,
+                near_lab: true,
+                jitter: 70,
+            },
+            ReportSpec {
+                mark: 2,
+                kind: 0,
+                near_lab: true,
+                jitter: 90,
+            },
+            ReportSpec {
+                mark: 0,
+                kind: 2,
+                near_lab: false,
+                jitter: 10,
+            },
+            ReportSpec {
+                mark: 1,
+                kind: 2,
+                near_lab: false,
+                jitter: 70,
+            },
+            ReportSpec {
+                mark: 2,
+                kind: 2,
+                near_lab: false,
+                jitter: 130,
+            },
+            ReportSpec {
+                mark: 0,
+                kind: 2,
+                near_lab: false,
+                jitter: 190,
+            },
+            ReportSpec {
+                mark: 3,
+                kind: 2,
+                near_lab: false,
+                jitter: 250,
+            },
         ],
     };
     let mut s = s;
     for k in 0..14u8 {
-        s.reports.push(ReportSpec { mark: k as usize, kind: 2, near_lab: false, jitter: 20 + k * 17 });
+        s.reports.push(ReportSpec {
+            mark: k as usize,
+            kind: 2,
+            near_lab: false,
+            jitter: 20 + k * 17,
+        });
     }
     s
 }
@@ -101,10 +257,15 @@ fn world_with(limits: rastro_server::Limits) -> World {
         ("bob", "DEA", Role::Liaison),
         ("eve", "AUD", Role::Auditor),
     ] {
-        tokens.insert(user, node.admin().add_user(user, org, role, 0).unwrap().unwrap());
+        tokens.insert(
+            user,
+            node.admin().add_user(user, org, role, 0).unwrap().unwrap(),
+        );
     }
     for f in gen::write_files(&dir.path().join("files"), &gen::records(&scenario())) {
-        node.console().ingest_path(&f, &Default::default(), &()).unwrap();
+        node.console()
+            .ingest_path(&f, &Default::default(), &())
+            .unwrap();
     }
     analyse(&db);
     drop(node);
@@ -142,10 +303,24 @@ struct Call<'a> {
 
 impl<'a> Call<'a> {
     fn get(uri: &'a str) -> Self {
-        Call { method: "GET", uri, auth: None, content_type: None, body: String::new(), from: None }
+        Call {
+            method: "GET",
+            uri,
+            auth: None,
+            content_type: None,
+            body: String::new(),
+            from: None,
+        }
     }
     fn post(uri: &'a str, json: &str) -> Self {
-        Call { method: "POST", uri, auth: None, content_type: Some("application/json"), body: json.into(), from: None }
+        Call {
+            method: "POST",
+            uri,
+            auth: None,
+            content_type: Some("application/json"),
+            body: json.into(),
+            from: None,
+        }
     }
     fn token(mut self, t: &str) -> Self {
         self.auth = Some(format!("Bearer {t}"));
@@ -169,7 +344,10 @@ async fn send(app: &axum::Router, c: Call<'_>) -> (StatusCode, serde_json::Value
     let status = resp.status();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
     let v = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-        panic!("{status}: the body is not JSON: {:?}", String::from_utf8_lossy(&bytes))
+        panic!(
+            "{status}: the body is not JSON: {:?}",
+            String::from_utf8_lossy(&bytes)
+        )
     });
     (status, v)
 }
@@ -180,7 +358,8 @@ async fn every_route_of_the_openapi_document_needs_a_token() {
     let doc: serde_json::Value = serde_json::from_str(&rastro_server::openapi_json()).unwrap();
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 20, "{}", paths.len());
-    let known_id = "rst_0123456789abcdef_0000000000000000000000000000000000000000000000000000000000000000";
+    let known_id =
+        "rst_0123456789abcdef_0000000000000000000000000000000000000000000000000000000000000000";
     let mut checked = 0;
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
@@ -188,13 +367,31 @@ async fn every_route_of_the_openapi_document_needs_a_token() {
             // Query parameters are declared as such, never as path parameters.
             for p in op["parameters"].as_array().into_iter().flatten() {
                 if p["in"] == "path" {
-                    assert!(path.contains(&format!("{{{}}}", p["name"].as_str().unwrap())), "{path}: {p}");
+                    assert!(
+                        path.contains(&format!("{{{}}}", p["name"].as_str().unwrap())),
+                        "{path}: {p}"
+                    );
                 }
             }
-            for auth in [None, Some("rst_nonsense".to_string()), Some(known_id.to_string()), Some(format!("Basic {}", w.tokens["ana"]))] {
-                let mut c = if method == "get" { Call::get(&uri) } else { Call::post(&uri, "{}") };
+            for auth in [
+                None,
+                Some("rst_nonsense".to_string()),
+                Some(known_id.to_string()),
+                Some(format!("Basic {}", w.tokens["ana"])),
+            ] {
+                let mut c = if method == "get" {
+                    Call::get(&uri)
+                } else {
+                    Call::post(&uri, "{}")
+                };
                 c.method = if method == "get" { "GET" } else { "POST" };
-                c.auth = auth.map(|a| if a.starts_with("Basic") { a } else { format!("Bearer {a}") });
+                c.auth = auth.map(|a| {
+                    if a.starts_with("Basic") {
+                        a
+                    } else {
+                        format!("Bearer {a}")
+                    }
+                });
                 let (s, v) = send(&w.app, c).await;
                 assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path}: {v}");
                 assert_eq!(v["error"], "unauthenticated", "{v}");
@@ -203,7 +400,10 @@ async fn every_route_of_the_openapi_document_needs_a_token() {
             checked += 1;
             // Every operation documents its errors and its security.
             for code in ["400", "401", "403", "404", "413", "415", "422", "503"] {
-                assert!(op["responses"].get(code).is_some(), "{method} {path} lacks {code}");
+                assert!(
+                    op["responses"].get(code).is_some(),
+                    "{method} {path} lacks {code}"
+                );
             }
         }
     }
@@ -226,20 +426,56 @@ async fn every_error_is_json_with_a_bounded_message() {
     let ana = &w.tokens["ana"];
     let long = "x".repeat(5000);
     let cases: Vec<(Call<'_>, StatusCode)> = vec![
-        (Call::get("/api/v1/alerts?since=yesterday").token(ana), StatusCode::BAD_REQUEST),
-        (Call::get("/api/v1/alerts?limit=lots").token(ana), StatusCode::BAD_REQUEST),
-        (Call::get("/api/v1/nothing-here").token(ana), StatusCode::NOT_FOUND),
-        (Call { method: "DELETE", ..Call::get("/api/v1/me").token(ana) }, StatusCode::METHOD_NOT_ALLOWED),
-        (Call { content_type: Some("text/plain"), ..Call::post("/api/v1/leads/x/status", "{}").token(ana) }, StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        (Call::post("/api/v1/leads/x/status", r#"{"nope": 1}"#).token(ana), StatusCode::UNPROCESSABLE_ENTITY),
-        (Call::post("/api/v1/leads/x/status", "{not json").token(ana), StatusCode::BAD_REQUEST),
-        (Call { content_type: Some("text/csv"), ..Call::post("/api/v1/ingest", &"y".repeat(100 << 10)).token(ana) }, StatusCode::PAYLOAD_TOO_LARGE),
+        (
+            Call::get("/api/v1/alerts?since=yesterday").token(ana),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Call::get("/api/v1/alerts?limit=lots").token(ana),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Call::get("/api/v1/nothing-here").token(ana),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Call {
+                method: "DELETE",
+                ..Call::get("/api/v1/me").token(ana)
+            },
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Call {
+                content_type: Some("text/plain"),
+                ..Call::post("/api/v1/leads/x/status", "{}").token(ana)
+            },
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            Call::post("/api/v1/leads/x/status", r#"{"nope": 1}"#).token(ana),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Call::post("/api/v1/leads/x/status", "{not json").token(ana),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Call {
+                content_type: Some("text/csv"),
+                ..Call::post("/api/v1/ingest", &"y".repeat(100 << 10)).token(ana)
+            },
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
     ];
     for (c, want) in cases {
         let what = format!("{} {}", c.method, c.uri);
         let (s, v) = send(&w.app, c).await;
         assert_eq!(s, want, "{what}: {v}");
-        assert!(v["error"].is_string() && v["message"].is_string(), "{what}: {v}");
+        assert!(
+            v["error"].is_string() && v["message"].is_string(),
+            "{what}: {v}"
+        );
     }
     let uri = format!("/api/v1/alerts?typology={long}");
     let (s, v) = send(&w.app, Call::get(&uri).token(ana)).await;
@@ -259,29 +495,62 @@ async fn case_2_a_release_is_a_frozen_snapshot_to_named_recipients() {
     let w = world();
     let (carla, bob, ana) = (&w.tokens["carla"], &w.tokens["bob"], &w.tokens["ana"]);
     let (_, leads) = send(&w.app, Call::get("/api/v1/leads").token(carla)).await;
-    let lead = leads.as_array().unwrap().first().cloned().expect("SEMAR has a lead at the laboratory");
+    let lead = leads
+        .as_array()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("SEMAR has a lead at the laboratory");
     let id = lead["id"].as_str().unwrap().to_string();
     assert_eq!(lead["marking"]["tlp"], "RED", "{lead}");
     let release_uri = format!("/api/v1/leads/{id}/release");
-    let (bob_leads_before_s, bob_leads_before) = send(&w.app, Call::get("/api/v1/leads").token(bob)).await;
+    let (bob_leads_before_s, bob_leads_before) =
+        send(&w.app, Call::get("/api/v1/leads").token(bob)).await;
     assert_eq!(bob_leads_before_s, StatusCode::OK);
 
     // RED never goes to a whole nation, nor to an organisation that is not registered; only a
     // host-nation commander releases.
-    for (to, want) in [(r#"{"to": ["US"]}"#, StatusCode::BAD_REQUEST), (r#"{"to": ["NOPE"]}"#, StatusCode::BAD_REQUEST), (r#"{"to": []}"#, StatusCode::BAD_REQUEST)] {
+    for (to, want) in [
+        (r#"{"to": ["US"]}"#, StatusCode::BAD_REQUEST),
+        (r#"{"to": ["NOPE"]}"#, StatusCode::BAD_REQUEST),
+        (r#"{"to": []}"#, StatusCode::BAD_REQUEST),
+    ] {
         let (s, v) = send(&w.app, Call::post(&release_uri, to).token(carla)).await;
         assert_eq!(s, want, "{to}: {v}");
     }
-    let (s, _) = send(&w.app, Call::post(&release_uri, r#"{"to": ["DEA"]}"#).token(ana)).await;
+    let (s, _) = send(
+        &w.app,
+        Call::post(&release_uri, r#"{"to": ["DEA"]}"#).token(ana),
+    )
+    .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _) = send(&w.app, Call::post(&release_uri, r#"{"to": ["DEA"]}"#).token(bob)).await;
-    assert!(s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND, "{s}");
+    let (s, _) = send(
+        &w.app,
+        Call::post(&release_uri, r#"{"to": ["DEA"]}"#).token(bob),
+    )
+    .await;
+    assert!(
+        s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND,
+        "{s}"
+    );
     let (_, releases) = send(&w.app, Call::get("/api/v1/releases").token(bob)).await;
-    assert_eq!(releases, serde_json::json!([]), "no refused release left anything");
+    assert_eq!(
+        releases,
+        serde_json::json!([]),
+        "no refused release left anything"
+    );
 
-    let (s, rel) = send(&w.app, Call::post(&release_uri, r#"{"to": ["DEA"]}"#).token(carla)).await;
+    let (s, rel) = send(
+        &w.app,
+        Call::post(&release_uri, r#"{"to": ["DEA"]}"#).token(carla),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{rel}");
-    assert_eq!(rel["recipients"], serde_json::json!(["DEA"]), "the recipient chosen, not the lead's list");
+    assert_eq!(
+        rel["recipients"],
+        serde_json::json!(["DEA"]),
+        "the recipient chosen, not the lead's list"
+    );
     assert_eq!(rel["lead"]["evidence"], lead["evidence"]);
     assert_eq!(rel["lead"]["summary"], lead["summary"]);
     assert_eq!(rel["lead"]["score"], lead["score"]);
@@ -297,7 +566,11 @@ async fn case_2_a_release_is_a_frozen_snapshot_to_named_recipients() {
     let (_, bob_leads) = send(&w.app, Call::get("/api/v1/leads").token(bob)).await;
     assert_eq!(bob_leads, bob_leads_before, "no lead inherits a release");
     // Other host agencies do not see SEMAR's release.
-    let (_, fers) = send(&w.app, Call::get("/api/v1/releases").token(&w.tokens["fer"])).await;
+    let (_, fers) = send(
+        &w.app,
+        Call::get("/api/v1/releases").token(&w.tokens["fer"]),
+    )
+    .await;
     assert_eq!(fers, serde_json::json!([]));
 
     // New evidence in the lead's cells: an FGR AMBER+STRICT tip (SEMAR cannot see it), and an
@@ -309,7 +582,10 @@ async fn case_2_a_release_is_a_frozen_snapshot_to_named_recipients() {
             marking: rastro_core::Marking::new(tlp),
             report_kind: rastro_core::ReportKind::Tip,
             time_ms: rastro_core::parse_time_ms("2026-02-10T10:00:00Z").unwrap(),
-            position: Some(rastro_core::Position { lat: gen::LAB.0, lon: gen::LAB.1 }),
+            position: Some(rastro_core::Position {
+                lat: gen::LAB.0,
+                lon: gen::LAB.1,
+            }),
             reliability: 'A',
             credibility: 1,
             subjects: vec![],
@@ -326,43 +602,88 @@ async fn case_2_a_release_is_a_frozen_snapshot_to_named_recipients() {
     {
         let mut node = Node::open(&w.db).unwrap();
         let body = tip("FGR", rastro_core::Tlp::AmberStrict, "NEW-FGR-1");
-        node.as_user("fer").unwrap().ingest(&body, None, &Default::default(), 0).unwrap();
+        node.as_user("fer")
+            .unwrap()
+            .ingest(&body, None, &Default::default(), 0)
+            .unwrap();
     }
     analyse(&w.db);
-    let (_, live) = send(&w.app, Call::get(&format!("/api/v1/leads/{id}")).token(carla)).await;
-    assert_eq!(live["summary"], lead["summary"], "SEMAR's lead does not see FGR's strict tip");
-    assert_eq!(live["releases"][0]["changed_since_release"], false, "{live}");
+    let (_, live) = send(
+        &w.app,
+        Call::get(&format!("/api/v1/leads/{id}")).token(carla),
+    )
+    .await;
+    assert_eq!(
+        live["summary"], lead["summary"],
+        "SEMAR's lead does not see FGR's strict tip"
+    );
+    assert_eq!(
+        live["releases"][0]["changed_since_release"], false,
+        "{live}"
+    );
     {
         let mut node = Node::open(&w.db).unwrap();
         let body = tip("ANAM", rastro_core::Tlp::Amber, "NEW-ANAM-1");
         let mut anam = node.admin();
         anam.add_user("ali", "ANAM", Role::Analyst, 0).unwrap();
         drop(anam);
-        node.as_user("ali").unwrap().ingest(&body, None, &Default::default(), 0).unwrap();
+        node.as_user("ali")
+            .unwrap()
+            .ingest(&body, None, &Default::default(), 0)
+            .unwrap();
     }
     analyse(&w.db);
-    let (s, live) = send(&w.app, Call::get(&format!("/api/v1/leads/{id}")).token(carla)).await;
+    let (s, live) = send(
+        &w.app,
+        Call::get(&format!("/api/v1/leads/{id}")).token(carla),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "the lead keeps its id: {live}");
-    assert_ne!(live["summary"], lead["summary"], "SEMAR's live lead now counts the ANAM tip");
+    assert_ne!(
+        live["summary"], lead["summary"],
+        "SEMAR's live lead now counts the ANAM tip"
+    );
     assert_eq!(live["releases"][0]["changed_since_release"], true, "{live}");
     assert_eq!(live["releases"][0]["sha256"], sha.as_str());
-    let (_, theirs) = send(&w.app, Call::get(&format!("/api/v1/releases/{rid}")).token(bob)).await;
-    assert_eq!(theirs["lead"], snapshot, "the release does not follow the live lead");
+    let (_, theirs) = send(
+        &w.app,
+        Call::get(&format!("/api/v1/releases/{rid}")).token(bob),
+    )
+    .await;
+    assert_eq!(
+        theirs["lead"], snapshot,
+        "the release does not follow the live lead"
+    );
     assert_eq!(theirs["sha256"], sha.as_str());
 
     // Every release is audited with its content hash.
-    let (_, log) = send(&w.app, Call::get("/api/v1/audit?limit=1000").token(&w.tokens["eve"])).await;
+    let (_, log) = send(
+        &w.app,
+        Call::get("/api/v1/audit?limit=1000").token(&w.tokens["eve"]),
+    )
+    .await;
     assert!(
-        log.as_array().unwrap().iter().any(|e| e["action"] == "lead.release" && e.to_string().contains(&sha)),
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "lead.release" && e.to_string().contains(&sha)),
         "{log}"
     );
 
     // Revoked: the recipient no longer sees it, exactly as if it had never been.
-    let (s, _) = send(&w.app, Call::post(&format!("/api/v1/releases/{rid}/revoke"), "").token(carla)).await;
+    let (s, _) = send(
+        &w.app,
+        Call::post(&format!("/api/v1/releases/{rid}/revoke"), "").token(carla),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     let (_, theirs) = send(&w.app, Call::get("/api/v1/releases").token(bob)).await;
     assert_eq!(theirs, serde_json::json!([]));
-    let (s, _) = send(&w.app, Call::get(&format!("/api/v1/releases/{rid}")).token(bob)).await;
+    let (s, _) = send(
+        &w.app,
+        Call::get(&format!("/api/v1/releases/{rid}")).token(bob),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     w.state.finish();
 }
@@ -392,7 +713,11 @@ async fn case_8_triage_reasons_auth_failures_and_refused_ingests() {
     let id = shared["id"].as_str().unwrap();
     let (s, v) = send(
         &w.app,
-        Call::post(&format!("/api/v1/alerts/{id}/triage"), r#"{"state": "dismissed", "reason": "informant says routine"}"#).token(ana),
+        Call::post(
+            &format!("/api/v1/alerts/{id}/triage"),
+            r#"{"state": "dismissed", "reason": "informant says routine"}"#,
+        )
+        .token(ana),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -409,25 +734,52 @@ async fn case_8_triage_reasons_auth_failures_and_refused_ingests() {
         let c = Call { from: Some(here), ..Call::get("/api/v1/me").token("rst_0123456789abcdef_00000000000000000000000000000000000000000000000000000000000000ff") };
         assert_eq!(send(&w.app, c).await.0, StatusCode::UNAUTHORIZED);
     }
-    let c = Call { from: Some(here), ..Call::get("/api/v1/me").token(bob) };
+    let c = Call {
+        from: Some(here),
+        ..Call::get("/api/v1/me").token(bob)
+    };
     let (s, v) = send(&w.app, c).await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
-    let c = Call { from: Some("192.0.2.8:5000".parse().unwrap()), ..Call::get("/api/v1/me").token(bob) };
+    let c = Call {
+        from: Some("192.0.2.8:5000".parse().unwrap()),
+        ..Call::get("/api/v1/me").token(bob)
+    };
     assert_eq!(send(&w.app, c).await.0, StatusCode::OK);
 
     // A partner posting a record as a host agency is refused, audited, and counted: after
     // three attempts in the hour, the fourth is refused unread.
     let forged = "id,originator,tlp,releasable_to,report_kind,time,lat,lon,reliability,credibility,subjects,summary,quantity_kg,profile\nX-1,SEMAR,RED,,tip,2026-02-01T10:00:00Z,20.6,-103.3,B,2,,synthetic,,\n";
     for _ in 0..3 {
-        let c = Call { content_type: Some("text/csv"), ..Call::post("/api/v1/ingest", forged).token(bob) };
+        let c = Call {
+            content_type: Some("text/csv"),
+            ..Call::post("/api/v1/ingest", forged).token(bob)
+        };
         let (s, v) = send(&w.app, c).await;
         assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
-        assert!(v["message"].as_str().unwrap().contains("nothing was ingested"), "{v}");
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains("nothing was ingested"),
+            "{v}"
+        );
     }
-    let c = Call { content_type: Some("text/csv"), ..Call::post("/api/v1/ingest", forged).token(bob) };
+    let c = Call {
+        content_type: Some("text/csv"),
+        ..Call::post("/api/v1/ingest", forged).token(bob)
+    };
     assert_eq!(send(&w.app, c).await.0, StatusCode::TOO_MANY_REQUESTS);
-    let (_, log) = send(&w.app, Call::get("/api/v1/audit?limit=1000").token(&w.tokens["eve"])).await;
-    let refused = log.as_array().unwrap().iter().filter(|e| e["action"] == "ingest.refused").count();
+    let (_, log) = send(
+        &w.app,
+        Call::get("/api/v1/audit?limit=1000").token(&w.tokens["eve"]),
+    )
+    .await;
+    let refused = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "ingest.refused")
+        .count();
     assert_eq!(refused, 4, "{log}");
     w.state.finish();
 }
@@ -439,7 +791,12 @@ async fn a_server_whose_audit_log_is_closed_serves_nothing() {
     let (s, _) = send(&w.app, Call::get("/api/v1/alerts").token(bob)).await;
     assert_eq!(s, StatusCode::OK);
     w.state.finish();
-    for uri in ["/api/v1/alerts", "/api/v1/leads", "/api/v1/consignments", "/api/v1/releases"] {
+    for uri in [
+        "/api/v1/alerts",
+        "/api/v1/leads",
+        "/api/v1/consignments",
+        "/api/v1/releases",
+    ] {
         let (s, v) = send(&w.app, Call::get(uri).token(bob)).await;
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{uri}: {v}");
         assert!(v.get("alerts").is_none() && !v.is_array(), "{v}");
@@ -454,7 +811,11 @@ async fn the_files_the_node_creates_are_private() {
     let (s, _) = send(&w.app, Call::get("/api/v1/alerts").token(&w.tokens["bob"])).await;
     assert_eq!(s, StatusCode::OK);
     let key = w.dir.path().join("head.key");
-    Node::open(&w.db).unwrap().console().sign_head(Some(&key), 0).unwrap();
+    Node::open(&w.db)
+        .unwrap()
+        .console()
+        .sign_head(Some(&key), 0)
+        .unwrap();
     let mut seen = 0;
     for name in ["r.db", "r.db-wal", "r.db-shm", "head.key"] {
         let p = w.dir.path().join(name);
@@ -465,4 +826,23 @@ async fn the_files_the_node_creates_are_private() {
     }
     assert!(seen >= 3, "the database, its WAL and the key exist");
     w.state.finish();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_never_finishes_its_body_is_cut_off() {
+    // The clock is paused and advances only when every task waits, so the request timeout
+    // fires without the test waiting for it in real time.
+    let w = world();
+    let stalled = futures_util::stream::pending::<Result<axum::body::Bytes, std::io::Error>>();
+    let req = Request::builder()
+        .method("POST")
+        .uri("/api/v1/ingest")
+        .header("authorization", format!("Bearer {}", w.tokens["ana"]))
+        .body(Body::from_stream(stalled))
+        .unwrap();
+    let resp = w.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(v["message"].is_string(), "{v}");
 }

@@ -43,15 +43,27 @@ fn build(dir: &Path, name: &str, records: &[Record]) -> Db {
         node.admin()
             .add_org(code, code, nation, OrgKind::parse(kind).unwrap(), 0)
             .unwrap();
-        let role = if code == "SEMAR" { Role::Commander } else { Role::Analyst };
-        let t = node.admin().add_user(&user_of(code), code, role, 0).unwrap().unwrap();
+        let role = if code == "SEMAR" {
+            Role::Commander
+        } else {
+            Role::Analyst
+        };
+        let t = node
+            .admin()
+            .add_user(&user_of(code), code, role, 0)
+            .unwrap()
+            .unwrap();
         tokens.insert(user_of(code), t);
     }
     for f in gen::write_files(&dir.join(format!("{name}-files")), records) {
-        node.console().ingest_path(&f, &Default::default(), &()).unwrap();
+        node.console()
+            .ingest_path(&f, &Default::default(), &())
+            .unwrap();
     }
     let now = rastro_core::parse_time_ms(gen::NOW).unwrap();
-    node.system("analysis").analyze(now, true, &|_, _| {}).unwrap();
+    node.system("analysis")
+        .analyze(now, true, &|_, _| {})
+        .unwrap();
     Db { path, tokens }
 }
 
@@ -65,7 +77,10 @@ fn app_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, serde_json::V
     };
     let j = |x: &dyn erased::Ser| x.value();
     put("me".into(), j(&g.me().unwrap()));
-    put("alerts".into(), j(&g.alerts(&AlertFilter::default()).unwrap()));
+    put(
+        "alerts".into(),
+        j(&g.alerts(&AlertFilter::default()).unwrap()),
+    );
     put(
         "alerts?typology=route_deviation&limit=3".into(),
         j(&g.alerts(&AlertFilter {
@@ -75,7 +90,10 @@ fn app_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, serde_json::V
         })
         .unwrap()),
     );
-    put("alert-queue".into(), j(&g.alert_queue(&AlertFilter::default()).unwrap()));
+    put(
+        "alert-queue".into(),
+        j(&g.alert_queue(&AlertFilter::default()).unwrap()),
+    );
     put("leads".into(), j(&g.leads(1000).unwrap()));
     put("leads?limit=1".into(), j(&g.leads(1).unwrap()));
     put("leads.geojson".into(), j(&g.leads_geojson(1000).unwrap()));
@@ -83,10 +101,14 @@ fn app_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, serde_json::V
         put(format!("lead/{id}"), j(&g.lead(id).unwrap()));
     }
     put("releases".into(), j(&g.releases().unwrap()));
-    put("consignments".into(), j(&g.consignments(None, 1000).unwrap()));
+    put(
+        "consignments".into(),
+        j(&g.consignments(None, 1000).unwrap()),
+    );
     put(
         "consignments?status=delivered".into(),
-        j(&g.consignments(Some(ConsignmentStatus::Delivered), 1000).unwrap()),
+        j(&g.consignments(Some(ConsignmentStatus::Delivered), 1000)
+            .unwrap()),
     );
     for id in &ids.consignments {
         put(format!("consignment/{id}"), j(&g.consignment(id).unwrap()));
@@ -99,14 +121,22 @@ fn app_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, serde_json::V
     for v in &ids.vehicles {
         put(
             format!("observations?subject={v}"),
-            j(&g.observations(&ObservationQuery::Subject(v.clone()), i64::MIN, i64::MAX, 10_000)
-                .unwrap()),
+            j(&g.observations(
+                &ObservationQuery::Subject(v.clone()),
+                i64::MIN,
+                i64::MAX,
+                10_000,
+            )
+            .unwrap()),
         );
     }
     let cell = rastro_core::grid::cell(gen::LAB.0, gen::LAB.1, 7).unwrap();
     put(
         "observations?cell".into(),
-        j(&g.observations(&ObservationQuery::Cell(cell), i64::MIN, i64::MAX, 10_000).unwrap()),
+        j(
+            &g.observations(&ObservationQuery::Cell(cell), i64::MIN, i64::MAX, 10_000)
+                .unwrap(),
+        ),
     );
     put("stats".into(), j(&g.counts().unwrap()));
     put("quarantine".into(), j(&g.quarantine(1000).unwrap()));
@@ -115,7 +145,12 @@ fn app_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, serde_json::V
     }
     put(
         "audit".into(),
-        serde_json::Value::String(format!("{:?}", g.audit_log(&Default::default()).map(|_| ()).map_err(|e| e.to_string()))),
+        serde_json::Value::String(format!(
+            "{:?}",
+            g.audit_log(&Default::default())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        )),
     );
     out
 }
@@ -133,7 +168,11 @@ mod erased {
 }
 
 /// Every answer the HTTP API gives `user`: status and body, by path.
-async fn http_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, (u16, serde_json::Value)> {
+async fn http_answers(
+    db: &Db,
+    user: &str,
+    ids: &Ids,
+) -> BTreeMap<String, (u16, serde_json::Value)> {
     let limits = rastro_server::Limits::default();
     let state = rastro_server::AppState::open(&db.path, &limits).unwrap();
     let app = rastro_server::router(state.clone(), &limits);
@@ -162,7 +201,11 @@ async fn http_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, (u16, 
     .map(|s| s.to_string())
     .collect();
     paths.extend(ids.leads.iter().map(|l| format!("/api/v1/leads/{l}")));
-    paths.extend(ids.consignments.iter().map(|c| format!("/api/v1/consignments/{c}")));
+    paths.extend(
+        ids.consignments
+            .iter()
+            .map(|c| format!("/api/v1/consignments/{c}")),
+    );
     let mut out = BTreeMap::new();
     for p in paths {
         let req = Request::builder()
@@ -173,7 +216,8 @@ async fn http_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, (u16, 
         let resp = app.clone().oneshot(req).await.unwrap();
         let status = resp.status().as_u16();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
         out.insert(p, (status, v));
     }
     state.finish();
@@ -212,7 +256,12 @@ fn ids_of(full: &Db, records: &[Record]) -> Ids {
         .collect();
     let mut recs: Vec<(Kind, String)> = records
         .iter()
-        .filter(|r| matches!(r.kind(), Kind::Party | Kind::Vehicle | Kind::Report | Kind::Custody))
+        .filter(|r| {
+            matches!(
+                r.kind(),
+                Kind::Party | Kind::Vehicle | Kind::Report | Kind::Custody
+            )
+        })
         .map(|r| (r.kind(), r.id().to_string()))
         .collect();
     recs.dedup();
@@ -229,7 +278,11 @@ fn ids_of(full: &Db, records: &[Record]) -> Ids {
 fn ingest_probes(db: &Db, org: &str, hidden: &[Record]) -> Vec<serde_json::Value> {
     let mut node = Node::open(&db.path).unwrap();
     let mut out = Vec::new();
-    for r in hidden.iter().filter(|r| r.kind() != Kind::Observation).take(4) {
+    for r in hidden
+        .iter()
+        .filter(|r| r.kind() != Kind::Observation)
+        .take(4)
+    {
         let mut mine = r.clone();
         // The viewer's own record, at a marking a partner may post.
         let originator = org.to_string();
@@ -299,12 +352,16 @@ fn check(s: &Scenario) -> Result<(), TestCaseError> {
         let a = app_answers(&full, &user, &ids);
         let b = app_answers(&only, &user, &ids);
         if let Some(d) = first_difference(&a, &b) {
-            return Err(TestCaseError::fail(format!("{org} learns about records it may not see through the application layer at {d}")));
+            return Err(TestCaseError::fail(format!(
+                "{org} learns about records it may not see through the application layer at {d}"
+            )));
         }
         let a = rt.block_on(http_answers(&full, &user, &ids));
         let b = rt.block_on(http_answers(&only, &user, &ids));
         if let Some(d) = first_difference(&a, &b) {
-            return Err(TestCaseError::fail(format!("{org} learns about records it may not see through the HTTP API at {d}")));
+            return Err(TestCaseError::fail(format!(
+                "{org} learns about records it may not see through the HTTP API at {d}"
+            )));
         }
         onlies.push((org, only, hidden));
     }
@@ -315,7 +372,12 @@ fn check(s: &Scenario) -> Result<(), TestCaseError> {
     for (org, only, hidden) in &onlies {
         let a = ingest_probes(&probe, org, hidden);
         let b = ingest_probes(only, org, hidden);
-        prop_assert_eq!(a, b, "{} learns about hidden ids by ingesting colliding ones", org);
+        prop_assert_eq!(
+            a,
+            b,
+            "{} learns about hidden ids by ingesting colliding ones",
+            org
+        );
     }
     Ok(())
 }
@@ -348,57 +410,173 @@ fn a_dense_scenario_changes_nothing_either() {
     };
     let s = Scenario {
         marks: vec![
-            mk(0, 2, &[1]),    // ANAM AMBER REL US: partners see it
-            mk(1, 4, &[]),     // SEMAR RED
-            mk(0, 2, &[]),     // ANAM AMBER
-            mk(2, 3, &[]),     // FGR AMBER+STRICT
-            mk(3, 2, &[]),     // DEA AMBER
+            mk(0, 2, &[1]), // ANAM AMBER REL US: partners see it
+            mk(1, 4, &[]),  // SEMAR RED
+            mk(0, 2, &[]),  // ANAM AMBER
+            mk(2, 3, &[]),  // FGR AMBER+STRICT
+            mk(3, 2, &[]),  // DEA AMBER
         ],
         parties: vec![
-            PartySpec { mark: 0, phone: 0, address: 1, recent: true },
-            PartySpec { mark: 1, phone: 0, address: 2, recent: false },
-            PartySpec { mark: 0, phone: 1, address: 1, recent: true },
+            PartySpec {
+                mark: 0,
+                phone: 0,
+                address: 1,
+                recent: true,
+            },
+            PartySpec {
+                mark: 1,
+                phone: 0,
+                address: 2,
+                recent: false,
+            },
+            PartySpec {
+                mark: 0,
+                phone: 1,
+                address: 1,
+                recent: true,
+            },
         ],
-        vehicles: vec![VehicleSpec { mark: 1, carrier: 0 }, VehicleSpec { mark: 0, carrier: 1 }],
+        vehicles: vec![
+            VehicleSpec {
+                mark: 1,
+                carrier: 0,
+            },
+            VehicleSpec {
+                mark: 0,
+                carrier: 1,
+            },
+        ],
         trips: vec![
-            TripSpec { mark: 0, custody: [0, 1, 1, 0], consignee: 0, vehicle: 0, dest: 0, qty_kg: 60, short: true, to_lab: true, dark: false, fix_marks: vec![0, 1], undeclared: false },
-            TripSpec { mark: 0, custody: [0, 0, 0, 0], consignee: 2, vehicle: 1, dest: 1, qty_kg: 70, short: false, to_lab: true, dark: true, fix_marks: vec![3, 0], undeclared: false },
-            TripSpec { mark: 2, custody: [2, 2, 1, 2], consignee: 1, vehicle: 1, dest: 0, qty_kg: 90, short: false, to_lab: false, dark: false, fix_marks: vec![2], undeclared: true },
+            TripSpec {
+                mark: 0,
+                custody: [0, 1, 1, 0],
+                consignee: 0,
+                vehicle: 0,
+                dest: 0,
+                qty_kg: 60,
+                short: true,
+                to_lab: true,
+                dark: false,
+                fix_marks: vec![0, 1],
+                undeclared: false,
+            },
+            TripSpec {
+                mark: 0,
+                custody: [0, 0, 0, 0],
+                consignee: 2,
+                vehicle: 1,
+                dest: 1,
+                qty_kg: 70,
+                short: false,
+                to_lab: true,
+                dark: true,
+                fix_marks: vec![3, 0],
+                undeclared: false,
+            },
+            TripSpec {
+                mark: 2,
+                custody: [2, 2, 1, 2],
+                consignee: 1,
+                vehicle: 1,
+                dest: 0,
+                qty_kg: 90,
+                short: false,
+                to_lab: false,
+                dark: false,
+                fix_marks: vec![2],
+                undeclared: true,
+            },
         ],
         reports: vec![
-            ReportSpec { mark: 1, kind: 0, near_lab: true, jitter: 1 },
-            ReportSpec { mark: 3, kind: 1, near_lab: true, jitter: 9 },
-            ReportSpec { mark: 0, kind: 0, near_lab: true, jitter: 30 },
-            ReportSpec { mark: 4, kind: 0, near_lab: true, jitter: 60 },
+            ReportSpec {
+                mark: 1,
+                kind: 0,
+                near_lab: true,
+                jitter: 1,
+            },
+            ReportSpec {
+                mark: 3,
+                kind: 1,
+                near_lab: true,
+                jitter: 9,
+            },
+            ReportSpec {
+                mark: 0,
+                kind: 0,
+                near_lab: true,
+                jitter: 30,
+            },
+            ReportSpec {
+                mark: 4,
+                kind: 0,
+                near_lab: true,
+                jitter: 60,
+            },
             // Weak reports scattered over the city: the background a hot spot stands out of.
-            ReportSpec { mark: 0, kind: 2, near_lab: false, jitter: 10 },
-            ReportSpec { mark: 1, kind: 2, near_lab: false, jitter: 70 },
-            ReportSpec { mark: 2, kind: 2, near_lab: false, jitter: 130 },
-            ReportSpec { mark: 0, kind: 2, near_lab: false, jitter: 190 },
-            ReportSpec { mark: 3, kind: 2, near_lab: false, jitter: 250 },
+            ReportSpec {
+                mark: 0,
+                kind: 2,
+                near_lab: false,
+                jitter: 10,
+            },
+            ReportSpec {
+                mark: 1,
+                kind: 2,
+                near_lab: false,
+                jitter: 70,
+            },
+            ReportSpec {
+                mark: 2,
+                kind: 2,
+                near_lab: false,
+                jitter: 130,
+            },
+            ReportSpec {
+                mark: 0,
+                kind: 2,
+                near_lab: false,
+                jitter: 190,
+            },
+            ReportSpec {
+                mark: 3,
+                kind: 2,
+                near_lab: false,
+                jitter: 250,
+            },
         ],
     };
     // More of them, so that the study area is large beside the Gi* band (a hot spot stands
     // out of a background, not of nothing).
     let mut s = s;
     for k in 0..14u8 {
-        s.reports.push(ReportSpec { mark: k as usize, kind: 2, near_lab: false, jitter: 20 + k * 17 });
+        s.reports.push(ReportSpec {
+            mark: k as usize,
+            kind: 2,
+            near_lab: false,
+            jitter: 20 + k * 17,
+        });
     }
     // The scenario must be meaningful: the operator has alerts and a lead to compare.
     let dir = tempfile::tempdir().unwrap();
     let keep = std::env::var_os("RASTRO_NI_KEEP").map(std::path::PathBuf::from);
-    let full = build(keep.as_deref().unwrap_or(dir.path()), "dense", &gen::records(&s));
+    let full = build(
+        keep.as_deref().unwrap_or(dir.path()),
+        "dense",
+        &gen::records(&s),
+    );
     let mut node = Node::open(&full.path).unwrap();
     let mut op = node.operator().unwrap();
     let alerts = op.alerts(&AlertFilter::default()).unwrap();
     let typologies: BTreeSet<String> = alerts.iter().map(|a| a.typology.clone()).collect();
     assert!(typologies.len() >= 3, "{typologies:?}");
-    assert!(!op.leads(10).unwrap().is_empty(), "no lead in the dense scenario");
+    assert!(
+        !op.leads(10).unwrap().is_empty(),
+        "no lead in the dense scenario"
+    );
     drop(op);
     drop(node);
     check(&s).unwrap();
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // The cases of issue 13, each a named regression test: a crafted scenario that produced the
@@ -419,7 +597,13 @@ fn mk(org: usize, tlp: u8, rel: &[usize]) -> Mark {
 /// Marks used by the cases: 0 ANAM AMBER REL US, 1 SEMAR RED, 2 FGR AMBER+STRICT, 3 ANAM
 /// AMBER, 4 DEA AMBER.
 fn marks() -> Vec<Mark> {
-    vec![mk(0, 2, &[1]), mk(1, 4, &[]), mk(2, 3, &[]), mk(0, 2, &[]), mk(3, 2, &[])]
+    vec![
+        mk(0, 2, &[1]),
+        mk(1, 4, &[]),
+        mk(2, 3, &[]),
+        mk(0, 2, &[]),
+        mk(3, 2, &[]),
+    ]
 }
 
 fn trip(mark: usize, custody: [usize; 4], consignee: usize, vehicle: usize) -> TripSpec {
@@ -448,7 +632,10 @@ fn party(mark: usize, phone: u8, address: u8) -> PartySpec {
 }
 
 /// Builds the scenario's full database and hands the operator's and DEA's guards to `probe`.
-fn with_full(s: &Scenario, probe: impl FnOnce(&mut rastro_app::Guard<'_>, &mut rastro_app::Guard<'_>)) {
+fn with_full(
+    s: &Scenario,
+    probe: impl FnOnce(&mut rastro_app::Guard<'_>, &mut rastro_app::Guard<'_>),
+) {
     let dir = tempfile::tempdir().unwrap();
     let full = build(dir.path(), "full", &gen::records(s));
     let mut a = Node::open(&full.path).unwrap();
@@ -463,25 +650,45 @@ fn case_1_ingest_is_no_existence_oracle() {
     let s = Scenario {
         marks: marks(),
         parties: vec![party(0, 0, 0)],
-        vehicles: vec![VehicleSpec { mark: 0, carrier: 0 }],
+        vehicles: vec![VehicleSpec {
+            mark: 0,
+            carrier: 0,
+        }],
         trips: vec![trip(0, [0, 0, 0, 0], 0, 0)],
         // R-0 is SEMAR RED, R-1 is FGR AMBER+STRICT: DEA may see neither.
         reports: vec![
-            ReportSpec { mark: 1, kind: 0, near_lab: true, jitter: 0 },
-            ReportSpec { mark: 2, kind: 0, near_lab: true, jitter: 5 },
+            ReportSpec {
+                mark: 1,
+                kind: 0,
+                near_lab: true,
+                jitter: 0,
+            },
+            ReportSpec {
+                mark: 2,
+                kind: 0,
+                near_lab: true,
+                jitter: 5,
+            },
         ],
     };
     let dir = tempfile::tempdir().unwrap();
     let records = gen::records(&s);
     let full = build(dir.path(), "full", &records);
-    let hidden: Vec<Record> = records.iter().filter(|r| !gen::visible_to("DEA", r)).cloned().collect();
+    let hidden: Vec<Record> = records
+        .iter()
+        .filter(|r| !gen::visible_to("DEA", r))
+        .cloned()
+        .collect();
     assert!(hidden.iter().any(|r| r.id() == "R-0"));
     let answers = ingest_probes(&full, "DEA", &hidden);
     for a in &answers {
         let text = a.to_string();
         assert_eq!(a["Ok"]["conflicts"], 0, "{text}");
         assert_eq!(a["Ok"]["inserted"], 1, "{text}");
-        assert!(!text.contains("full-files") && !text.contains("u-semar"), "names another source: {text}");
+        assert!(
+            !text.contains("full-files") && !text.contains("u-semar"),
+            "names another source: {text}"
+        );
     }
     check(&s).unwrap();
 }
@@ -490,27 +697,93 @@ fn case_1_ingest_is_no_existence_oracle() {
 fn case_3_a_visible_lead_does_not_describe_hidden_evidence() {
     let mut reports = vec![
         // Hidden from DEA: RED and AMBER+STRICT evidence at the laboratory.
-        ReportSpec { mark: 1, kind: 0, near_lab: true, jitter: 0 },
-        ReportSpec { mark: 1, kind: 1, near_lab: true, jitter: 3 },
-        ReportSpec { mark: 2, kind: 0, near_lab: true, jitter: 6 },
-        ReportSpec { mark: 1, kind: 1, near_lab: true, jitter: 25 },
-        ReportSpec { mark: 2, kind: 1, near_lab: true, jitter: 35 },
-        ReportSpec { mark: 1, kind: 0, near_lab: true, jitter: 70 },
-        ReportSpec { mark: 2, kind: 0, near_lab: true, jitter: 90 },
+        ReportSpec {
+            mark: 1,
+            kind: 0,
+            near_lab: true,
+            jitter: 0,
+        },
+        ReportSpec {
+            mark: 1,
+            kind: 1,
+            near_lab: true,
+            jitter: 3,
+        },
+        ReportSpec {
+            mark: 2,
+            kind: 0,
+            near_lab: true,
+            jitter: 6,
+        },
+        ReportSpec {
+            mark: 1,
+            kind: 1,
+            near_lab: true,
+            jitter: 25,
+        },
+        ReportSpec {
+            mark: 2,
+            kind: 1,
+            near_lab: true,
+            jitter: 35,
+        },
+        ReportSpec {
+            mark: 1,
+            kind: 0,
+            near_lab: true,
+            jitter: 70,
+        },
+        ReportSpec {
+            mark: 2,
+            kind: 0,
+            near_lab: true,
+            jitter: 90,
+        },
         // Visible to DEA.
-        ReportSpec { mark: 0, kind: 0, near_lab: true, jitter: 9 },
-        ReportSpec { mark: 0, kind: 1, near_lab: true, jitter: 12 },
-        ReportSpec { mark: 0, kind: 1, near_lab: true, jitter: 50 },
-        ReportSpec { mark: 0, kind: 0, near_lab: true, jitter: 60 },
+        ReportSpec {
+            mark: 0,
+            kind: 0,
+            near_lab: true,
+            jitter: 9,
+        },
+        ReportSpec {
+            mark: 0,
+            kind: 1,
+            near_lab: true,
+            jitter: 12,
+        },
+        ReportSpec {
+            mark: 0,
+            kind: 1,
+            near_lab: true,
+            jitter: 50,
+        },
+        ReportSpec {
+            mark: 0,
+            kind: 0,
+            near_lab: true,
+            jitter: 60,
+        },
     ];
     for k in 0..14u8 {
-        reports.push(ReportSpec { mark: (k % 5) as usize, kind: 2, near_lab: false, jitter: 20 + k * 17 });
+        reports.push(ReportSpec {
+            mark: (k % 5) as usize,
+            kind: 2,
+            near_lab: false,
+            jitter: 20 + k * 17,
+        });
     }
     let s = Scenario {
         marks: marks(),
         parties: vec![party(0, 0, 0)],
-        vehicles: vec![VehicleSpec { mark: 0, carrier: 0 }],
-        trips: vec![TripSpec { to_lab: true, ..trip(0, [0, 0, 0, 0], 0, 0) }],
+        vehicles: vec![VehicleSpec {
+            mark: 0,
+            carrier: 0,
+        }],
+        trips: vec![TripSpec {
+            to_lab: true,
+            ..trip(0, [0, 0, 0, 0], 0, 0)
+        }],
         reports,
     };
     with_full(&s, |op, dea| {
@@ -533,18 +806,44 @@ fn case_4_status_track_and_alerts_follow_restricted_custody_and_vehicle() {
     let s = Scenario {
         marks: marks(),
         parties: vec![party(0, 0, 0)],
-        vehicles: vec![VehicleSpec { mark: 1, carrier: 0 }],
-        trips: vec![TripSpec { to_lab: true, ..trip(0, [0, 1, 1, 1], 0, 0) }],
+        vehicles: vec![VehicleSpec {
+            mark: 1,
+            carrier: 0,
+        }],
+        trips: vec![TripSpec {
+            to_lab: true,
+            ..trip(0, [0, 1, 1, 1], 0, 0)
+        }],
         reports: vec![],
     };
     with_full(&s, |op, dea| {
         let full = op.consignment("C-0").unwrap().unwrap();
-        assert!(full.track.geometry["coordinates"].as_array().is_some_and(|c| c.len() > 10));
-        assert!(!full.alerts.is_empty(), "the operator sees the trip's alerts");
-        let seen = dea.consignment("C-0").unwrap().expect("DEA may see the consignment");
-        assert!(!matches!(seen.status, Some(rastro_app::views::StatusV1::Delivered)), "{:?}", seen.status);
-        assert!(seen.track.geometry["coordinates"].as_array().is_none_or(|c| c.is_empty()), "the track is linked only by the RED loading event");
-        assert!(seen.custody.iter().all(|r| r.marking().tlp != rastro_core::Tlp::Red));
+        assert!(full.track.geometry["coordinates"]
+            .as_array()
+            .is_some_and(|c| c.len() > 10));
+        assert!(
+            !full.alerts.is_empty(),
+            "the operator sees the trip's alerts"
+        );
+        let seen = dea
+            .consignment("C-0")
+            .unwrap()
+            .expect("DEA may see the consignment");
+        assert!(
+            !matches!(seen.status, Some(rastro_app::views::StatusV1::Delivered)),
+            "{:?}",
+            seen.status
+        );
+        assert!(
+            seen.track.geometry["coordinates"]
+                .as_array()
+                .is_none_or(|c| c.is_empty()),
+            "the track is linked only by the RED loading event"
+        );
+        assert!(seen
+            .custody
+            .iter()
+            .all(|r| r.marking().tlp != rastro_core::Tlp::Red));
     });
     check(&s).unwrap();
 }
@@ -555,11 +854,30 @@ fn case_5_structuring_does_not_reveal_a_hidden_party_link() {
     let s = Scenario {
         marks: marks(),
         parties: vec![party(0, 0, 0), party(1, 0, 1), party(0, 1, 1)],
-        vehicles: vec![VehicleSpec { mark: 0, carrier: 0 }, VehicleSpec { mark: 0, carrier: 1 }],
+        vehicles: vec![
+            VehicleSpec {
+                mark: 0,
+                carrier: 0,
+            },
+            VehicleSpec {
+                mark: 0,
+                carrier: 1,
+            },
+        ],
         trips: vec![
-            TripSpec { qty_kg: 45, ..trip(0, [0, 0, 0, 0], 0, 0) },
-            TripSpec { qty_kg: 45, dest: 1, ..trip(0, [0, 0, 0, 0], 2, 1) },
-            TripSpec { qty_kg: 45, ..trip(0, [0, 0, 0, 0], 0, 0) },
+            TripSpec {
+                qty_kg: 45,
+                ..trip(0, [0, 0, 0, 0], 0, 0)
+            },
+            TripSpec {
+                qty_kg: 45,
+                dest: 1,
+                ..trip(0, [0, 0, 0, 0], 2, 1)
+            },
+            TripSpec {
+                qty_kg: 45,
+                ..trip(0, [0, 0, 0, 0], 0, 0)
+            },
         ],
         reports: vec![],
     };
@@ -575,10 +893,18 @@ fn case_5_structuring_does_not_reveal_a_hidden_party_link() {
             assert!(!a.evidence.iter().any(|e| e.contains("P-1")), "{a:?}");
             assert!(!a.summary.contains("P-1"), "{a:?}");
         }
-        assert!(!mine.is_empty(), "the operator sees the structuring through the RED link");
-        let linked = |a: &rastro_app::views::AlertV1| a.evidence.iter().filter(|e| e.starts_with("C-")).count();
+        assert!(
+            !mine.is_empty(),
+            "the operator sees the structuring through the RED link"
+        );
+        let linked = |a: &rastro_app::views::AlertV1| {
+            a.evidence.iter().filter(|e| e.starts_with("C-")).count()
+        };
         let most_theirs = theirs.iter().map(linked).max().unwrap_or(0);
-        assert!(mine.iter().map(linked).max().unwrap_or(0) > most_theirs, "{mine:?}\n{theirs:?}");
+        assert!(
+            mine.iter().map(linked).max().unwrap_or(0) > most_theirs,
+            "{mine:?}\n{theirs:?}"
+        );
     });
     check(&s).unwrap();
 }
@@ -589,8 +915,15 @@ fn case_6_alert_text_counts_only_fixes_the_reader_may_see() {
     let s = Scenario {
         marks: marks(),
         parties: vec![party(0, 0, 0)],
-        vehicles: vec![VehicleSpec { mark: 0, carrier: 0 }],
-        trips: vec![TripSpec { to_lab: true, fix_marks: vec![2, 0], ..trip(0, [0, 0, 0, 0], 0, 0) }],
+        vehicles: vec![VehicleSpec {
+            mark: 0,
+            carrier: 0,
+        }],
+        trips: vec![TripSpec {
+            to_lab: true,
+            fix_marks: vec![2, 0],
+            ..trip(0, [0, 0, 0, 0], 0, 0)
+        }],
         reports: vec![],
     };
     with_full(&s, |op, dea| {
@@ -613,13 +946,25 @@ fn case_7_a_stop_seen_only_in_red_fixes_is_no_evidence_for_the_partner() {
     // The leg to the laboratory and the stop there are SEMAR RED fixes.
     let mut reports = Vec::new();
     for k in 0..14u8 {
-        reports.push(ReportSpec { mark: 0, kind: 2, near_lab: false, jitter: 20 + k * 17 });
+        reports.push(ReportSpec {
+            mark: 0,
+            kind: 2,
+            near_lab: false,
+            jitter: 20 + k * 17,
+        });
     }
     let s = Scenario {
         marks: marks(),
         parties: vec![party(0, 0, 0)],
-        vehicles: vec![VehicleSpec { mark: 0, carrier: 0 }],
-        trips: vec![TripSpec { to_lab: true, fix_marks: vec![1, 0], ..trip(0, [0, 0, 0, 0], 0, 0) }],
+        vehicles: vec![VehicleSpec {
+            mark: 0,
+            carrier: 0,
+        }],
+        trips: vec![TripSpec {
+            to_lab: true,
+            fix_marks: vec![1, 0],
+            ..trip(0, [0, 0, 0, 0], 0, 0)
+        }],
         reports,
     };
     with_full(&s, |op, dea| {
@@ -629,7 +974,10 @@ fn case_7_a_stop_seen_only_in_red_fixes_is_no_evidence_for_the_partner() {
             .into_iter()
             .filter(|a| a.marking.tlp == "RED")
             .collect();
-        assert!(!stops.is_empty(), "the operator's alerts from the RED fixes");
+        assert!(
+            !stops.is_empty(),
+            "the operator's alerts from the RED fixes"
+        );
         for l in dea.leads(100).unwrap() {
             assert!(l.evidence.iter().all(|e| e.marking.tlp != "RED"), "{l:?}");
         }

@@ -23,7 +23,12 @@ fn bench(c: &mut Criterion) {
     let mut next = 0u64;
     g.bench_function("append_50k_batched", |b| {
         b.iter(|| {
-            store.audit_many(&rastro_store::Actor::new("bench"), (next..next + batch).map(event)).unwrap();
+            store
+                .audit_many(
+                    &rastro_store::Actor::new("bench"),
+                    (next..next + batch).map(event),
+                )
+                .unwrap();
             next += batch;
         })
     });
@@ -32,7 +37,11 @@ fn bench(c: &mut Criterion) {
     let n = 1_000_000u64;
     let mut big = Store::open(&dir.path().join("big.db")).unwrap();
     for start in (0..n).step_by(100_000) {
-        big.audit_many(&rastro_store::Actor::new("bench"), (start..start + 100_000).map(event)).unwrap();
+        big.audit_many(
+            &rastro_store::Actor::new("bench"),
+            (start..start + 100_000).map(event),
+        )
+        .unwrap();
     }
     g.throughput(Throughput::Elements(n));
     g.bench_function("verify_1m_from_store", |b| {

@@ -256,7 +256,8 @@ impl Store {
             .collect::<rusqlite::Result<Vec<_>>>()?;
         rows.into_iter()
             .map(|(id, b)| {
-                let s = serde_json::from_str(&b).map_err(|e| json_err("consignment_state", &id, e))?;
+                let s =
+                    serde_json::from_str(&b).map_err(|e| json_err("consignment_state", &id, e))?;
                 Ok((id, s))
             })
             .collect()
@@ -285,7 +286,9 @@ impl Store {
             .conn
             .prepare_cached("SELECT id, status FROM consignment_state WHERE vid = ?1")?;
         let rows = st
-            .query_map([vid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .query_map([vid], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(rows
             .into_iter()

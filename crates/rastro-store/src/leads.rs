@@ -75,7 +75,8 @@ impl Store {
     /// Replaces every lead of view `vid` with `leads` (inside the caller's transaction, when
     /// one is open, so that the replacement commits with its audit entry).
     pub fn replace_leads(&mut self, vid: i64, leads: &[Lead]) -> Result<()> {
-        self.conn.execute("DELETE FROM lead WHERE vid = ?1", [vid])?;
+        self.conn
+            .execute("DELETE FROM lead WHERE vid = ?1", [vid])?;
         let mut st = self.conn.prepare_cached(
             "INSERT INTO lead(vid, id, rank, score, lat, lon, tlp, rel, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;

@@ -222,6 +222,18 @@ impl Store {
         Self::init(conn, &path.display().to_string())
     }
 
+    /// The tables of the current schema, by name (the tidy test checks ARCHITECTURE.md
+    /// describes each).
+    pub fn table_names(&self) -> Result<Vec<String>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?;
+        let names = st
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(names)
+    }
+
     /// Creates (or migrates) the database at `path` only up to schema `version` and closes
     /// it: how the migration tests build a database an older build wrote.
     #[doc(hidden)]

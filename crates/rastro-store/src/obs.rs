@@ -693,8 +693,9 @@ pub(crate) fn for_each_key(
 /// Rebuilds every observation key from the blocks, namespaced by originator (migration 12):
 /// one key row per observation.
 pub(crate) fn rekey_all(conn: &Connection) -> Result<()> {
-    let mut ins =
-        conn.prepare_cached("INSERT OR IGNORE INTO obs_key(id, hash, src, line) VALUES (?1, ?2, ?3, ?4)")?;
+    let mut ins = conn.prepare_cached(
+        "INSERT OR IGNORE INTO obs_key(id, hash, src, line) VALUES (?1, ?2, ?3, ?4)",
+    )?;
     for_each_key(conn, i64::MIN, i64::MAX, |key, hash, src, _, line| {
         // A failed insert here would leave an observation without a key; it is reported by
         // the transaction failing below (the statement's error is kept).
@@ -843,7 +844,12 @@ mod tests {
             -180.0f64..180.0,
             prop::option::of(prop_oneof![Just(8.0f64), 0.0f64..1e4]),
             prop_oneof![Just(1.0f64), 0.0f64..1.0],
-            prop::option::of((prop::option::of(0.0f64..300.0), prop::option::of(0.0f64..360.0), prop::option::of(any::<bool>()), prop::option::of(0u8..4))),
+            prop::option::of((
+                prop::option::of(0.0f64..300.0),
+                prop::option::of(0.0f64..360.0),
+                prop::option::of(any::<bool>()),
+                prop::option::of(0u8..4),
+            )),
         )
             .prop_map(|(id, line, src, t, lat, lon, acc, conf, tele)| {
                 let (speed, heading, ignition, power) = tele.unwrap_or((None, None, None, None));

@@ -118,7 +118,12 @@ impl Store {
 
     /// The class id of an originator and marking, registering it on first use (inside the
     /// caller's transaction, when there is one).
-    fn class_of(conn: &rusqlite::Connection, cache: &mut std::collections::HashMap<(String, u8, String), i64>, originator: &str, m: &Marking) -> Result<i64> {
+    fn class_of(
+        conn: &rusqlite::Connection,
+        cache: &mut std::collections::HashMap<(String, u8, String), i64>,
+        originator: &str,
+        m: &Marking,
+    ) -> Result<i64> {
         let key = (
             originator.to_string(),
             m.tlp.code(),
@@ -252,8 +257,10 @@ impl Store {
                         if changed == 1 {
                             obs::Outcome::New
                         } else {
-                            let hash: i64 = get_rec
-                                .query_row(params![r.kind().as_str(), r.originator(), r.id()], |x| x.get(0))?;
+                            let hash: i64 = get_rec.query_row(
+                                params![r.kind().as_str(), r.originator(), r.id()],
+                                |x| x.get(0),
+                            )?;
                             if hash as u64 == p.hash {
                                 obs::Outcome::Duplicate
                             } else {
@@ -444,17 +451,22 @@ impl Store {
         // Blocks are a storage layout, not data: what they hold is digested row by row and
         // summed, so the digest does not depend on how rows were grouped.
         let (mut sum, mut rows) = (0u64, 0u64);
-        obs::for_each_key(&self.conn, i64::MIN, i64::MAX, |key, hash, _, source, line| {
-            let mut row = xxhash_rust::xxh3::Xxh3::new();
-            row.update(key.as_bytes());
-            row.update(&[0]);
-            row.update(source.as_bytes());
-            row.update(&[0]);
-            row.update(&hash.to_le_bytes());
-            row.update(&line.to_le_bytes());
-            sum = sum.wrapping_add(row.digest());
-            rows += 1;
-        })?;
+        obs::for_each_key(
+            &self.conn,
+            i64::MIN,
+            i64::MAX,
+            |key, hash, _, source, line| {
+                let mut row = xxhash_rust::xxh3::Xxh3::new();
+                row.update(key.as_bytes());
+                row.update(&[0]);
+                row.update(source.as_bytes());
+                row.update(&[0]);
+                row.update(&hash.to_le_bytes());
+                row.update(&line.to_le_bytes());
+                sum = sum.wrapping_add(row.digest());
+                rows += 1;
+            },
+        )?;
         Ok(format!("{:016x}-{a}-{rows}-{c}-{sum:016x}", h.digest()))
     }
 
@@ -474,8 +486,10 @@ impl Store {
                 ))
             })
             .optional()?;
-        row.map(|(seq, source, line, body, class)| decode(kind, id, seq, class, source, line, &body))
-            .transpose()
+        row.map(|(seq, source, line, body, class)| {
+            decode(kind, id, seq, class, source, line, &body)
+        })
+        .transpose()
     }
 
     /// Every stored record of a kind with this id, whatever its originator, by originator.

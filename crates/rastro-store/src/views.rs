@@ -168,9 +168,11 @@ impl Store {
     /// The lowest record and observation sequence numbers of a marking class: when its first
     /// record arrived.
     pub fn class_first_seqs(&self, class: i64) -> Result<(Option<i64>, Option<i64>)> {
-        let rec: Option<i64> =
-            self.conn
-                .query_row("SELECT MIN(seq) FROM record WHERE class = ?1", [class], |r| r.get(0))?;
+        let rec: Option<i64> = self.conn.query_row(
+            "SELECT MIN(seq) FROM record WHERE class = ?1",
+            [class],
+            |r| r.get(0),
+        )?;
         let obs: Option<i64> = self.conn.query_row(
             "SELECT MIN(seq) FROM obs_block WHERE class = ?1",
             [class],

@@ -94,11 +94,19 @@ fn duplicates_and_conflicts_are_found_in_runs_and_in_key_rows() {
     changed[0].lat += 0.001;
     changed[1].confidence = 0.5;
     assert_eq!(check(&mut store, "d.csv", &changed), (0, 0, 2));
-    let q = store.quarantine(&rastro_store::QuarantineFilter { limit: 10, ..Default::default() }).unwrap();
+    let q = store
+        .quarantine(&rastro_store::QuarantineFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
     assert_eq!(q.len(), 2);
     for r in &q {
         assert!(r.entry.reason.starts_with("conflict"), "{q:?}");
-        assert!(!r.entry.reason.contains("a.csv") && !r.entry.reason.contains("b.csv"), "{q:?}");
+        assert!(
+            !r.entry.reason.contains("a.csv") && !r.entry.reason.contains("b.csv"),
+            "{q:?}"
+        );
     }
     // The same id under another originator is another observation: never a collision.
     let mut other = list[5].clone();
@@ -143,8 +151,10 @@ fn a_query_by_cell_returns_exactly_the_fixes_inside_it() {
                 .filter(|o| grid::cell(o.lat, o.lon, res) == Some(cell))
                 .collect();
             want.sort_by_key(|o| (o.time_ms, o.id.clone()));
-            let mut got_ids: Vec<(i64, String)> =
-                got.iter().map(|o| (o.obs.time_ms, o.obs.id.clone())).collect();
+            let mut got_ids: Vec<(i64, String)> = got
+                .iter()
+                .map(|o| (o.obs.time_ms, o.obs.id.clone()))
+                .collect();
             got_ids.sort();
             let want_ids: Vec<(i64, String)> =
                 want.iter().map(|o| (o.time_ms, o.id.clone())).collect();

@@ -90,7 +90,10 @@ pub fn org(g: &Global, cmd: OrgCmd) -> anyhow::Result<ExitCode> {
             nation,
             kind,
         } => {
-            if !node.admin().add_org(&code, &name, &nation, kind, ctx::now_ms())? {
+            if !node
+                .admin()
+                .add_org(&code, &name, &nation, kind, ctx::now_ms())?
+            {
                 eprintln!("error: organisation {code} already exists");
                 return Ok(ExitCode::from(ctx::REFUSED));
             }

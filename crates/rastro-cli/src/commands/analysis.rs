@@ -47,10 +47,12 @@ pub fn run_analyze(g: &Global, a: &AnalyzeArgs) -> anyhow::Result<AnalyzeReport>
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let report = node.system("analysis").analyze(now, a.full, &|done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    })?;
+    let report = node
+        .system("analysis")
+        .analyze(now, a.full, &|done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })?;
     bar.finish_and_clear();
     ctx::sign_after_write(&mut node)?;
     Ok(report)
@@ -222,7 +224,11 @@ pub fn consignment(g: &Global, cmd: ConsignmentCmd) -> anyhow::Result<ExitCode> 
     let mut node = ctx::node(g)?;
     let mut guard = ctx::guard(g, &mut node)?;
     match cmd {
-        ConsignmentCmd::List { status, limit, json } => {
+        ConsignmentCmd::List {
+            status,
+            limit,
+            json,
+        } => {
             let list = guard.consignments(status, limit)?;
             if json {
                 print_json(&list)?;
@@ -248,7 +254,11 @@ pub fn consignment(g: &Global, cmd: ConsignmentCmd) -> anyhow::Result<ExitCode> 
         }
         ConsignmentCmd::Show { id, json } => {
             let Some(c) = guard.consignment(&id)? else {
-                return Ok(ctx::missing("consignment", &id, "`rastro consignment list` lists them"));
+                return Ok(ctx::missing(
+                    "consignment",
+                    &id,
+                    "`rastro consignment list` lists them",
+                ));
             };
             if json {
                 print_json(&c)?;

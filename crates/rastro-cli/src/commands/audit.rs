@@ -185,7 +185,9 @@ pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                 ),
                 None => None,
             };
-            let report = node.console().verify(earlier.as_ref(), public_key.as_deref())?;
+            let report = node
+                .console()
+                .verify(earlier.as_ref(), public_key.as_deref())?;
             if json {
                 print_json(&report)?;
             } else if report.ok {
@@ -234,4 +236,3 @@ pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
-

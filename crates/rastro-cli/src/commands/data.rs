@@ -118,8 +118,14 @@ pub fn quarantine(g: &Global, a: QuarantineArgs) -> anyhow::Result<ExitCode> {
                 "{}:{}: {}{}{}",
                 r.source,
                 r.line,
-                r.kind.as_deref().map(|k| format!("{k}: ")).unwrap_or_default(),
-                r.field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default(),
+                r.kind
+                    .as_deref()
+                    .map(|k| format!("{k}: "))
+                    .unwrap_or_default(),
+                r.field
+                    .as_deref()
+                    .map(|f| format!("{f}: "))
+                    .unwrap_or_default(),
                 r.reason
             );
         }

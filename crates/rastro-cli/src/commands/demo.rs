@@ -229,7 +229,12 @@ fn setup_access(db: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<P
     for (name, org, role) in users {
         let token = node
             .admin()
-            .add_user(name, org, Role::parse(role).unwrap_or(Role::Analyst), ctx::now_ms())?
+            .add_user(
+                name,
+                org,
+                Role::parse(role).unwrap_or(Role::Analyst),
+                ctx::now_ms(),
+            )?
             .context("demo user already exists")?;
         lines.push_str(&format!("{name} {token}\n"));
     }

@@ -88,7 +88,10 @@ fn print_lead_line(l: &LeadV1) {
         l.status,
         l.marking.text,
         l.summary,
-        if l.releases.iter().any(|r| r.changed_since_release && !r.revoked) {
+        if l.releases
+            .iter()
+            .any(|r| r.changed_since_release && !r.revoked)
+        {
             " [changed since release]"
         } else {
             ""
@@ -191,7 +194,12 @@ pub fn lead(g: &Global, cmd: LeadCmd) -> anyhow::Result<ExitCode> {
             }
         }
         LeadCmd::Status { id, status, note } => {
-            let outcome = ctx::guard(g, &mut node)?.set_lead_status(&id, status, note.as_deref(), ctx::now_ms());
+            let outcome = ctx::guard(g, &mut node)?.set_lead_status(
+                &id,
+                status,
+                note.as_deref(),
+                ctx::now_ms(),
+            );
             match outcome {
                 Ok(Some(l)) => {
                     ctx::sign_after_write(&mut node)?;
@@ -241,14 +249,21 @@ pub fn release(g: &Global, cmd: ReleaseCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         ReleaseCmd::Show { id, json } => {
             let Some(r) = ctx::guard(g, &mut node)?.release(id)? else {
-                return Ok(ctx::missing("release", &id.to_string(), "`rastro releases` lists them"));
+                return Ok(ctx::missing(
+                    "release",
+                    &id.to_string(),
+                    "`rastro releases` lists them",
+                ));
             };
             if json {
                 print_json(&r)?;
             } else {
                 print_release_line(&r);
                 for c in &r.lead.evidence {
-                    println!("  {:>8.3} {:<18} {:<22} {}", c.contribution, c.kind, c.detail, c.origin);
+                    println!(
+                        "  {:>8.3} {:<18} {:<22} {}",
+                        c.contribution, c.kind, c.detail, c.origin
+                    );
                 }
             }
         }
@@ -259,7 +274,13 @@ pub fn release(g: &Global, cmd: ReleaseCmd) -> anyhow::Result<ExitCode> {
                     ctx::sign_after_write(&mut node)?;
                     println!("release {id} revoked");
                 }
-                Ok(false) => return Ok(ctx::missing("release", &id.to_string(), "`rastro releases` lists yours")),
+                Ok(false) => {
+                    return Ok(ctx::missing(
+                        "release",
+                        &id.to_string(),
+                        "`rastro releases` lists yours",
+                    ))
+                }
                 Err(e) => return ctx::refused(e),
             }
         }

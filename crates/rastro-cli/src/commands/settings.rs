@@ -35,8 +35,12 @@ pub fn settings(g: &Global, cmd: SettingsCmd) -> anyhow::Result<ExitCode> {
         SettingsCmd::Import { file } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            serde_json::from_str::<AnalysisSettings>(&text)
-                .with_context(|| format!("{}: not analysis settings (see `rastro settings show`)", file.display()))?
+            serde_json::from_str::<AnalysisSettings>(&text).with_context(|| {
+                format!(
+                    "{}: not analysis settings (see `rastro settings show`)",
+                    file.display()
+                )
+            })?
         }
         SettingsCmd::Set { key, value } => {
             let mut v = serde_json::to_value(&current)?;
@@ -44,9 +48,9 @@ pub fn settings(g: &Global, cmd: SettingsCmd) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|_| serde_json::Value::String(value.clone()));
             let mut at = &mut v;
             for part in key.split('.') {
-                at = at
-                    .get_mut(part)
-                    .with_context(|| format!("no setting {key:?}; `rastro settings show` lists them"))?;
+                at = at.get_mut(part).with_context(|| {
+                    format!("no setting {key:?}; `rastro settings show` lists them")
+                })?;
             }
             *at = parsed;
             serde_json::from_value::<AnalysisSettings>(v)
@@ -65,6 +69,8 @@ pub fn settings(g: &Global, cmd: SettingsCmd) -> anyhow::Result<ExitCode> {
         return ctx::refused(e);
     }
     ctx::sign_after_write(&mut node)?;
-    eprintln!("settings saved; the next `rastro analyze` uses them (add --full to recompute everything)");
+    eprintln!(
+        "settings saved; the next `rastro analyze` uses them (add --full to recompute everything)"
+    );
     Ok(ExitCode::SUCCESS)
 }

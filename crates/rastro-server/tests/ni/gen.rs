@@ -93,12 +93,14 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
     (
         proptest::collection::vec(mark(), 1..7),
         proptest::collection::vec(
-            (any::<usize>(), 0u8..3, 0u8..3, any::<bool>()).prop_map(|(mark, phone, address, recent)| PartySpec {
-                mark,
-                phone,
-                address,
-                recent,
-            }),
+            (any::<usize>(), 0u8..3, 0u8..3, any::<bool>()).prop_map(
+                |(mark, phone, address, recent)| PartySpec {
+                    mark,
+                    phone,
+                    address,
+                    recent,
+                },
+            ),
             1..5,
         ),
         proptest::collection::vec(
@@ -108,7 +110,12 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
         proptest::collection::vec(
             (
                 any::<usize>(),
-                [any::<usize>(), any::<usize>(), any::<usize>(), any::<usize>()],
+                [
+                    any::<usize>(),
+                    any::<usize>(),
+                    any::<usize>(),
+                    any::<usize>(),
+                ],
                 any::<usize>(),
                 any::<usize>(),
                 0u8..2,
@@ -120,7 +127,19 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
                 proptest::bool::weighted(0.2),
             )
                 .prop_map(
-                    |(mark, custody, consignee, vehicle, dest, qty_kg, short, to_lab, dark, fix_marks, undeclared)| TripSpec {
+                    |(
+                        mark,
+                        custody,
+                        consignee,
+                        vehicle,
+                        dest,
+                        qty_kg,
+                        short,
+                        to_lab,
+                        dark,
+                        fix_marks,
+                        undeclared,
+                    )| TripSpec {
                         mark,
                         custody,
                         consignee,
@@ -137,8 +156,18 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
             1..4,
         ),
         proptest::collection::vec(
-            (any::<usize>(), 0u8..3, proptest::bool::weighted(0.7), any::<u8>())
-                .prop_map(|(mark, kind, near_lab, jitter)| ReportSpec { mark, kind, near_lab, jitter }),
+            (
+                any::<usize>(),
+                0u8..3,
+                proptest::bool::weighted(0.7),
+                any::<u8>(),
+            )
+                .prop_map(|(mark, kind, near_lab, jitter)| ReportSpec {
+                    mark,
+                    kind,
+                    near_lab,
+                    jitter,
+                }),
             0..6,
         ),
     )
@@ -171,6 +200,9 @@ const T0: i64 = 1_767_600_000_000; // 2026-01-05T08:00Z
 fn pos(lat: f64, lon: f64) -> Position {
     Position { lat, lon }
 }
+
+/// One leg of a drive: from, to, and the stop at its end in seconds.
+type Leg = ((f64, f64), (f64, f64), f64);
 
 /// The records of a scenario, in the order they are ingested.
 pub fn records(s: &Scenario) -> Vec<Record> {
@@ -282,7 +314,7 @@ pub fn records(s: &Scenario) -> Vec<Record> {
         let vehicle = format!("V-{}", t.vehicle % s.vehicles.len());
         let loaded = arrival + 20 * 3_600_000;
         // The drive: port to destination in legs, optionally by the laboratory.
-        let mut legs: Vec<((f64, f64), (f64, f64), f64)> = Vec::new(); // from, to, stop_s at end
+        let mut legs: Vec<Leg> = Vec::new();
         if t.to_lab || t.undeclared {
             legs.push((PORT, LAB, if t.undeclared { 3600.0 } else { 2700.0 }));
             if !t.undeclared {
@@ -354,7 +386,11 @@ pub fn records(s: &Scenario) -> Vec<Record> {
                 CustodyKind::Received,
                 tm + 600_000,
                 None,
-                Some(if t.short { f64::from(t.qty_kg) * 0.7 } else { f64::from(t.qty_kg) }),
+                Some(if t.short {
+                    f64::from(t.qty_kg) * 0.7
+                } else {
+                    f64::from(t.qty_kg)
+                }),
             ),
         ];
         for (k, (ev, at, veh, qty)) in events.into_iter().enumerate() {
@@ -400,7 +436,11 @@ pub fn records(s: &Scenario) -> Vec<Record> {
             id: format!("R-{i}"),
             originator: o,
             marking: mk,
-            report_kind: [ReportKind::Tip, ReportKind::EquipmentPurchase, ReportKind::Seizure][r.kind as usize % 3],
+            report_kind: [
+                ReportKind::Tip,
+                ReportKind::EquipmentPurchase,
+                ReportKind::Seizure,
+            ][r.kind as usize % 3],
             time_ms: T0 + 2 * 86_400_000 + i as i64 * 3_600_000,
             position: Some(p),
             reliability: 'B',
@@ -435,7 +475,8 @@ pub fn write_files(dir: &std::path::Path, records: &[Record]) -> Vec<std::path::
     let mut files = Vec::new();
     for k in order {
         let path = dir.join(format!("{}.csv", k.as_str()));
-        let mut w = rastro_ingest::CsvWriter::new(std::fs::File::create(&path).unwrap(), k).unwrap();
+        let mut w =
+            rastro_ingest::CsvWriter::new(std::fs::File::create(&path).unwrap(), k).unwrap();
         for r in records.iter().filter(|r| r.kind() == k) {
             w.write(r).unwrap();
         }
