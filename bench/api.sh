@@ -25,7 +25,7 @@ PORT=${PORT:-18199}
 "$R" serve --addr "127.0.0.1:$PORT" > "$OUT/api-serve.log" 2>&1 &
 PID=$!
 trap 'kill -TERM $PID 2>/dev/null; wait $PID 2>/dev/null; "$R" user revoke "$NAME" > /dev/null' EXIT
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/api/v1/health" > /dev/null && break; sleep 0.1; done
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/api/v1/openapi.json" > /dev/null && break; sleep 0.1; done
 BYTES=$(curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/alerts" | wc -c)
 echo "reply: $BYTES bytes (100 alerts)"
 for i in $(seq "$RUNS"); do

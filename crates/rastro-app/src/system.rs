@@ -116,9 +116,7 @@ impl<'a> System<'a> {
 
     /// The operator's complete results (its view), for evaluation against simulator truth:
     /// alerts, leads and consignment states. Logged as a read.
-    pub fn operator_results(
-        &mut self,
-    ) -> Result<OperatorResults, AppError> {
+    pub fn operator_results(&mut self) -> Result<OperatorResults, AppError> {
         let Some(vid) = self.store.audience_view("*")? else {
             return Ok(Default::default());
         };
