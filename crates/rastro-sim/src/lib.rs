@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod names;
+mod scenario;
 mod world;
 mod writer;
 
