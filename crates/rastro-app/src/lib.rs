@@ -73,6 +73,18 @@ pub struct TokenCache {
     map: std::sync::Mutex<std::collections::HashMap<[u8; 32], String>>,
 }
 
+impl TokenCache {
+    /// Whether `token` was verified before (against the hash its user then had). The guard
+    /// still reads the user's row on every request, so a revoked user is refused there.
+    pub fn verified_before(&self, token: &str) -> bool {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        self.map
+            .lock()
+            .map(|m| m.contains_key(&key))
+            .unwrap_or(false)
+    }
+}
+
 /// The operator's actor name at the console: `local:<os user>`.
 pub fn console_actor() -> String {
     format!(
@@ -214,6 +226,11 @@ impl Node {
     /// The tables of the store's current schema (for the tidy test of ARCHITECTURE.md).
     pub fn schema_tables(&self) -> Result<Vec<String>, AppError> {
         Ok(self.store.table_names()?)
+    }
+
+    /// A passive checkpoint (see `Store::checkpoint_passive`).
+    pub fn checkpoint_passive(&mut self) -> Result<(), AppError> {
+        Ok(self.store.checkpoint_passive()?)
     }
 
     /// WAL size at which this connection checkpoints (servers want small ones).

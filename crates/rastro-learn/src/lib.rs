@@ -18,4 +18,4 @@ pub mod grid;
 pub mod model;
 
 pub use grid::Grid;
-pub use model::{carrier_id, LearnConfig, Model, TrackPoint};
+pub use model::{carrier_id, LearnConfig, Model, TrackCells, TrackPoint};

@@ -10,8 +10,9 @@
 
 use crate::grid::Grid;
 use rastro_core::geo::{equirect_m, CosLat};
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// Carriers remembered per cell; a cell with this many is popular for any threshold below it.
 pub const CAP: usize = 12;
@@ -144,10 +145,10 @@ impl Model {
     pub fn new(cfg: &LearnConfig) -> Model {
         Model {
             grid: Grid::new(cfg.cell_m),
-            road: HashMap::new(),
-            stops: HashMap::new(),
-            road_prior: HashMap::new(),
-            stop_prior: HashMap::new(),
+            road: HashMap::default(),
+            stops: HashMap::default(),
+            road_prior: HashMap::default(),
+            stop_prior: HashMap::default(),
             carriers: Default::default(),
             arrivals: BTreeMap::new(),
         }
@@ -175,8 +176,9 @@ impl Model {
         self.carriers.len() < cfg.warm_carriers as usize
     }
 
-    /// Learns one vehicle's GPS track (sorted by time) for `carrier`; returns the cells whose
-    /// carrier count grew (what incremental analysis must look at again).
+    /// Learns one vehicle's track (its fixes in time order) for `carrier`: the cells it drove
+    /// through (consecutive fixes joined when plausible) and the cells it dwelt in. `grown`
+    /// receives the cells whose carrier count grew.
     pub fn learn_track(
         &mut self,
         carrier: u32,
@@ -184,68 +186,27 @@ impl Model {
         cfg: &LearnConfig,
         grown: &mut Vec<u64>,
     ) {
-        if track.is_empty() {
+        let cells = TrackCells::of(&self.grid, track, cfg);
+        self.learn_cells(carrier, &cells, grown);
+    }
+
+    /// Adds the cells of one track (see [`TrackCells::of`]) for `carrier`. Views that see the
+    /// same fixes of a vehicle compute its cells once and add them to each model.
+    pub fn learn_cells(&mut self, carrier: u32, cells: &TrackCells, grown: &mut Vec<u64>) {
+        if cells.road.is_empty() && cells.stops.is_empty() {
             return;
         }
         if self.carriers.len() < MAX_CARRIERS {
             self.carriers.insert(carrier);
         }
-        let mut cos = CosLat::default();
-        let step_m = self.grid.cell_m / 2.0;
-        let g = self.grid;
-        let mut add_road = |lat: f64, lon: f64, grown: &mut Vec<u64>| {
-            let k = g.key(lat, lon);
+        for &k in &cells.road {
             if self.road.entry(k).or_default().add(carrier) {
                 grown.push(k);
             }
-        };
-        add_road(track[0].lat, track[0].lon, grown);
-        for w in track.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            add_road(b.lat, b.lon, grown);
-            let dt_s = (b.t_ms - a.t_ms) as f64 / 1000.0;
-            if dt_s <= 0.0 || dt_s > cfg.join_max_s {
-                continue;
-            }
-            let d = equirect_m(cos.get(a.lat), a.lat, a.lon, b.lat, b.lon);
-            if d / dt_s * 3.6 > cfg.join_max_kmh {
-                continue;
-            }
-            let n = (d / step_m).floor() as usize;
-            for s in 1..n.min(200) {
-                let f = s as f64 / n as f64;
-                add_road(
-                    a.lat + (b.lat - a.lat) * f,
-                    a.lon + (b.lon - a.lon) * f,
-                    grown,
-                );
-            }
         }
-        // Dwells: from each anchor, the longest run within the radius.
-        let mut i = 0;
-        while i < track.len() {
-            let a = track[i];
-            let c = cos.get(a.lat);
-            let mut j = i;
-            while j + 1 < track.len()
-                && equirect_m(c, a.lat, a.lon, track[j + 1].lat, track[j + 1].lon)
-                    <= cfg.dwell_radius_m
-                && (track[j + 1].t_ms - track[j].t_ms) as f64 / 1000.0
-                    <= cfg.join_max_s.max(cfg.dwell_min_s)
-            {
-                j += 1;
-            }
-            if (track[j].t_ms - a.t_ms) as f64 / 1000.0 >= cfg.dwell_min_s {
-                let n = (j - i + 1) as f64;
-                let lat = track[i..=j].iter().map(|p| p.lat).sum::<f64>() / n;
-                let lon = track[i..=j].iter().map(|p| p.lon).sum::<f64>() / n;
-                let k = self.grid.key(lat, lon);
-                if self.stops.entry(k).or_default().add(carrier) {
-                    grown.push(k);
-                }
-                i = j + 1;
-            } else {
-                i += 1;
+        for &k in &cells.stops {
+            if self.stops.entry(k).or_default().add(carrier) {
+                grown.push(k);
             }
         }
     }
@@ -461,10 +422,10 @@ impl Model {
     pub fn published(&self, k: u32) -> Model {
         let mut out = Model {
             grid: self.grid,
-            road: HashMap::new(),
-            stops: HashMap::new(),
-            road_prior: HashMap::new(),
-            stop_prior: HashMap::new(),
+            road: HashMap::default(),
+            stops: HashMap::default(),
+            road_prior: HashMap::default(),
+            stop_prior: HashMap::default(),
             carriers: Default::default(),
             arrivals: BTreeMap::new(),
         };
@@ -497,6 +458,84 @@ impl Reader<'_> {
     }
     fn arr<const N: usize>(&mut self) -> Option<[u8; N]> {
         self.bytes(N)?.try_into().ok()
+    }
+}
+
+/// The cells one track touches on a grid: those it drove through and those it dwelt in, each
+/// once (sorted), so adding them to a model costs one lookup per distinct cell.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrackCells {
+    pub road: Vec<u64>,
+    pub stops: Vec<u64>,
+}
+
+impl TrackCells {
+    pub fn of(grid: &Grid, track: &[TrackPoint], cfg: &LearnConfig) -> TrackCells {
+        let mut out = TrackCells::default();
+        if track.is_empty() {
+            return out;
+        }
+        let mut cos = CosLat::default();
+        let step_m = grid.cell_m / 2.0;
+        let mut last = u64::MAX;
+        let mut add_road = |lat: f64, lon: f64, road: &mut Vec<u64>| {
+            let k = grid.key(lat, lon);
+            if k != last {
+                road.push(k);
+                last = k;
+            }
+        };
+        add_road(track[0].lat, track[0].lon, &mut out.road);
+        for w in track.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            add_road(b.lat, b.lon, &mut out.road);
+            let dt_s = (b.t_ms - a.t_ms) as f64 / 1000.0;
+            if dt_s <= 0.0 || dt_s > cfg.join_max_s {
+                continue;
+            }
+            let d = equirect_m(cos.get(a.lat), a.lat, a.lon, b.lat, b.lon);
+            if d / dt_s * 3.6 > cfg.join_max_kmh {
+                continue;
+            }
+            let n = (d / step_m).floor() as usize;
+            for s in 1..n.min(200) {
+                let f = s as f64 / n as f64;
+                add_road(
+                    a.lat + (b.lat - a.lat) * f,
+                    a.lon + (b.lon - a.lon) * f,
+                    &mut out.road,
+                );
+            }
+        }
+        // Dwells: from each anchor, the longest run within the radius.
+        let mut i = 0;
+        while i < track.len() {
+            let a = track[i];
+            let c = cos.get(a.lat);
+            let mut j = i;
+            while j + 1 < track.len()
+                && equirect_m(c, a.lat, a.lon, track[j + 1].lat, track[j + 1].lon)
+                    <= cfg.dwell_radius_m
+                && (track[j + 1].t_ms - track[j].t_ms) as f64 / 1000.0
+                    <= cfg.join_max_s.max(cfg.dwell_min_s)
+            {
+                j += 1;
+            }
+            if (track[j].t_ms - a.t_ms) as f64 / 1000.0 >= cfg.dwell_min_s {
+                let n = (j - i + 1) as f64;
+                let lat = track[i..=j].iter().map(|p| p.lat).sum::<f64>() / n;
+                let lon = track[i..=j].iter().map(|p| p.lon).sum::<f64>() / n;
+                out.stops.push(grid.key(lat, lon));
+                i = j + 1;
+            } else {
+                i += 1;
+            }
+        }
+        out.road.sort_unstable();
+        out.road.dedup();
+        out.stops.sort_unstable();
+        out.stops.dedup();
+        out
     }
 }
 

@@ -124,6 +124,17 @@ pub fn analyze(
     let classes = crate::policy::classes(store)?;
     let (obs_max, rec_max) = (store.max_observation_seq()?, store.max_record_seq()?);
 
+    // Each step's wall time goes to the log (`-v`), so an operator can see where a run spends it.
+    let mut clock = std::time::Instant::now();
+    let mut step = |name: &str| {
+        tracing::info!(
+            step = name,
+            ms = clock.elapsed().as_millis() as u64,
+            "analysis step done"
+        );
+        clock = std::time::Instant::now();
+    };
+
     // 1. Views.
     store.begin()?;
     let views = match crate::views::plan(store, &policy, &classes, opts.full) {
@@ -141,6 +152,7 @@ pub fn analyze(
     )?;
     store.commit()?;
 
+    step("plan");
     // 2. Inputs.
     let inputs = Inputs::load(store, &policy)?;
     let data: Vec<ViewData<'_>> = views.iter().map(|v| ViewData::new(&inputs, v)).collect();
@@ -156,9 +168,11 @@ pub fn analyze(
         })
         .collect();
 
+    step("load");
     // 3. Learning.
     let (models, grown) = learn(store, &policy, &inputs, &views, &data, opts, &mut reports)?;
 
+    step("learn");
     // 4. What to analyse.
     let (mut unlinked, mut undeclared) = (0, 0);
     let touched = touched(
@@ -171,6 +185,7 @@ pub fn analyze(
         &mut undeclared,
     )?;
 
+    step("touched");
     // 5. Consignments.
     let record_classes = inputs.record_classes();
     let ctx_fp: Vec<u64> = views
@@ -196,11 +211,13 @@ pub fn analyze(
     };
     consignments(store, actor, &env, &touched, &mut reports, progress)?;
 
+    step("consignments");
     // 6. Fleet detectors, 7. leads, 8. cursors and models: one transaction per view.
     for (i, v) in views.iter().enumerate() {
         store.begin()?;
         let r = (|| -> Result<(), AnalyzeError> {
             fleet(store, v, &data[i], &catalogue, &opts.settings.detect)?;
+            step("fleet");
             reports[i].leads = crate::leads::compute_leads(
                 store,
                 actor,
@@ -209,6 +226,7 @@ pub fn analyze(
                 opts.now_ms,
                 &opts.settings.leads,
             )?;
+            step("leads");
             store.set_view_model(v.vid, &models[i].encode())?;
             store.set_view_cursors(v.vid, obs_max, rec_max, opts.now_ms)?;
             reports[i].alerts = store.alert_counts(v.vid)?.into_iter().collect();
@@ -248,6 +266,9 @@ pub fn analyze(
     })
 }
 
+/// Vehicles whose fixes may wait for the learning thread at once.
+const LEARN_QUEUE: usize = 16;
+
 /// Step 3: each view's learned model, loaded and brought up to date; and, per view, the grid
 /// cells whose popularity grew to where a threshold may have been crossed.
 fn learn(
@@ -284,38 +305,64 @@ fn learn(
         store.subjects_since(min_cursor)?
     };
     let any = |c: i64| views.iter().any(|v| v.sees(c));
-    let mut buf = Vec::new();
-    for s in &subjects {
-        let fixes = store.observations_of(s, i64::MIN, i64::MAX, &any)?;
-        for (i, v) in views.iter().enumerate() {
-            buf.clear();
-            buf.extend(
-                fixes
-                    .iter()
-                    .filter(|f| {
-                        v.sees(f.class) && f.obs.source == rastro_core::ObservationSource::Gps
-                    })
-                    .map(|f| TrackPoint {
-                        t_ms: f.obs.time_ms,
-                        lat: f.obs.lat,
-                        lon: f.obs.lon,
-                    }),
-            );
-            if buf.is_empty() {
-                continue;
+    // The store is read on this thread while a second one turns each vehicle's fixes into
+    // cells and adds them to the models (a bounded hand-off: at most LEARN_QUEUE vehicles in
+    // flight). Views that see the same fixes of a vehicle share the computation of its cells.
+    let grid = rastro_learn::Grid::new(cfg.cell_m);
+    let (tx, rx) =
+        std::sync::mpsc::sync_channel::<(&String, Vec<rastro_store::GpsPoint>)>(LEARN_QUEUE);
+    let read = std::thread::scope(|scope| {
+        let models = &mut models;
+        let grown = &mut grown;
+        let reports = &mut *reports;
+        scope.spawn(move || {
+            let mut seen: Vec<(Vec<TrackPoint>, rastro_learn::TrackCells)> = Vec::new();
+            for (s, fixes) in rx {
+                seen.clear();
+                for (i, v) in views.iter().enumerate() {
+                    let buf: Vec<TrackPoint> = fixes
+                        .iter()
+                        .filter(|f| v.sees(f.class))
+                        .map(|f| TrackPoint {
+                            t_ms: f.t_ms,
+                            lat: f.lat,
+                            lon: f.lon,
+                        })
+                        .collect();
+                    if buf.is_empty() {
+                        continue;
+                    }
+                    let at = match seen.iter().position(|(b, _)| *b == buf) {
+                        Some(at) => at,
+                        None => {
+                            let cells = rastro_learn::TrackCells::of(&grid, &buf, cfg);
+                            seen.push((buf, cells));
+                            seen.len() - 1
+                        }
+                    };
+                    // A vehicle of unknown carrier counts as its own carrier.
+                    let carrier = data[i]
+                        .vehicle_by_id
+                        .get(s.as_str())
+                        .and_then(|veh| veh.carrier.clone())
+                        .unwrap_or_else(|| format!("vehicle:{s}"));
+                    let mut g = Vec::new();
+                    models[i].learn_cells(carrier_id(&carrier), &seen[at].1, &mut g);
+                    grown[i].extend(g);
+                    reports[i].learned_vehicles += 1;
+                }
             }
-            // A vehicle of unknown carrier counts as its own carrier.
-            let carrier = data[i]
-                .vehicle_by_id
-                .get(s.as_str())
-                .and_then(|veh| veh.carrier.clone())
-                .unwrap_or_else(|| format!("vehicle:{s}"));
-            let mut g = Vec::new();
-            models[i].learn_track(carrier_id(&carrier), &buf, cfg, &mut g);
-            grown[i].extend(g);
-            reports[i].learned_vehicles += 1;
+        });
+        for s in &subjects {
+            let fixes = store.gps_points_of(s, &any)?;
+            if tx.send((s, fixes)).is_err() {
+                break;
+            }
         }
-    }
+        drop(tx);
+        Ok::<(), StoreError>(())
+    });
+    read?;
     // Receiving hours from deliveries at declared places.
     for (i, v) in views.iter().enumerate() {
         for h in &inputs.custody {

@@ -12,6 +12,9 @@ pub const AUDIT_QUEUE: usize = 8192;
 /// Entries committed per transaction at most.
 pub const AUDIT_BATCH: usize = 4000;
 
+/// How often the background checkpointer folds the WAL into the database.
+pub const CHECKPOINT_EVERY_MS: u64 = 200;
+
 /// One request's entries and where to say whether they are durable.
 pub struct Job {
     pub entries: Vec<(AuditActor, AuditEvent)>,
@@ -29,7 +32,29 @@ pub struct Writer {
 pub fn start(db: PathBuf) -> Writer {
     let (tx, mut rx) = mpsc::channel::<Job>(AUDIT_QUEUE);
     let thread = std::thread::spawn(move || {
-        let mut node = match crate::pool::Pool::open(&db) {
+        // The writer never checkpoints itself: a checkpoint inside a commit would hold every
+        // request of that batch. A second thread checkpoints passively, beside the commits.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let checkpointer = {
+            let (db, stop) = (db.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let Ok(mut n) = crate::pool::Pool::open(&db) else {
+                    return;
+                };
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::thread::park_timeout(std::time::Duration::from_millis(
+                        CHECKPOINT_EVERY_MS,
+                    ));
+                    if let Err(e) = n.checkpoint_passive() {
+                        tracing::warn!("background checkpoint: {e}");
+                    }
+                }
+            })
+        };
+        let mut node = match crate::pool::Pool::open(&db).and_then(|mut n| {
+            n.set_wal_autocheckpoint(0)?;
+            Ok(n)
+        }) {
             Ok(n) => Some(n),
             Err(e) => {
                 tracing::error!(
@@ -65,6 +90,9 @@ pub fn start(db: PathBuf) -> Writer {
                 let _ = j.ack.send(result.clone());
             }
         }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        checkpointer.thread().unpark();
+        let _ = checkpointer.join();
     });
     Writer { tx, thread }
 }

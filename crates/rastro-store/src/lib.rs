@@ -33,7 +33,9 @@ pub use access::{MarkingCount, OrgRow, QuotaUse, UserRow};
 pub use analysis::{AlertFilter, AlertScope, Triage};
 pub use leads::{LeadDecision, ReleaseRow};
 pub use obs::{key_of, BLOCK_ROWS, CELL_RESOLUTION, MIN_QUERY_RESOLUTION};
-pub use records::{ClassRow, QuarantineFilter, QuarantineRow, StoredObs, StoredRecord, Submitter};
+pub use records::{
+    ClassRow, GpsPoint, QuarantineFilter, QuarantineRow, StoredObs, StoredRecord, Submitter,
+};
 pub use views::ViewRow;
 
 use rastro_core::{Marking, Record};
@@ -279,6 +281,15 @@ impl Store {
     /// waits behind a checkpoint of a gigabyte.
     pub fn set_wal_autocheckpoint(&mut self, pages: u32) -> Result<()> {
         self.conn.pragma_update(None, "wal_autocheckpoint", pages)?;
+        Ok(())
+    }
+
+    /// Copies what it can of the write-ahead log into the database file without waiting for
+    /// readers or blocking writers (`PRAGMA wal_checkpoint(PASSIVE)`): what a server's
+    /// background checkpointer runs, so no request waits behind a checkpoint.
+    pub fn checkpoint_passive(&mut self) -> Result<()> {
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
         Ok(())
     }
 

@@ -407,6 +407,62 @@ impl Block {
         &self,
         mut keep: impl FnMut(i64, f64, f64) -> bool,
     ) -> Result<Vec<Decoded>> {
+        let marking = Marking {
+            tlp: Tlp::from_code(self.tlp).ok_or_else(|| self.corrupt("unknown TLP code"))?,
+            releasable_to: self
+                .rel
+                .as_deref()
+                .map(Marking::parse_releasable)
+                .unwrap_or_default(),
+        };
+        let subject_kind = SubjectKind::from_code(self.subject_kind)
+            .ok_or_else(|| self.corrupt("unknown subject kind"))?;
+        let mut out = Vec::with_capacity(usize::try_from(self.n).unwrap_or(0).min(BLOCK_ROWS));
+        self.for_each_row(|i, r| {
+            if !keep(r.time_ms, r.lat, r.lon) {
+                return Some(());
+            }
+            let id = String::from_utf8(r.id.to_vec()).ok()?;
+            out.push((
+                self.seq + i as i64,
+                r.line,
+                Observation {
+                    id,
+                    originator: self.originator.clone(),
+                    marking: marking.clone(),
+                    source: r.source,
+                    subject_kind,
+                    subject: self.subject.clone(),
+                    time_ms: r.time_ms,
+                    lat: r.lat,
+                    lon: r.lon,
+                    accuracy_m: r.accuracy_m,
+                    confidence: r.confidence,
+                    speed_kmh: r.speed_kmh,
+                    heading_deg: r.heading_deg,
+                    ignition: r.ignition,
+                    power: r.power,
+                },
+            ));
+            Some(())
+        })?;
+        Ok(out)
+    }
+
+    /// The block's fixes as positions only (`seq`, time, source, lat, lon): what learning a
+    /// fleet's roads and stops needs, without building a record per fix.
+    pub fn points(&self) -> Result<Vec<(i64, i64, ObservationSource, f64, f64)>> {
+        let mut out = Vec::with_capacity(usize::try_from(self.n).unwrap_or(0).min(BLOCK_ROWS));
+        self.for_each_row(|i, r| {
+            out.push((self.seq + i as i64, r.time_ms, r.source, r.lat, r.lon));
+            Some(())
+        })?;
+        Ok(out)
+    }
+
+    /// Parses every row in order and hands it to `f` (which returns `None` for a row it
+    /// finds corrupt). One parser serves every reader of blocks.
+    fn for_each_row(&self, mut f: impl FnMut(usize, Row<'_>) -> Option<()>) -> Result<()> {
         let mut c = Cursor {
             b: &self.data,
             at: 0,
@@ -420,21 +476,10 @@ impl Block {
         } else {
             HAS_ACCURACY | SAME_ACCURACY | SAME_CONFIDENCE
         };
-        let marking = Marking {
-            tlp: Tlp::from_code(self.tlp).ok_or_else(|| self.corrupt("unknown TLP code"))?,
-            releasable_to: self
-                .rel
-                .as_deref()
-                .map(Marking::parse_releasable)
-                .unwrap_or_default(),
-        };
-        let subject_kind = SubjectKind::from_code(self.subject_kind)
-            .ok_or_else(|| self.corrupt("unknown subject kind"))?;
         let n = usize::try_from(self.n).map_err(|_| self.corrupt("negative row count"))?;
-        let mut out = Vec::with_capacity(n.min(BLOCK_ROWS));
         let mut prev = Prev::default();
         for i in 0..n {
-            let row = (|| {
+            let ok = (|| {
                 let flags = c.take::<1>()?[0];
                 if flags & !known_flags != 0 {
                     return None;
@@ -485,20 +530,13 @@ impl Block {
                 prev.time_ms = time_ms;
                 prev.accuracy_m = accuracy_m;
                 prev.confidence = confidence;
-                if !keep(time_ms, lat, lon) {
-                    return Some(None);
-                }
-                let id = String::from_utf8(prev.id.clone()).ok()?;
-                Some(Some((
-                    line,
-                    Observation {
-                        id,
-                        originator: self.originator.clone(),
-                        marking: marking.clone(),
-                        source,
-                        subject_kind,
-                        subject: self.subject.clone(),
+                f(
+                    i,
+                    Row {
+                        id: &prev.id,
+                        line,
                         time_ms,
+                        source,
                         lat,
                         lon,
                         accuracy_m,
@@ -508,18 +546,31 @@ impl Block {
                         ignition,
                         power,
                     },
-                )))
+                )
             })();
-            let row = row.ok_or_else(|| self.corrupt(&format!("row {i} is truncated")))?;
-            if let Some((line, o)) = row {
-                out.push((self.seq + i as i64, line, o));
-            }
+            ok.ok_or_else(|| self.corrupt(&format!("row {i} is truncated")))?;
         }
         if c.at != self.data.len() {
             return Err(self.corrupt("bytes after the last row"));
         }
-        Ok(out)
+        Ok(())
     }
+}
+
+/// One parsed row of a block, borrowing the id from the parser.
+struct Row<'a> {
+    id: &'a [u8],
+    line: u64,
+    time_ms: i64,
+    source: ObservationSource,
+    lat: f64,
+    lon: f64,
+    accuracy_m: Option<f64>,
+    confidence: f64,
+    speed_kmh: Option<f64>,
+    heading_deg: Option<f64>,
+    ignition: Option<bool>,
+    power: Option<rastro_core::PowerState>,
 }
 
 /// Runs `sql` (selecting [`BLOCK_COLS`]) and decodes every block it returns.

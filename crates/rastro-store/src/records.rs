@@ -572,6 +572,41 @@ impl Store {
             .collect())
     }
 
+    /// The GPS fixes of one subject as positions only (time, lat, lon) with their class, in
+    /// time order, from classes `visible` accepts: what learning a fleet's normal behaviour
+    /// reads, without building a record per fix.
+    pub fn gps_points_of(
+        &self,
+        subject: &str,
+        visible: &dyn Fn(i64) -> bool,
+    ) -> Result<Vec<GpsPoint>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM obs_block WHERE subject = ?1",
+            obs::BLOCK_COLS
+        ))?;
+        let mut rows = st.query(params![subject])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let b = obs::block_row(r)?;
+            if !visible(b.class) {
+                continue;
+            }
+            for (seq, t_ms, source, lat, lon) in b.points()? {
+                if source == rastro_core::ObservationSource::Gps {
+                    out.push(GpsPoint {
+                        seq,
+                        class: b.class,
+                        t_ms,
+                        lat,
+                        lon,
+                    });
+                }
+            }
+        }
+        out.sort_by_key(|p| (p.t_ms, p.seq));
+        Ok(out)
+    }
+
     /// Every subject that has observations of a source kind (GPS trackers, say), in subject
     /// order: what learning the normal behaviour of a fleet walks over.
     pub fn subjects(&self) -> Result<Vec<String>> {
@@ -691,4 +726,14 @@ impl Store {
             |r| r.get::<_, i64>(0),
         )? as u64)
     }
+}
+
+/// One GPS fix as a position: see [`Store::gps_points_of`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GpsPoint {
+    pub seq: i64,
+    pub class: i64,
+    pub t_ms: i64,
+    pub lat: f64,
+    pub lon: f64,
 }

@@ -70,3 +70,14 @@ pub fn missing(what: &str, id: &str, hint: &str) -> ExitCode {
     eprintln!("error: no {what} {id:?}; {hint}");
     ExitCode::from(REFUSED)
 }
+
+/// Every skipped row is accounted for on stderr: the first ten with line and reason, then a
+/// count. (Data goes to stdout, so a pipeline still gets clean output.)
+pub fn report_bad_rows(name: &str, bad: &[(u64, String)]) {
+    for (line, reason) in bad.iter().take(10) {
+        eprintln!("warning: {name}:{line}: {reason}; row skipped");
+    }
+    if bad.len() > 10 {
+        eprintln!("warning: … and {} more bad rows skipped", bad.len() - 10);
+    }
+}

@@ -51,7 +51,7 @@ pub fn hotspots(g: &Global, a: HotspotsArgs) -> anyhow::Result<ExitCode> {
     };
     let name = a.input.display().to_string();
     let (rows, bad) = read_points(BufReader::with_capacity(1 << 20, file), &name, &cols)?;
-    super::track::report_bad_rows(&name, &bad);
+    super::ctx::report_bad_rows(&name, &bad);
     let xy: Vec<(f64, f64)> = rows.iter().map(|r| (r.x, r.y)).collect();
     let y: Vec<f64> = rows.iter().map(|r| r.value).collect();
     let transform = if a.transform.eq_ignore_ascii_case("b") {

@@ -83,7 +83,7 @@ pub fn stops(g: &Global, a: StopsArgs) -> anyhow::Result<ExitCode> {
     };
     let name = a.input.display().to_string();
     let (rows, bad) = read_points(BufReader::with_capacity(1 << 20, file), &name, &pc)?;
-    report_bad_rows(&name, &bad);
+    super::ctx::report_bad_rows(&name, &bad);
     // Group rows by trajectory (hashing, not comparing, the ids), then order the trajectories
     // by id so the output is deterministic.
     let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
@@ -147,15 +147,4 @@ pub fn stops(g: &Global, a: StopsArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{} stops in {} points", out.len(), rows.len());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Every skipped row is accounted for on stderr: the first ten with line and reason, then a
-/// count. (Data goes to stdout, so a pipeline still gets clean output.)
-pub fn report_bad_rows(name: &str, bad: &[(u64, String)]) {
-    for (line, reason) in bad.iter().take(10) {
-        eprintln!("warning: {name}:{line}: {reason}; row skipped");
-    }
-    if bad.len() > 10 {
-        eprintln!("warning: … and {} more bad rows skipped", bad.len() - 10);
-    }
 }
