@@ -451,7 +451,7 @@ impl Block {
 
     /// The block's fixes as positions only (`seq`, time, source, lat, lon): what learning a
     /// fleet's roads and stops needs, without building a record per fix.
-    pub fn points(&self) -> Result<Vec<(i64, i64, ObservationSource, f64, f64)>> {
+    pub fn points(&self) -> Result<Vec<Point>> {
         let mut out = Vec::with_capacity(usize::try_from(self.n).unwrap_or(0).min(BLOCK_ROWS));
         self.for_each_row(|i, r| {
             out.push((self.seq + i as i64, r.time_ms, r.source, r.lat, r.lon));
@@ -556,6 +556,9 @@ impl Block {
         Ok(())
     }
 }
+
+/// A fix as a position: `(seq, time_ms, source, lat, lon)`.
+pub type Point = (i64, i64, ObservationSource, f64, f64);
 
 /// One parsed row of a block, borrowing the id from the parser.
 struct Row<'a> {
