@@ -504,177 +504,220 @@ fn consignments(
             config: &env.settings.detect,
         })
         .collect();
-    let mut in_chunk = 0;
-    store.begin()?;
-    for (n, id) in union.iter().enumerate() {
-        let plans: Vec<Plan<'_>> = (0..env.views.len())
-            .filter(|&i| touched[i].contains(*id))
-            .filter_map(|i| plan_case(env, i, id))
-            .collect();
-        // Read every fix any view's case needs, once.
-        let mut subjects: BTreeSet<&str> = BTreeSet::new();
-        let mut window: Option<TripWindow> = None;
-        for p in &plans {
-            if let Some(w) = p.window {
-                subjects.extend(p.subjects.iter().map(String::as_str));
-                window = Some(window.map_or(w, |x| x.union(w)));
-            }
+    // A second connection reads each consignment's fixes ahead of the detectors (a bounded
+    // hand-off of PREFETCH consignments), so reading and analysing overlap on two cores; the
+    // results are written on this connection, in order.
+    let reader = store.reader()?;
+    let ids: Vec<&str> = union.iter().copied().collect();
+    std::thread::scope(|scope| -> Result<(), AnalyzeError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Fetched<'_>, StoreError>>(PREFETCH);
+        if let Some(r) = reader {
+            let ids = ids.clone();
+            scope.spawn(move || {
+                for id in ids {
+                    if tx.send(fetch(&r, env, touched, id)).is_err() {
+                        break;
+                    }
+                }
+            });
+        } else {
+            drop(tx);
         }
-        let mut fixes: Vec<(String, rastro_store::StoredObs)> = Vec::new();
-        if let Some(w) = window {
-            let any = |c: i64| plans.iter().any(|p| env.views[p.view].sees(c));
-            for s in &subjects {
-                for o in store.observations_of(s, w.from_ms, w.to_ms, &any)? {
-                    fixes.push((s.to_string(), o));
+        let mut prefetched = rx.into_iter();
+        let mut in_chunk = 0;
+        store.begin()?;
+        for (n, id) in ids.iter().copied().enumerate() {
+            let Fetched { plans, fixes } = match prefetched.next() {
+                Some(f) => f?,
+                None => fetch(store, env, touched, id)?,
+            };
+            let mut memo: HashMap<u64, (Vec<Alert>, ConsignmentState, u64, u64)> = HashMap::new();
+            for p in plans {
+                let v = &env.views[p.view];
+                let d = &env.data[p.view];
+                let Some(c) = d.consignments.get(id).copied() else {
+                    continue;
+                };
+                let mine: Vec<&rastro_store::StoredObs> = match p.window {
+                    Some(w) => fixes
+                        .iter()
+                        .filter(|(s, o)| {
+                            v.sees(o.class)
+                                && w.contains(o.obs.time_ms)
+                                && p.subjects.iter().any(|x| x == s)
+                        })
+                        .map(|(_, o)| o)
+                        .collect(),
+                    None => Vec::new(),
+                };
+                let mut h = xxhash_rust::xxh3::Xxh3::new();
+                h.update(&env.ctx_fp[p.view].to_le_bytes());
+                for e in &p.custody {
+                    h.update(&e.seq.to_le_bytes());
+                }
+                h.update(b"|");
+                for o in &mine {
+                    h.update(&o.seq.to_le_bytes());
+                }
+                let fp = h.digest();
+                let shared = memo.contains_key(&fp);
+                if !shared {
+                    let custody: Vec<rastro_core::Custody> =
+                        p.custody.iter().map(|h| h.r.clone()).collect();
+                    let track: Vec<Fix> = mine
+                        .iter()
+                        .map(|o| Fix {
+                            obs_id: o.obs.id.clone(),
+                            t_ms: o.obs.time_ms,
+                            lat: o.obs.lat,
+                            lon: o.obs.lon,
+                            source: o.obs.source,
+                            accuracy_m: o.obs.accuracy_m,
+                            marking: env.policy.explicit(&o.obs.originator, &o.obs.marking),
+                        })
+                        .collect();
+                    let case = Case {
+                        consignment: c,
+                        custody: &custody,
+                        destination: d.place_by_id.get(c.destination.as_str()).copied(),
+                        consignee: d.party_by_id.get(c.consignee.as_str()).copied(),
+                        vehicle: p.vehicle,
+                        fixes: track,
+                        prior_consignments: d.prior_consignments(c),
+                        now_ms: env.now_ms,
+                    };
+                    let a = analyse(case, &contexts[p.view]);
+                    let mut state = ConsignmentState::new(a.status);
+                    state.eta_ms = a.eta_ms;
+                    state.vehicle = p.vehicle.map(|x| x.id.clone());
+                    state.subjects = p.subjects.clone();
+                    state.window = p.window;
+                    state.fixes = a.track.len();
+                    state.rejected = a
+                        .rejected
+                        .iter()
+                        .map(|r| RejectedFix {
+                            obs_id: r.obs_id.clone(),
+                            reason: r.reason.clone(),
+                        })
+                        .collect();
+                    state.stops = a
+                        .stops
+                        .iter()
+                        .map(|s| StopSummary {
+                            start_ms: s.start_ms,
+                            end_ms: s.end_ms,
+                            lat: s.lat,
+                            lon: s.lon,
+                            class: if s.known_place.is_some() {
+                                StopClass::Rest
+                            } else {
+                                StopClass::Unexplained
+                            },
+                            place: s.known_place.clone(),
+                            urban: s.urban.clone(),
+                            popularity: 0,
+                            first_obs: String::new(),
+                            last_obs: String::new(),
+                        })
+                        .collect();
+                    state.gaps = a
+                        .gaps
+                        .iter()
+                        .map(|g| GapSummary {
+                            start_ms: g.start_ms,
+                            end_ms: g.end_ms,
+                            from_obs: g.from_obs.clone(),
+                            to_obs: g.to_obs.clone(),
+                            distance_m: g.distance_m,
+                        })
+                        .collect();
+                    memo.insert(
+                        fp,
+                        (
+                            a.alerts,
+                            state,
+                            a.track.len() as u64,
+                            a.rejected.len() as u64,
+                        ),
+                    );
+                }
+                let (alerts, state, used, rejected) = &memo[&fp];
+                store.replace_consignment_alerts(v.vid, id, alerts)?;
+                store.put_consignment_state(v.vid, id, state)?;
+                let r = &mut reports[p.view];
+                r.consignments_analysed += 1;
+                r.consignments_shared += usize::from(shared);
+                r.fixes_used += used;
+                r.fixes_rejected += rejected;
+                if mine.is_empty() {
+                    r.consignments_without_observations += 1;
                 }
             }
-        }
-        let mut memo: HashMap<u64, (Vec<Alert>, ConsignmentState, u64, u64)> = HashMap::new();
-        for p in plans {
-            let v = &env.views[p.view];
-            let d = &env.data[p.view];
-            let Some(c) = d.consignments.get(*id).copied() else {
-                continue;
-            };
-            let mine: Vec<&rastro_store::StoredObs> = match p.window {
-                Some(w) => fixes
-                    .iter()
-                    .filter(|(s, o)| {
-                        v.sees(o.class)
-                            && w.contains(o.obs.time_ms)
-                            && p.subjects.iter().any(|x| x == s)
-                    })
-                    .map(|(_, o)| o)
-                    .collect(),
-                None => Vec::new(),
-            };
-            let mut h = xxhash_rust::xxh3::Xxh3::new();
-            h.update(&env.ctx_fp[p.view].to_le_bytes());
-            for e in &p.custody {
-                h.update(&e.seq.to_le_bytes());
-            }
-            h.update(b"|");
-            for o in &mine {
-                h.update(&o.seq.to_le_bytes());
-            }
-            let fp = h.digest();
-            let shared = memo.contains_key(&fp);
-            if !shared {
-                let custody: Vec<rastro_core::Custody> =
-                    p.custody.iter().map(|h| h.r.clone()).collect();
-                let track: Vec<Fix> = mine
-                    .iter()
-                    .map(|o| Fix {
-                        obs_id: o.obs.id.clone(),
-                        t_ms: o.obs.time_ms,
-                        lat: o.obs.lat,
-                        lon: o.obs.lon,
-                        source: o.obs.source,
-                        accuracy_m: o.obs.accuracy_m,
-                        marking: env.policy.explicit(&o.obs.originator, &o.obs.marking),
-                    })
-                    .collect();
-                let case = Case {
-                    consignment: c,
-                    custody: &custody,
-                    destination: d.place_by_id.get(c.destination.as_str()).copied(),
-                    consignee: d.party_by_id.get(c.consignee.as_str()).copied(),
-                    vehicle: p.vehicle,
-                    fixes: track,
-                    prior_consignments: d.prior_consignments(c),
-                    now_ms: env.now_ms,
-                };
-                let a = analyse(case, &contexts[p.view]);
-                let mut state = ConsignmentState::new(a.status);
-                state.eta_ms = a.eta_ms;
-                state.vehicle = p.vehicle.map(|x| x.id.clone());
-                state.subjects = p.subjects.clone();
-                state.window = p.window;
-                state.fixes = a.track.len();
-                state.rejected = a
-                    .rejected
-                    .iter()
-                    .map(|r| RejectedFix {
-                        obs_id: r.obs_id.clone(),
-                        reason: r.reason.clone(),
-                    })
-                    .collect();
-                state.stops = a
-                    .stops
-                    .iter()
-                    .map(|s| StopSummary {
-                        start_ms: s.start_ms,
-                        end_ms: s.end_ms,
-                        lat: s.lat,
-                        lon: s.lon,
-                        class: if s.known_place.is_some() {
-                            StopClass::Rest
-                        } else {
-                            StopClass::Unexplained
-                        },
-                        place: s.known_place.clone(),
-                        urban: s.urban.clone(),
-                        popularity: 0,
-                        first_obs: String::new(),
-                        last_obs: String::new(),
-                    })
-                    .collect();
-                state.gaps = a
-                    .gaps
-                    .iter()
-                    .map(|g| GapSummary {
-                        start_ms: g.start_ms,
-                        end_ms: g.end_ms,
-                        from_obs: g.from_obs.clone(),
-                        to_obs: g.to_obs.clone(),
-                        distance_m: g.distance_m,
-                    })
-                    .collect();
-                memo.insert(
-                    fp,
-                    (
-                        a.alerts,
-                        state,
-                        a.track.len() as u64,
-                        a.rejected.len() as u64,
-                    ),
-                );
-            }
-            let (alerts, state, used, rejected) = &memo[&fp];
-            store.replace_consignment_alerts(v.vid, id, alerts)?;
-            store.put_consignment_state(v.vid, id, state)?;
-            let r = &mut reports[p.view];
-            r.consignments_analysed += 1;
-            r.consignments_shared += usize::from(shared);
-            r.fixes_used += used;
-            r.fixes_rejected += rejected;
-            if mine.is_empty() {
-                r.consignments_without_observations += 1;
+            in_chunk += 1;
+            if in_chunk >= CHUNK {
+                audit_in_tx(
+                    store,
+                    actor,
+                    "analyze.chunk",
+                    serde_json::json!({"consignments": in_chunk, "done": n + 1, "of": total}),
+                )?;
+                store.commit()?;
+                progress(n + 1, total);
+                store.begin()?;
+                in_chunk = 0;
             }
         }
-        in_chunk += 1;
-        if in_chunk >= CHUNK {
-            audit_in_tx(
-                store,
-                actor,
-                "analyze.chunk",
-                serde_json::json!({"consignments": in_chunk, "done": n + 1, "of": total}),
-            )?;
-            store.commit()?;
-            progress(n + 1, total);
-            store.begin()?;
-            in_chunk = 0;
+        audit_in_tx(
+            store,
+            actor,
+            "analyze.chunk",
+            serde_json::json!({"consignments": in_chunk, "done": total, "of": total}),
+        )?;
+        store.commit()?;
+        progress(total, total);
+        Ok(())
+    })
+}
+
+/// Consignments whose fixes may be read ahead of the detectors.
+const PREFETCH: usize = 32;
+
+/// One consignment's cases (a plan per view that analyses it) and every fix any of them needs.
+struct Fetched<'a> {
+    plans: Vec<Plan<'a>>,
+    fixes: Vec<(String, rastro_store::StoredObs)>,
+}
+
+/// Plans one consignment's cases and reads every fix any view's case needs, once.
+fn fetch<'a>(
+    store: &Store,
+    env: &Env<'a>,
+    touched: &[BTreeSet<String>],
+    id: &str,
+) -> Result<Fetched<'a>, StoreError> {
+    let plans: Vec<Plan<'a>> = (0..env.views.len())
+        .filter(|&i| touched[i].contains(id))
+        .filter_map(|i| plan_case(env, i, id))
+        .collect();
+    let mut subjects: BTreeSet<&str> = BTreeSet::new();
+    let mut window: Option<TripWindow> = None;
+    for p in &plans {
+        if let Some(w) = p.window {
+            subjects.extend(p.subjects.iter().map(String::as_str));
+            window = Some(window.map_or(w, |x| x.union(w)));
         }
     }
-    audit_in_tx(
-        store,
-        actor,
-        "analyze.chunk",
-        serde_json::json!({"consignments": in_chunk, "done": total, "of": total}),
-    )?;
-    store.commit()?;
-    progress(total, total);
-    Ok(())
+    let mut fixes: Vec<(String, rastro_store::StoredObs)> = Vec::new();
+    if let Some(w) = window {
+        let any = |c: i64| plans.iter().any(|p| env.views[p.view].sees(c));
+        for s in &subjects {
+            for o in store.observations_of(s, w.from_ms, w.to_ms, &any)? {
+                fixes.push((s.to_string(), o));
+            }
+        }
+    }
+    Ok(Fetched { plans, fixes })
 }
 
 /// One view's custody, window, vehicle and subjects for a consignment; `None` when the view

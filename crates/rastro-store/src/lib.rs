@@ -224,6 +224,24 @@ impl Store {
         Self::init(conn, &path.display().to_string())
     }
 
+    /// A second connection to the same database file, for reading beside this one (WAL
+    /// readers see the last commit and never block the writer). `None` for a database with
+    /// no file.
+    pub fn reader(&self) -> Result<Option<Store>> {
+        match self.conn.path().filter(|p| !p.is_empty()) {
+            Some(p) => {
+                let conn = Connection::open(p)?;
+                conn.pragma_update(None, "cache_size", -32768)?;
+                conn.busy_timeout(std::time::Duration::from_secs(30))?;
+                Ok(Some(Store {
+                    conn,
+                    classes: Default::default(),
+                }))
+            }
+            None => Ok(None),
+        }
+    }
+
     /// The tables of the current schema, by name (the tidy test checks ARCHITECTURE.md
     /// describes each).
     pub fn table_names(&self) -> Result<Vec<String>> {
