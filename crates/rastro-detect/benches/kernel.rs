@@ -47,7 +47,7 @@ fn fixes(n: usize) -> Vec<Fix> {
             lon: p.lon,
             source: ObservationSource::Gps,
             accuracy_m: Some(8.0),
-            marking: Marking::new(Tlp::Amber),
+            marking: Marking::new(Tlp::Amber).into(),
         });
     }
     out

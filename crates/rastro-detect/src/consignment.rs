@@ -487,7 +487,7 @@ fn route_deviation(
     let mut idx = vec![first, far_i, last];
     idx.dedup();
     let evidence: Vec<String> = idx.iter().map(|&i| gps[i].obs_id.clone()).collect();
-    let markings: Vec<&Marking> = idx.iter().map(|&i| &gps[i].marking).collect();
+    let markings: Vec<&Marking> = idx.iter().map(|&i| &*gps[i].marking).collect();
     let score = 0.5 + ((far_d - corridor) / (4.0 * corridor)).min(1.0) * 0.5;
     let summary = format!(
         "{} fixes outside the {:.0} km corridor of the expected route, up to {:.1} km away",
@@ -595,7 +595,7 @@ fn unscheduled_stops(
                 score,
                 ev,
                 summary,
-                &[&seg[s.first].marking, &seg[s.last].marking],
+                &[&*seg[s.first].marking, &*seg[s.last].marking],
             ));
         }
     }
@@ -648,12 +648,12 @@ fn tracking_gaps(
         };
         // Other sources that saw the vehicle during the silence are evidence too.
         let mut ev = vec![g.from_obs.clone(), g.to_obs.clone()];
-        let mut markings: Vec<&Marking> = vec![&a.marking, &b.marking];
+        let mut markings: Vec<&Marking> = vec![&*a.marking, &*b.marking];
         for f in trip.iter().filter(|f| {
             f.source != ObservationSource::Gps && f.t_ms > g.start_ms && f.t_ms < g.end_ms
         }) {
             ev.push(f.obs_id.clone());
-            markings.push(&f.marking);
+            markings.push(&*f.marking);
         }
         let summary = format!(
             "tracker silent {:.0} min; covered {:.1} km ({:.0} km/h against a trip median of {:.0} km/h): about {:.0} min unexplained{}",

@@ -123,7 +123,7 @@ fn track(legs: &[Leg]) -> (Vec<Fix>, i64) {
                 lon: p.lon,
                 source: ObservationSource::Gps,
                 accuracy_m: Some(8.0),
-                marking: amber(),
+                marking: amber().into(),
             });
         }
     };

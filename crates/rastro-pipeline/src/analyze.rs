@@ -187,16 +187,20 @@ pub fn analyze(
 
     step("touched");
     // 5. Consignments.
-    let record_classes = inputs.record_classes();
+    // Two views share a consignment's analysis when everything the per-consignment detectors
+    // read is the same for both: the case (custody and fixes, hashed per case below) and the
+    // context, which is the view's places, parties, vehicles, consignments and custody (known
+    // places, the consignee, prior imports). Reports and the learned model are not read by
+    // these detectors, so they are not part of the context: a detector that starts reading
+    // one must add it here, or views would share results they may not.
+    let case_classes = inputs.case_context_classes();
     let ctx_fp: Vec<u64> = views
         .iter()
-        .zip(&models)
-        .map(|(v, m)| {
+        .map(|v| {
             let mut h = xxhash_rust::xxh3::Xxh3::new();
-            for c in record_classes.iter().filter(|c| v.sees(**c)) {
+            for c in case_classes.iter().filter(|c| v.sees(**c)) {
                 h.update(&c.to_le_bytes());
             }
-            h.update(&m.digest().to_le_bytes());
             h.digest()
         })
         .collect();
@@ -532,6 +536,8 @@ fn consignments(
                 None => fetch(store, env, touched, id)?,
             };
             let mut memo: HashMap<u64, (Vec<Alert>, ConsignmentState, u64, u64)> = HashMap::new();
+            // A class is one originator and one marking: its explicit marking is made once.
+            let mut explicit: HashMap<i64, std::sync::Arc<rastro_core::Marking>> = HashMap::new();
             for p in plans {
                 let v = &env.views[p.view];
                 let d = &env.data[p.view];
@@ -573,7 +579,14 @@ fn consignments(
                             lon: o.obs.lon,
                             source: o.obs.source,
                             accuracy_m: o.obs.accuracy_m,
-                            marking: env.policy.explicit(&o.obs.originator, &o.obs.marking),
+                            marking: explicit
+                                .entry(o.class)
+                                .or_insert_with(|| {
+                                    std::sync::Arc::new(
+                                        env.policy.explicit(&o.obs.originator, &o.obs.marking),
+                                    )
+                                })
+                                .clone(),
                         })
                         .collect();
                     let case = Case {

@@ -125,9 +125,9 @@ impl Inputs {
         Ok(x)
     }
 
-    /// Record classes (of non-observation records) present, sorted: with the model, what a
-    /// view's analysis context depends on.
-    pub fn record_classes(&self) -> Vec<i64> {
+    /// Classes of the records the per-consignment detectors read as context (places, parties,
+    /// vehicles, consignments, custody), sorted.
+    pub fn case_context_classes(&self) -> Vec<i64> {
         let mut v: Vec<i64> = self
             .places
             .iter()
@@ -136,7 +136,6 @@ impl Inputs {
             .chain(self.vehicles.iter().map(|h| h.class))
             .chain(self.consignments.iter().map(|h| h.class))
             .chain(self.custody.iter().map(|h| h.class))
-            .chain(self.reports.iter().map(|h| h.class))
             .collect();
         v.sort_unstable();
         v.dedup();

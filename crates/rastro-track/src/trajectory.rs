@@ -16,7 +16,9 @@ pub struct Fix {
     pub lon: f64,
     pub source: ObservationSource,
     pub accuracy_m: Option<f64>,
-    pub marking: Marking,
+    /// Shared: every fix of one source class carries the same marking, so a track of a
+    /// thousand fixes holds one copy of it, not a thousand.
+    pub marking: std::sync::Arc<Marking>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -217,7 +219,7 @@ mod tests {
             lon,
             source: ObservationSource::Gps,
             accuracy_m: Some(10.0),
-            marking: Marking::new(rastro_core::Tlp::Amber),
+            marking: Marking::new(rastro_core::Tlp::Amber).into(),
         }
     }
 
