@@ -283,21 +283,7 @@ impl Guard<'_> {
         let released = self.releases()?;
         let mut features = Vec::new();
         let feature = |l: &LeadV1, released: Option<&ReleaseV1>| {
-            let polys: Vec<serde_json::Value> = l
-                .cells
-                .iter()
-                .filter_map(|c| rastro_core::grid::parse(c))
-                .map(|c| {
-                    let mut ring: Vec<[f64; 2]> = rastro_core::grid::boundary(c)
-                        .into_iter()
-                        .map(|(lat, lon)| [lon, lat])
-                        .collect();
-                    if let Some(first) = ring.first().copied() {
-                        ring.push(first);
-                    }
-                    serde_json::json!([ring])
-                })
-                .collect();
+            let polys = rastro_core::lead::cells_multipolygon(&l.cells);
             serde_json::json!({
                 "type": "Feature",
                 "id": released.map(|r| format!("release:{}", r.release)).unwrap_or_else(|| l.id.clone()),

@@ -137,44 +137,22 @@ pub struct Lead {
     pub summary: String,
 }
 
-/// The leads as GeoJSON: one Feature per lead, a MultiPolygon of its cells.
-pub fn geojson(leads: &[Lead]) -> serde_json::Value {
-    let features: Vec<serde_json::Value> = leads
+/// H3 cells (hexadecimal text) as the coordinates of an RFC 7946 MultiPolygon: one closed
+/// ring per cell, longitude first; text that is not a cell is left out.
+pub fn cells_multipolygon(cells: &[String]) -> serde_json::Value {
+    let polys: Vec<serde_json::Value> = cells
         .iter()
-        .map(|l| {
-            let polys: Vec<serde_json::Value> = l
-                .cells
-                .iter()
-                .filter_map(|c| crate::grid::parse(c))
-                .map(|c| {
-                    let mut ring: Vec<[f64; 2]> = crate::grid::boundary(c)
-                        .into_iter()
-                        .map(|(lat, lon)| [lon, lat])
-                        .collect();
-                    if let Some(first) = ring.first().copied() {
-                        ring.push(first);
-                    }
-                    serde_json::json!([ring])
-                })
+        .filter_map(|c| crate::grid::parse(c))
+        .map(|c| {
+            let mut ring: Vec<[f64; 2]> = crate::grid::boundary(c)
+                .into_iter()
+                .map(|(lat, lon)| [lon, lat])
                 .collect();
-            serde_json::json!({
-                "type": "Feature",
-                "id": l.id,
-                "geometry": {"type": "MultiPolygon", "coordinates": polys},
-                "properties": {
-                    "rank": l.rank,
-                    "score": l.score,
-                    "centre": [l.lon, l.lat],
-                    "z_max": l.z_max,
-                    "evidence": l.evidence.len(),
-                    "kinds": l.kinds,
-                    "status": l.status,
-                    "tlp": l.marking.tlp,
-                    "marking": l.marking.to_string(),
-                    "summary": l.summary,
-                }
-            })
+            if let Some(first) = ring.first().copied() {
+                ring.push(first);
+            }
+            serde_json::json!([ring])
         })
         .collect();
-    serde_json::json!({"type": "FeatureCollection", "features": features})
+    serde_json::Value::Array(polys)
 }

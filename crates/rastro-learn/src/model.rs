@@ -143,8 +143,12 @@ const MAX_CARRIERS: usize = 100_000;
 
 impl Model {
     pub fn new(cfg: &LearnConfig) -> Model {
+        Model::empty(Grid::new(cfg.cell_m))
+    }
+
+    fn empty(grid: Grid) -> Model {
         Model {
-            grid: Grid::new(cfg.cell_m),
+            grid,
             road: HashMap::default(),
             stops: HashMap::default(),
             road_prior: HashMap::default(),
@@ -420,15 +424,7 @@ impl Model {
     /// use, carriers replaced by their count (as a prior), no receiving hours. This is the
     /// aggregate docs/security.md states as a declassification.
     pub fn published(&self, k: u32) -> Model {
-        let mut out = Model {
-            grid: self.grid,
-            road: HashMap::default(),
-            stops: HashMap::default(),
-            road_prior: HashMap::default(),
-            stop_prior: HashMap::default(),
-            carriers: Default::default(),
-            arrivals: BTreeMap::new(),
-        };
+        let mut out = Model::empty(self.grid);
         for (src, dst) in [
             (&self.road, &mut out.road_prior),
             (&self.stops, &mut out.stop_prior),

@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use ni::gen::{self, Mark, PartySpec, ReportSpec, Scenario, TripSpec, VehicleSpec, ORGS};
+use ni::gen::{self, ReportSpec, Scenario, ORGS};
 use rastro_app::{Node, OrgKind, Role};
 use rastro_core::{Kind, Record};
 use std::collections::BTreeMap;
@@ -28,212 +28,60 @@ struct World {
     tokens: BTreeMap<&'static str, String>,
 }
 
-fn mk(org: usize, tlp: u8, rel: &[usize]) -> Mark {
-    Mark {
-        org,
-        tlp,
-        rel: rel.iter().copied().collect(),
-    }
-}
-
-/// The dense scenario of the non-interference tests: trips by the laboratory, reports there
-/// of several markings (SEMAR RED among them), parties linked through identifiers, over a
-/// background of weak reports.
+/// The dense scenario of the non-interference tests, with more reports at the laboratory that
+/// SEMAR sees, so that SEMAR's own view has a lead there too.
 fn scenario() -> Scenario {
-    let s = Scenario {
-        marks: vec![
-            mk(0, 2, &[1]),
-            mk(1, 4, &[]),
-            mk(0, 2, &[]),
-            mk(2, 3, &[]),
-            mk(3, 2, &[]),
-        ],
-        parties: vec![
-            PartySpec {
-                mark: 0,
-                phone: 0,
-                address: 1,
-                recent: true,
-            },
-            PartySpec {
-                mark: 1,
-                phone: 0,
-                address: 2,
-                recent: false,
-            },
-            PartySpec {
-                mark: 0,
-                phone: 1,
-                address: 1,
-                recent: true,
-            },
-        ],
-        vehicles: vec![
-            VehicleSpec {
-                mark: 1,
-                carrier: 0,
-            },
-            VehicleSpec {
-                mark: 0,
-                carrier: 1,
-            },
-        ],
-        trips: vec![
-            TripSpec {
-                mark: 0,
-                custody: [0, 1, 1, 0],
-                consignee: 0,
-                vehicle: 0,
-                dest: 0,
-                qty_kg: 60,
-                short: true,
-                to_lab: true,
-                dark: false,
-                fix_marks: vec![0, 1],
-                undeclared: false,
-            },
-            TripSpec {
-                mark: 0,
-                custody: [0, 0, 0, 0],
-                consignee: 2,
-                vehicle: 1,
-                dest: 1,
-                qty_kg: 70,
-                short: false,
-                to_lab: true,
-                dark: true,
-                fix_marks: vec![3, 0],
-                undeclared: false,
-            },
-            TripSpec {
-                mark: 2,
-                custody: [2, 2, 1, 2],
-                consignee: 1,
-                vehicle: 1,
-                dest: 0,
-                qty_kg: 90,
-                short: false,
-                to_lab: false,
-                dark: false,
-                fix_marks: vec![2],
-                undeclared: true,
-            },
-        ],
-        reports: vec![
-            ReportSpec {
-                mark: 1,
-                kind: 0,
-                near_lab: true,
-                jitter: 1,
-            },
-            ReportSpec {
-                mark: 3,
-                kind: 1,
-                near_lab: true,
-                jitter: 9,
-            },
-            ReportSpec {
-                mark: 0,
-                kind: 0,
-                near_lab: true,
-                jitter: 30,
-            },
-            ReportSpec {
-                mark: 4,
-                kind: 0,
-                near_lab: true,
-                jitter: 60,
-            },
-            // More that SEMAR sees, so that its own view has a lead there too.
-            ReportSpec {
-                mark: 1,
-                kind: 1,
-                near_lab: true,
-                jitter: 15,
-            },
-            ReportSpec {
-                mark: 2,
-                kind: 0,
-                near_lab: true,
-                jitter: 45,
-            },
-            ReportSpec {
-                mark: 1,
-                kind: 0,
-                near_lab: true,
-                jitter: 80,
-            },
-            ReportSpec {
-                mark: 1,
-                kind: 1,
-                near_lab: true,
-                jitter: 25,
-            },
-            ReportSpec {
-                mark: 2,
-                kind: 1,
-                near_lab: true,
-                jitter: 35,
-            },
-            ReportSpec {
-                mark: 0,
-                kind: 1,
-                near_lab: true,
-                jitter: 50,
-            },
-            ReportSpec {
-                mark: 1,
-                kind: 0,
-                near_lab: true,
-                jitter: 70,
-            },
-            ReportSpec {
-                mark: 2,
-                kind: 0,
-                near_lab: true,
-                jitter: 90,
-            },
-            ReportSpec {
-                mark: 0,
-                kind: 2,
-                near_lab: false,
-                jitter: 10,
-            },
-            ReportSpec {
-                mark: 1,
-                kind: 2,
-                near_lab: false,
-                jitter: 70,
-            },
-            ReportSpec {
-                mark: 2,
-                kind: 2,
-                near_lab: false,
-                jitter: 130,
-            },
-            ReportSpec {
-                mark: 0,
-                kind: 2,
-                near_lab: false,
-                jitter: 190,
-            },
-            ReportSpec {
-                mark: 3,
-                kind: 2,
-                near_lab: false,
-                jitter: 250,
-            },
-        ],
-    };
-    let mut s = s;
-    for k in 0..14u8 {
-        s.reports.push(ReportSpec {
-            mark: k as usize,
-            kind: 2,
-            near_lab: false,
-            jitter: 20 + k * 17,
-        });
-    }
+    let mut s = gen::dense();
+    s.reports.extend([
+        ReportSpec {
+            mark: 1,
+            kind: 1,
+            near_lab: true,
+            jitter: 15,
+        },
+        ReportSpec {
+            mark: 2,
+            kind: 0,
+            near_lab: true,
+            jitter: 45,
+        },
+        ReportSpec {
+            mark: 1,
+            kind: 0,
+            near_lab: true,
+            jitter: 80,
+        },
+        ReportSpec {
+            mark: 1,
+            kind: 1,
+            near_lab: true,
+            jitter: 25,
+        },
+        ReportSpec {
+            mark: 2,
+            kind: 1,
+            near_lab: true,
+            jitter: 35,
+        },
+        ReportSpec {
+            mark: 0,
+            kind: 1,
+            near_lab: true,
+            jitter: 50,
+        },
+        ReportSpec {
+            mark: 1,
+            kind: 0,
+            near_lab: true,
+            jitter: 70,
+        },
+        ReportSpec {
+            mark: 2,
+            kind: 0,
+            near_lab: true,
+            jitter: 90,
+        },
+    ]);
     s
 }
 

@@ -402,160 +402,7 @@ proptest! {
 /// leads whatever the generator draws.
 #[test]
 fn a_dense_scenario_changes_nothing_either() {
-    use gen::*;
-    let mk = |org: usize, tlp: u8, rel: &[usize]| Mark {
-        org,
-        tlp,
-        rel: rel.iter().copied().collect(),
-    };
-    let s = Scenario {
-        marks: vec![
-            mk(0, 2, &[1]), // ANAM AMBER REL US: partners see it
-            mk(1, 4, &[]),  // SEMAR RED
-            mk(0, 2, &[]),  // ANAM AMBER
-            mk(2, 3, &[]),  // FGR AMBER+STRICT
-            mk(3, 2, &[]),  // DEA AMBER
-        ],
-        parties: vec![
-            PartySpec {
-                mark: 0,
-                phone: 0,
-                address: 1,
-                recent: true,
-            },
-            PartySpec {
-                mark: 1,
-                phone: 0,
-                address: 2,
-                recent: false,
-            },
-            PartySpec {
-                mark: 0,
-                phone: 1,
-                address: 1,
-                recent: true,
-            },
-        ],
-        vehicles: vec![
-            VehicleSpec {
-                mark: 1,
-                carrier: 0,
-            },
-            VehicleSpec {
-                mark: 0,
-                carrier: 1,
-            },
-        ],
-        trips: vec![
-            TripSpec {
-                mark: 0,
-                custody: [0, 1, 1, 0],
-                consignee: 0,
-                vehicle: 0,
-                dest: 0,
-                qty_kg: 60,
-                short: true,
-                to_lab: true,
-                dark: false,
-                fix_marks: vec![0, 1],
-                undeclared: false,
-            },
-            TripSpec {
-                mark: 0,
-                custody: [0, 0, 0, 0],
-                consignee: 2,
-                vehicle: 1,
-                dest: 1,
-                qty_kg: 70,
-                short: false,
-                to_lab: true,
-                dark: true,
-                fix_marks: vec![3, 0],
-                undeclared: false,
-            },
-            TripSpec {
-                mark: 2,
-                custody: [2, 2, 1, 2],
-                consignee: 1,
-                vehicle: 1,
-                dest: 0,
-                qty_kg: 90,
-                short: false,
-                to_lab: false,
-                dark: false,
-                fix_marks: vec![2],
-                undeclared: true,
-            },
-        ],
-        reports: vec![
-            ReportSpec {
-                mark: 1,
-                kind: 0,
-                near_lab: true,
-                jitter: 1,
-            },
-            ReportSpec {
-                mark: 3,
-                kind: 1,
-                near_lab: true,
-                jitter: 9,
-            },
-            ReportSpec {
-                mark: 0,
-                kind: 0,
-                near_lab: true,
-                jitter: 30,
-            },
-            ReportSpec {
-                mark: 4,
-                kind: 0,
-                near_lab: true,
-                jitter: 60,
-            },
-            // Weak reports scattered over the city: the background a hot spot stands out of.
-            ReportSpec {
-                mark: 0,
-                kind: 2,
-                near_lab: false,
-                jitter: 10,
-            },
-            ReportSpec {
-                mark: 1,
-                kind: 2,
-                near_lab: false,
-                jitter: 70,
-            },
-            ReportSpec {
-                mark: 2,
-                kind: 2,
-                near_lab: false,
-                jitter: 130,
-            },
-            ReportSpec {
-                mark: 0,
-                kind: 2,
-                near_lab: false,
-                jitter: 190,
-            },
-            ReportSpec {
-                mark: 3,
-                kind: 2,
-                near_lab: false,
-                jitter: 250,
-            },
-        ],
-    };
-    // More of them, so that the study area is large beside the Gi* band (a hot spot stands
-    // out of a background, not of nothing).
-    let mut s = s;
-    for k in 0..14u8 {
-        s.reports.push(ReportSpec {
-            mark: k as usize,
-            kind: 2,
-            near_lab: false,
-            jitter: 20 + k * 17,
-        });
-    }
+    let s = gen::dense();
     // The scenario must be meaningful: the operator has alerts and a lead to compare.
     let dir = tempfile::tempdir().unwrap();
     let keep = std::env::var_os("RASTRO_NI_KEEP").map(std::path::PathBuf::from);
@@ -584,51 +431,18 @@ fn a_dense_scenario_changes_nothing_either() {
 // the leak came through), and the non-interference check for every organisation.
 // ---------------------------------------------------------------------------------------------
 
-use gen::{Mark, PartySpec, ReportSpec, TripSpec, VehicleSpec};
-
-fn mk(org: usize, tlp: u8, rel: &[usize]) -> Mark {
-    Mark {
-        org,
-        tlp,
-        rel: rel.iter().copied().collect(),
-    }
-}
+use gen::{background, marking, party, trip, Mark, ReportSpec, TripSpec, VehicleSpec};
 
 /// Marks used by the cases: 0 ANAM AMBER REL US, 1 SEMAR RED, 2 FGR AMBER+STRICT, 3 ANAM
 /// AMBER, 4 DEA AMBER.
 fn marks() -> Vec<Mark> {
     vec![
-        mk(0, 2, &[1]),
-        mk(1, 4, &[]),
-        mk(2, 3, &[]),
-        mk(0, 2, &[]),
-        mk(3, 2, &[]),
+        marking(0, 2, &[1]),
+        marking(1, 4, &[]),
+        marking(2, 3, &[]),
+        marking(0, 2, &[]),
+        marking(3, 2, &[]),
     ]
-}
-
-fn trip(mark: usize, custody: [usize; 4], consignee: usize, vehicle: usize) -> TripSpec {
-    TripSpec {
-        mark,
-        custody,
-        consignee,
-        vehicle,
-        dest: 0,
-        qty_kg: 100,
-        short: false,
-        to_lab: false,
-        dark: false,
-        fix_marks: vec![0],
-        undeclared: false,
-    }
-}
-
-fn party(mark: usize, phone: u8, address: u8) -> PartySpec {
-    PartySpec {
-        mark,
-        phone,
-        address,
-        recent: false,
-    }
 }
 
 /// Builds the scenario's full database and hands the operator's and DEA's guards to `probe`.
@@ -765,14 +579,7 @@ fn case_3_a_visible_lead_does_not_describe_hidden_evidence() {
             jitter: 60,
         },
     ];
-    for k in 0..14u8 {
-        reports.push(ReportSpec {
-            mark: (k % 5) as usize,
-            kind: 2,
-            near_lab: false,
-            jitter: 20 + k * 17,
-        });
-    }
+    reports.extend(background(|k| (k % 5) as usize));
     let s = Scenario {
         marks: marks(),
         parties: vec![party(0, 0, 0)],
@@ -944,15 +751,7 @@ fn case_6_alert_text_counts_only_fixes_the_reader_may_see() {
 #[test]
 fn case_7_a_stop_seen_only_in_red_fixes_is_no_evidence_for_the_partner() {
     // The leg to the laboratory and the stop there are SEMAR RED fixes.
-    let mut reports = Vec::new();
-    for k in 0..14u8 {
-        reports.push(ReportSpec {
-            mark: 0,
-            kind: 2,
-            near_lab: false,
-            jitter: 20 + k * 17,
-        });
-    }
+    let reports = background(|_| 0);
     let s = Scenario {
         marks: marks(),
         parties: vec![party(0, 0, 0)],

@@ -502,3 +502,199 @@ pub fn visible_to(org: &str, r: &Record) -> bool {
     };
     default || m.releasable_to.contains(org) || m.releasable_to.contains(nation)
 }
+
+/// A marking by index: originator `org` of [`ORGS`], TLP code, releasable-to indices.
+pub fn marking(org: usize, tlp: u8, rel: &[usize]) -> Mark {
+    Mark {
+        org,
+        tlp,
+        rel: rel.iter().copied().collect(),
+    }
+}
+
+/// Weak reports (seizures) scattered over the city, the `k`-th marked `mark_of(k)`: the
+/// background a hot spot stands out of.
+pub fn background(mark_of: impl Fn(u8) -> usize) -> Vec<ReportSpec> {
+    (0..14u8)
+        .map(|k| ReportSpec {
+            mark: mark_of(k),
+            kind: 2,
+            near_lab: false,
+            jitter: 20 + k * 17,
+        })
+        .collect()
+}
+
+/// A trip from the port to plant 0 of `qty_kg` 100, on the declared route, with every fix
+/// under mark 0.
+pub fn trip(mark: usize, custody: [usize; 4], consignee: usize, vehicle: usize) -> TripSpec {
+    TripSpec {
+        mark,
+        custody,
+        consignee,
+        vehicle,
+        dest: 0,
+        qty_kg: 100,
+        short: false,
+        to_lab: false,
+        dark: false,
+        fix_marks: vec![0],
+        undeclared: false,
+    }
+}
+
+pub fn party(mark: usize, phone: u8, address: u8) -> PartySpec {
+    PartySpec {
+        mark,
+        phone,
+        address,
+        recent: false,
+    }
+}
+
+/// A scenario that is not generated: every kind of hidden input at once (the cases in
+/// one), known to produce alerts of several typologies and a lead for the operator.
+pub fn dense() -> Scenario {
+    let s = Scenario {
+        marks: vec![
+            marking(0, 2, &[1]), // ANAM AMBER REL US: partners see it
+            marking(1, 4, &[]),  // SEMAR RED
+            marking(0, 2, &[]),  // ANAM AMBER
+            marking(2, 3, &[]),  // FGR AMBER+STRICT
+            marking(3, 2, &[]),  // DEA AMBER
+        ],
+        parties: vec![
+            PartySpec {
+                mark: 0,
+                phone: 0,
+                address: 1,
+                recent: true,
+            },
+            PartySpec {
+                mark: 1,
+                phone: 0,
+                address: 2,
+                recent: false,
+            },
+            PartySpec {
+                mark: 0,
+                phone: 1,
+                address: 1,
+                recent: true,
+            },
+        ],
+        vehicles: vec![
+            VehicleSpec {
+                mark: 1,
+                carrier: 0,
+            },
+            VehicleSpec {
+                mark: 0,
+                carrier: 1,
+            },
+        ],
+        trips: vec![
+            TripSpec {
+                mark: 0,
+                custody: [0, 1, 1, 0],
+                consignee: 0,
+                vehicle: 0,
+                dest: 0,
+                qty_kg: 60,
+                short: true,
+                to_lab: true,
+                dark: false,
+                fix_marks: vec![0, 1],
+                undeclared: false,
+            },
+            TripSpec {
+                mark: 0,
+                custody: [0, 0, 0, 0],
+                consignee: 2,
+                vehicle: 1,
+                dest: 1,
+                qty_kg: 70,
+                short: false,
+                to_lab: true,
+                dark: true,
+                fix_marks: vec![3, 0],
+                undeclared: false,
+            },
+            TripSpec {
+                mark: 2,
+                custody: [2, 2, 1, 2],
+                consignee: 1,
+                vehicle: 1,
+                dest: 0,
+                qty_kg: 90,
+                short: false,
+                to_lab: false,
+                dark: false,
+                fix_marks: vec![2],
+                undeclared: true,
+            },
+        ],
+        reports: vec![
+            ReportSpec {
+                mark: 1,
+                kind: 0,
+                near_lab: true,
+                jitter: 1,
+            },
+            ReportSpec {
+                mark: 3,
+                kind: 1,
+                near_lab: true,
+                jitter: 9,
+            },
+            ReportSpec {
+                mark: 0,
+                kind: 0,
+                near_lab: true,
+                jitter: 30,
+            },
+            ReportSpec {
+                mark: 4,
+                kind: 0,
+                near_lab: true,
+                jitter: 60,
+            },
+            // Weak reports scattered over the city: the background a hot spot stands out of.
+            ReportSpec {
+                mark: 0,
+                kind: 2,
+                near_lab: false,
+                jitter: 10,
+            },
+            ReportSpec {
+                mark: 1,
+                kind: 2,
+                near_lab: false,
+                jitter: 70,
+            },
+            ReportSpec {
+                mark: 2,
+                kind: 2,
+                near_lab: false,
+                jitter: 130,
+            },
+            ReportSpec {
+                mark: 0,
+                kind: 2,
+                near_lab: false,
+                jitter: 190,
+            },
+            ReportSpec {
+                mark: 3,
+                kind: 2,
+                near_lab: false,
+                jitter: 250,
+            },
+        ],
+    };
+    // More of them, so that the study area is large beside the Gi* band (a hot spot stands
+    // out of a background, not of nothing).
+    let mut s = s;
+    s.reports.extend(background(|k| k as usize));
+    s
+}
