@@ -72,10 +72,23 @@ impl Metric {
     }
 }
 
+/// How often legitimate consignments are alerted: what an analyst pays for every true alert.
+#[derive(Debug, Clone, Serialize)]
+pub struct FalseAlerts {
+    pub legitimate: usize,
+    /// Legitimate consignments with at least one per-consignment alert.
+    pub alerted: usize,
+    pub rate: Option<f64>,
+    /// Legitimate consignments alerted, per typology.
+    pub by_typology: BTreeMap<String, usize>,
+}
+
 /// The result of one evaluation. `absent` lists analytics that do not exist in this build.
 #[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
     pub alerts: BTreeMap<String, Metric>,
+    /// Legitimate consignments (no diversion in the truth) that got alerts anyway.
+    pub false_alerts: Option<FalseAlerts>,
     pub leads: Option<LeadQuality>,
     pub absent: Vec<String>,
     pub notes: Vec<String>,
@@ -119,7 +132,7 @@ fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, EvalE
 pub fn evaluate(
     all: &[Alert],
     leads: &[Lead],
-    _states: &[(String, ConsignmentState)],
+    states: &[(String, ConsignmentState)],
     truth_dir: &Path,
 ) -> Result<Evaluation, EvalError> {
     let dir = if truth_dir.join("truth").is_dir() {
@@ -138,7 +151,33 @@ pub fn evaluate(
                 .insert(d.consignment.clone());
         }
     }
+    let diverted: BTreeSet<&str> = diversions.iter().map(|d| d.consignment.as_str()).collect();
+    let legitimate: BTreeSet<&str> = states
+        .iter()
+        .map(|(id, _)| id.as_str())
+        .filter(|id| !diverted.contains(id))
+        .collect();
+    let mut alerted: BTreeSet<&str> = BTreeSet::new();
+    let mut by_typology: BTreeMap<String, usize> = BTreeMap::new();
+    let mut seen: BTreeSet<(&str, Typology)> = BTreeSet::new();
+    for a in all.iter().filter(|a| a.typology.per_consignment()) {
+        if legitimate.contains(a.subject.as_str()) {
+            alerted.insert(a.subject.as_str());
+            if seen.insert((a.subject.as_str(), a.typology)) {
+                *by_typology
+                    .entry(a.typology.as_str().to_string())
+                    .or_default() += 1;
+            }
+        }
+    }
+    let false_alerts = (!legitimate.is_empty()).then(|| FalseAlerts {
+        legitimate: legitimate.len(),
+        alerted: alerted.len(),
+        rate: Some(alerted.len() as f64 / legitimate.len() as f64),
+        by_typology,
+    });
     let mut out = Evaluation {
+        false_alerts,
         alerts: BTreeMap::new(),
         leads: None,
         absent: Vec::new(),
@@ -261,6 +300,26 @@ pub fn table(e: &Evaluation) -> String {
             f(m.precision),
             f(m.recall),
             f(m.f1)
+        ));
+    }
+    if let Some(fa) = &e.false_alerts {
+        let by: Vec<String> = fa
+            .by_typology
+            .iter()
+            .map(|(t, n)| format!("{t} {n}"))
+            .collect();
+        s.push_str(&format!(
+            "false alerts: {} of {} legitimate consignments ({}) have at least one alert{}\n",
+            fa.alerted,
+            fa.legitimate,
+            fa.rate
+                .map(|r| format!("{:.2}%", r * 100.0))
+                .unwrap_or_else(|| "-".into()),
+            if by.is_empty() {
+                String::new()
+            } else {
+                format!("; by typology: {}", by.join(", "))
+            }
         ));
     }
     if let Some(l) = &e.leads {
