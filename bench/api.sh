@@ -2,14 +2,17 @@
 # HTTP API load benchmark (issue 5): GET /api/v1/alerts (default page, 100 alerts) as a
 # host-nation analyst on the medium scenario, with wrk on loopback: 64 connections, 2 threads,
 # RUNS runs of SECONDS each, bounded in time. Prints requests/s and p99 per run and their
-# medians. Usage: bench/api.sh [DB]  (without DB, builds the medium scenario first: ~5 min).
+# medians. Usage: [RASTRO_BIN=path] bench/api.sh [DB]  (without DB, builds the medium scenario first: ~5 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
 OUT=bench/out
 mkdir -p "$OUT"
-cargo build --release -q -p rastro-cli
-R=$PWD/target/release/rastro
+# RASTRO_BIN runs another build (an A/B against an earlier commit) instead of building this one.
+if [ -z "${RASTRO_BIN:-}" ]; then
+  cargo build --release -q -p rastro-cli
+fi
+R=${RASTRO_BIN:-$PWD/target/release/rastro}
 DB=${1:-$OUT/api-medium.db}
 RUNS=${RUNS:-3}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}

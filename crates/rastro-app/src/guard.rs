@@ -16,6 +16,7 @@ use rastro_core::{Kind, LeadStatus, Record, Tlp};
 use rastro_policy::{Audience, Policy, Role, Viewer};
 use rastro_store::{Actor, AlertFilter, AuditEvent, AuditFilter, Store};
 use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 /// What [`Guard::observations`] looks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,48 +39,68 @@ enum AuditMode {
 /// A viewer's window on the store.
 pub struct Guard<'a> {
     store: &'a mut Store,
-    policy: Policy,
+    policy: Arc<Policy>,
     /// `None` is the node operator at the console.
     viewer: Option<Viewer>,
     actor: Actor,
     vid: Option<i64>,
-    visible: HashSet<i64>,
+    visible: Arc<HashSet<i64>>,
     audit: AuditMode,
 }
 
-impl<'a> Guard<'a> {
-    pub(crate) fn new(
-        store: &'a mut Store,
-        policy: Policy,
-        viewer: Option<Viewer>,
-        actor: Actor,
-        deferred: bool,
-    ) -> Result<Guard<'a>, AppError> {
-        let audience = match &viewer {
-            Some(v) => Audience::Org(v.org.clone()),
-            None => Audience::Operator,
-        };
+/// What decides a viewer's window, as of one policy generation: the view it reads and the
+/// marking classes it may see. Built by [`crate::Node`], which keeps it while the store's
+/// policy generation is unchanged.
+#[derive(Clone)]
+pub(crate) struct Window {
+    pub vid: Option<i64>,
+    pub visible: Arc<HashSet<i64>>,
+}
+
+impl Window {
+    /// The window of `audience` as the store holds it now.
+    pub(crate) fn of(
+        store: &Store,
+        policy: &Policy,
+        audience: &Audience,
+    ) -> Result<Window, AppError> {
         let classes = rastro_pipeline::policy::classes(store)?;
-        let spec = policy.view_of(&audience, &classes);
+        let spec = policy.view_of(audience, &classes);
         // The view the last analysis gave this audience; for an organisation registered since,
         // the stored view with exactly its classes, if there is one.
         let vid = match store.audience_view(&audience.key())? {
             Some(v) => Some(v),
             None => store.view_by_key(&spec.key)?.map(|v| v.vid),
         };
-        Ok(Guard {
+        Ok(Window {
+            vid,
+            visible: Arc::new(spec.classes.into_iter().collect()),
+        })
+    }
+}
+
+impl<'a> Guard<'a> {
+    pub(crate) fn new(
+        store: &'a mut Store,
+        policy: Arc<Policy>,
+        window: Window,
+        viewer: Option<Viewer>,
+        actor: Actor,
+        deferred: bool,
+    ) -> Guard<'a> {
+        Guard {
             store,
             policy,
             viewer,
             actor,
-            vid,
-            visible: spec.classes.into_iter().collect(),
+            vid: window.vid,
+            visible: window.visible,
             audit: if deferred {
                 AuditMode::Pending(Vec::new())
             } else {
                 AuditMode::Immediate
             },
-        })
+        }
     }
 
     pub fn viewer(&self) -> Option<&Viewer> {

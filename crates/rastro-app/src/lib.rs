@@ -33,9 +33,12 @@ pub use rastro_policy::{Audience, OrgKind, Policy, Role, Viewer};
 pub use rastro_store::{AlertFilter, AuditFilter};
 pub use system::{Admin, OrgInfo, System, UserInfo};
 
+use guard::Window;
 use rastro_store::{Actor, Store, StoreError};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -97,7 +100,21 @@ pub fn console_actor() -> String {
 pub struct Node {
     store: Store,
     db: PathBuf,
+    /// The policy and the windows built from it, kept while the store's policy generation is
+    /// unchanged: a server's node serves request after request without re-reading
+    /// organisations, settings, marking classes and views each time.
+    cache: Option<WindowCache>,
 }
+
+/// What [`Node`] keeps between guards: valid exactly while `generation` is the store's.
+struct WindowCache {
+    generation: i64,
+    policy: Arc<Policy>,
+    windows: HashMap<String, Window>,
+}
+
+/// Audiences whose windows a node keeps at most (a bound: the map is emptied when full).
+const WINDOW_CACHE_MAX: usize = 256;
 
 fn viewer_of(policy: &Policy, u: &rastro_store::UserRow) -> Result<Viewer, AppError> {
     if u.revoked {
@@ -118,7 +135,66 @@ impl Node {
         Ok(Node {
             store: Store::open(db)?,
             db: db.to_path_buf(),
+            cache: None,
         })
+    }
+
+    /// The policy as of now, from the cache when nothing that decides it has changed.
+    fn policy(&mut self) -> Result<Arc<Policy>, AppError> {
+        let generation = self.store.policy_generation()?;
+        match &self.cache {
+            Some(c) if c.generation == generation => Ok(c.policy.clone()),
+            _ => {
+                // Read the generation before the policy: a change racing with the read leaves
+                // the cache marked stale, never fresh.
+                let policy = Arc::new(rastro_pipeline::load_policy(&self.store)?);
+                self.cache = Some(WindowCache {
+                    generation,
+                    policy: policy.clone(),
+                    windows: HashMap::new(),
+                });
+                Ok(policy)
+            }
+        }
+    }
+
+    /// The window of `audience` under `policy` (just returned by [`Node::policy`]).
+    fn window(&mut self, policy: &Policy, audience: &Audience) -> Result<Window, AppError> {
+        let key = audience.key();
+        if let Some(w) = self.cache.as_ref().and_then(|c| c.windows.get(&key)) {
+            return Ok(w.clone());
+        }
+        let w = Window::of(&self.store, policy, audience)?;
+        if let Some(c) = &mut self.cache {
+            if c.windows.len() >= WINDOW_CACHE_MAX {
+                c.windows.clear();
+            }
+            c.windows.insert(key, w.clone());
+        }
+        Ok(w)
+    }
+
+    /// A guard for `viewer` (the operator when `None`).
+    fn guard(
+        &mut self,
+        policy: Arc<Policy>,
+        viewer: Option<Viewer>,
+        actor: Actor,
+        deferred: bool,
+    ) -> Result<Guard<'_>, AppError> {
+        let audience = match &viewer {
+            Some(v) => Audience::Org(v.org.clone()),
+            None => Audience::Operator,
+        };
+        let window = self.window(&policy, &audience)?;
+        Ok(Guard::new(
+            &mut self.store,
+            policy,
+            window,
+            viewer,
+            actor,
+            deferred,
+        ))
     }
 
     pub fn db(&self) -> &Path {
@@ -127,23 +203,17 @@ impl Node {
 
     /// The operator's guard at the console (sees everything; reads audited as the operator).
     pub fn operator(&mut self) -> Result<Guard<'_>, AppError> {
-        let policy = rastro_pipeline::load_policy(&self.store)?;
-        Guard::new(
-            &mut self.store,
-            policy,
-            None,
-            Actor::new(console_actor()),
-            false,
-        )
+        let policy = self.policy()?;
+        self.guard(policy, None, Actor::new(console_actor()), false)
     }
 
     /// The guard of a named, active user (the CLI's `--as USER`).
     pub fn as_user(&mut self, name: &str) -> Result<Guard<'_>, AppError> {
-        let policy = rastro_pipeline::load_policy(&self.store)?;
+        let policy = self.policy()?;
         let u = self.store.user(name)?.ok_or(AppError::Unauthenticated)?;
         let v = viewer_of(&policy, &u)?;
         let actor = Actor::new(&v.user);
-        Guard::new(&mut self.store, policy, Some(v), actor, false)
+        self.guard(policy, Some(v), actor, false)
     }
 
     /// The guard of whoever holds `token` (the HTTP API's bearer token). An unknown token id
@@ -180,10 +250,10 @@ impl Node {
             }
         }
         let u = u.ok_or(AppError::Unauthenticated)?;
-        let policy = rastro_pipeline::load_policy(&self.store)?;
+        let policy = self.policy()?;
         let v = viewer_of(&policy, &u)?;
         let actor = Actor::new(&v.user);
-        Guard::new(&mut self.store, policy, Some(v), actor, deferred)
+        self.guard(policy, Some(v), actor, deferred)
     }
 
     /// The capability of an explicit system actor (`system:<name>`).

@@ -41,7 +41,7 @@ fn fixes(n: usize) -> Vec<Fix> {
         let p = destination(p, (i * 37 % 360) as f64, 8.0);
         t += 60_000;
         out.push(Fix {
-            obs_id: format!("O{i}"),
+            obs_id: format!("O{i}").into(),
             t_ms: t,
             lat: p.lat,
             lon: p.lon,

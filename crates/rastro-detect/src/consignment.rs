@@ -486,7 +486,7 @@ fn route_deviation(
     let (first, last) = (off[0].0, off[off.len() - 1].0);
     let mut idx = vec![first, far_i, last];
     idx.dedup();
-    let evidence: Vec<String> = idx.iter().map(|&i| gps[i].obs_id.clone()).collect();
+    let evidence: Vec<String> = idx.iter().map(|&i| gps[i].obs_id.to_string()).collect();
     let markings: Vec<&Marking> = idx.iter().map(|&i| &*gps[i].marking).collect();
     let score = 0.5 + ((far_d - corridor) / (4.0 * corridor)).min(1.0) * 0.5;
     let summary = format!(
@@ -585,7 +585,10 @@ fn unscheduled_stops(
                 .map(|i| format!("in {}", ctx.geo.cities[i].name))
                 .unwrap_or_else(|| "outside any city".into());
             let summary = format!("stopped {:.0} min {place}, away from the origin, the destination and known rest places", s.duration_s() / 60.0);
-            let ev = vec![seg[s.first].obs_id.clone(), seg[s.last].obs_id.clone()];
+            let ev = vec![
+                seg[s.first].obs_id.to_string(),
+                seg[s.last].obs_id.to_string(),
+            ];
             alerts.push(alert(
                 Typology::UnscheduledStop,
                 c,
@@ -652,7 +655,7 @@ fn tracking_gaps(
         for f in trip.iter().filter(|f| {
             f.source != ObservationSource::Gps && f.t_ms > g.start_ms && f.t_ms < g.end_ms
         }) {
-            ev.push(f.obs_id.clone());
+            ev.push(f.obs_id.to_string());
             markings.push(&*f.marking);
         }
         let summary = format!(

@@ -117,7 +117,7 @@ fn track(legs: &[Leg]) -> (Vec<Fix>, i64) {
         n += 1;
         if !dark {
             fixes.push(Fix {
-                obs_id: format!("O{n:05}"),
+                obs_id: format!("O{n:05}").into(),
                 t_ms: t,
                 lat: p.lat,
                 lon: p.lon,

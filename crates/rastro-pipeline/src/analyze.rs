@@ -2,12 +2,14 @@
 //!
 //! 1. [`plan`](crate::views::plan): group audiences into views (what each may see).
 //! 2. [`Inputs::load`]: read the records once; each view filters them by class.
-//! 3. [`learn`]: update each view's learned normal from the fixes it may see.
-//! 4. [`touched`]: per view, the consignments whose inputs changed since its cursors (or whose
-//!    places of concern the learned normal now explains differently).
+//! 3. [`learn`]: update each view's learned normal from the fixes it may see, on its own
+//!    connection and threads, while steps 4 and 5 run.
+//! 4. [`touched`]: per view, the consignments whose inputs changed since its cursors.
 //! 5. [`consignments`]: for each touched consignment read custody and fixes once, then build
 //!    each view's case from what that view sees and analyse it; views whose case is identical
-//!    (same context, same visible custody and fixes) share one analysis.
+//!    (same context, same visible custody and fixes) share one analysis. Then, once learning
+//!    is done, the same for the consignments whose places of concern the learned normal may
+//!    now explain differently ([`explained_anew`]).
 //! 6. [`fleet`]: structuring and convergence per view.
 //! 7. [`crate::leads::compute_leads`]: leads per view.
 //! 8. finish: cursors and models per view.
@@ -169,30 +171,27 @@ pub fn analyze(
         .collect();
 
     step("load");
-    // 3. Learning.
-    let (models, grown) = learn(store, &policy, &inputs, &views, &data, opts, &mut reports)?;
-
-    step("learn");
-    // 4. What to analyse.
+    // 3–5. Learning, what to analyse, consignments. No per-consignment detector reads the
+    // learned model (see the context below), so learning runs on its own connection and
+    // threads while the consignments are analysed; consignments whose places of concern the
+    // grown model may now explain differently are analysed after both, in a second pass.
     let (mut unlinked, mut undeclared) = (0, 0);
     let touched = touched(
         store,
         &inputs,
         &views,
         &data,
-        &grown,
         &mut unlinked,
         &mut undeclared,
     )?;
-
     step("touched");
-    // 5. Consignments.
     // Two views share a consignment's analysis when everything the per-consignment detectors
     // read is the same for both: the case (custody and fixes, hashed per case below) and the
     // context, which is the view's places, parties, vehicles, consignments and custody (known
     // places, the consignee, prior imports). Reports and the learned model are not read by
     // these detectors, so they are not part of the context: a detector that starts reading
-    // one must add it here, or views would share results they may not.
+    // one must add it here (and learning must then finish before consignments start), or
+    // views would share results they may not.
     let case_classes = inputs.case_context_classes();
     let ctx_fp: Vec<u64> = views
         .iter()
@@ -213,9 +212,37 @@ pub fn analyze(
         settings: &opts.settings,
         now_ms: opts.now_ms,
     };
-    consignments(store, actor, &env, &touched, &mut reports, progress)?;
-
-    step("consignments");
+    let learner = store.reader()?;
+    let (learned, analysed) = std::thread::scope(|scope| {
+        let (views, data, inputs) = (&views, &data, &inputs);
+        let job = learner.map(|r| scope.spawn(move || learn(&r, inputs, views, data, opts)));
+        // Without a second connection (an in-memory store), learning runs first.
+        let first = match job {
+            Some(_) => None,
+            None => Some(learn(store, inputs, views, data, opts)),
+        };
+        let analysed = consignments(store, actor, &env, &touched, &mut reports, progress);
+        let learned = match (first, job) {
+            (Some(l), _) => l,
+            // A panic there is a bug, not bad input: it is passed on as it came.
+            (None, Some(j)) => j.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            (None, None) => unreachable!("learning ran on one side or the other"),
+        };
+        (learned, analysed)
+    });
+    analysed?;
+    let learned = learned?;
+    step("learn and consignments");
+    let again = explained_anew(store, &views, &learned.grown, &touched)?;
+    if again.iter().any(|t| !t.is_empty()) {
+        consignments(store, actor, &env, &again, &mut reports, progress)?;
+    }
+    let models = learned.models;
+    for (r, (vehicles, carriers)) in reports.iter_mut().zip(learned.counts) {
+        r.learned_vehicles = vehicles;
+        r.learned_carriers = carriers;
+    }
+    step("grown");
     // 6. Fleet detectors, 7. leads, 8. cursors and models: one transaction per view.
     for (i, v) in views.iter().enumerate() {
         store.begin()?;
@@ -270,6 +297,14 @@ pub fn analyze(
     })
 }
 
+/// What learning produced: per view, the model, the grid cells whose popularity grew to where
+/// a threshold may have been crossed, and (vehicles learned, carriers known).
+struct Learned {
+    models: Vec<Model>,
+    grown: Vec<BTreeSet<u64>>,
+    counts: Vec<(usize, usize)>,
+}
+
 /// Vehicles whose fixes may wait for the learning thread at once.
 const LEARN_QUEUE: usize = 16;
 
@@ -277,13 +312,11 @@ const LEARN_QUEUE: usize = 16;
 /// cells whose popularity grew to where a threshold may have been crossed.
 fn learn(
     store: &Store,
-    policy: &Policy,
     inputs: &Inputs,
     views: &[PlannedView],
     data: &[ViewData<'_>],
     opts: &AnalyzeOptions,
-    reports: &mut [ViewReport],
-) -> Result<(Vec<Model>, Vec<BTreeSet<u64>>), StoreError> {
+) -> Result<Learned, StoreError> {
     let cfg = &opts.settings.learn;
     let mut models: Vec<Model> = views
         .iter()
@@ -315,10 +348,11 @@ fn learn(
     let grid = rastro_learn::Grid::new(cfg.cell_m);
     let (tx, rx) =
         std::sync::mpsc::sync_channel::<(&String, Vec<rastro_store::GpsPoint>)>(LEARN_QUEUE);
+    let mut counts: Vec<(usize, usize)> = vec![(0, 0); views.len()];
     let read = std::thread::scope(|scope| {
         let models = &mut models;
         let grown = &mut grown;
-        let reports = &mut *reports;
+        let counts = &mut counts;
         scope.spawn(move || {
             let mut seen: Vec<(Vec<TrackPoint>, rastro_learn::TrackCells)> = Vec::new();
             for (s, fixes) in rx {
@@ -353,7 +387,7 @@ fn learn(
                     let mut g = Vec::new();
                     models[i].learn_cells(carrier_id(&carrier), &seen[at].1, &mut g);
                     grown[i].extend(g);
-                    reports[i].learned_vehicles += 1;
+                    counts[i].0 += 1;
                 }
             }
         });
@@ -379,10 +413,13 @@ fn learn(
                 }
             }
         }
-        reports[i].learned_carriers = models[i].carriers();
+        counts[i].1 = models[i].carriers();
     }
-    let _ = policy;
-    Ok((models, grown))
+    Ok(Learned {
+        models,
+        grown,
+        counts,
+    })
 }
 
 /// Step 4: per view, the consignment ids to analyse.
@@ -391,7 +428,6 @@ fn touched(
     inputs: &Inputs,
     views: &[PlannedView],
     data: &[ViewData<'_>],
-    grown: &[BTreeSet<u64>],
     unlinked: &mut usize,
     undeclared: &mut usize,
 ) -> Result<Vec<BTreeSet<String>>, StoreError> {
@@ -446,21 +482,35 @@ fn touched(
                 t.insert(h.r.consignment.clone());
             }
         }
-        // Consignments whose places of concern the learned normal may now explain.
-        if !grown[i].is_empty() {
-            let mut after = String::new();
-            loop {
-                let page = store.consignment_states(v.vid, &after, 2000)?;
-                let Some(last) = page.last() else { break };
-                after = last.0.clone();
-                for (id, st) in page {
-                    if st.concerns.iter().any(|c| grown[i].contains(c)) {
-                        t.insert(id);
-                    }
+        out.push(t);
+    }
+    Ok(out)
+}
+
+/// Step 5b: per view, the consignments not analysed in this run whose places of concern the
+/// learned normal may now explain differently (their cells' popularity grew).
+fn explained_anew(
+    store: &Store,
+    views: &[PlannedView],
+    grown: &[BTreeSet<u64>],
+    done: &[BTreeSet<String>],
+) -> Result<Vec<BTreeSet<String>>, StoreError> {
+    let mut out = vec![BTreeSet::new(); views.len()];
+    for (i, v) in views.iter().enumerate() {
+        if grown[i].is_empty() || v.full {
+            continue;
+        }
+        let mut after = String::new();
+        loop {
+            let page = store.consignment_states(v.vid, &after, 2000)?;
+            let Some(last) = page.last() else { break };
+            after = last.0.clone();
+            for (id, st) in page {
+                if !done[i].contains(&id) && st.concerns.iter().any(|c| grown[i].contains(c)) {
+                    out[i].insert(id);
                 }
             }
         }
-        out.push(t);
     }
     Ok(out)
 }
@@ -531,7 +581,11 @@ fn consignments(
         let mut in_chunk = 0;
         store.begin()?;
         for (n, id) in ids.iter().copied().enumerate() {
-            let Fetched { plans, fixes } = match prefetched.next() {
+            let Fetched {
+                plans,
+                subjects,
+                fixes,
+            } = match prefetched.next() {
                 Some(f) => f?,
                 None => fetch(store, env, touched, id)?,
             };
@@ -544,13 +598,13 @@ fn consignments(
                 let Some(c) = d.consignments.get(id).copied() else {
                     continue;
                 };
-                let mine: Vec<&rastro_store::StoredObs> = match p.window {
+                let mine: Vec<&rastro_store::TrackObs> = match p.window {
                     Some(w) => fixes
                         .iter()
                         .filter(|(s, o)| {
                             v.sees(o.class)
-                                && w.contains(o.obs.time_ms)
-                                && p.subjects.iter().any(|x| x == s)
+                                && w.contains(o.t_ms)
+                                && p.subjects.iter().any(|x| *x == subjects[*s])
                         })
                         .map(|(_, o)| o)
                         .collect(),
@@ -573,17 +627,17 @@ fn consignments(
                     let track: Vec<Fix> = mine
                         .iter()
                         .map(|o| Fix {
-                            obs_id: o.obs.id.clone(),
-                            t_ms: o.obs.time_ms,
-                            lat: o.obs.lat,
-                            lon: o.obs.lon,
-                            source: o.obs.source,
-                            accuracy_m: o.obs.accuracy_m,
+                            obs_id: o.id.clone(),
+                            t_ms: o.t_ms,
+                            lat: o.lat,
+                            lon: o.lon,
+                            source: o.source,
+                            accuracy_m: o.accuracy_m,
                             marking: explicit
                                 .entry(o.class)
                                 .or_insert_with(|| {
                                     std::sync::Arc::new(
-                                        env.policy.explicit(&o.obs.originator, &o.obs.marking),
+                                        env.policy.explicit(&o.origin.0, &o.origin.1),
                                     )
                                 })
                                 .clone(),
@@ -696,10 +750,12 @@ fn consignments(
 /// Consignments whose fixes may be read ahead of the detectors.
 const PREFETCH: usize = 32;
 
-/// One consignment's cases (a plan per view that analyses it) and every fix any of them needs.
+/// One consignment's cases (a plan per view that analyses it) and every fix any of them needs,
+/// each with the index of its subject in `subjects`.
 struct Fetched<'a> {
     plans: Vec<Plan<'a>>,
-    fixes: Vec<(String, rastro_store::StoredObs)>,
+    subjects: Vec<String>,
+    fixes: Vec<(usize, rastro_store::TrackObs)>,
 }
 
 /// Plans one consignment's cases and reads every fix any view's case needs, once.
@@ -721,16 +777,24 @@ fn fetch<'a>(
             window = Some(window.map_or(w, |x| x.union(w)));
         }
     }
-    let mut fixes: Vec<(String, rastro_store::StoredObs)> = Vec::new();
+    let mut fixes: Vec<(usize, rastro_store::TrackObs)> = Vec::new();
     if let Some(w) = window {
         let any = |c: i64| plans.iter().any(|p| env.views[p.view].sees(c));
-        for s in &subjects {
-            for o in store.observations_of(s, w.from_ms, w.to_ms, &any)? {
-                fixes.push((s.to_string(), o));
-            }
+        for (i, s) in subjects.iter().enumerate() {
+            fixes.extend(
+                store
+                    .track_of(s, w.from_ms, w.to_ms, &any)?
+                    .into_iter()
+                    .map(|o| (i, o)),
+            );
         }
     }
-    Ok(Fetched { plans, fixes })
+    let subjects = subjects.into_iter().map(str::to_string).collect();
+    Ok(Fetched {
+        plans,
+        subjects,
+        fixes,
+    })
 }
 
 /// One view's custody, window, vehicle and subjects for a consignment; `None` when the view

@@ -172,6 +172,14 @@ impl Store {
             .query_row("SELECT n FROM alert_generation", [], |r| r.get(0))?)
     }
 
+    /// Changes whenever settings, organisations, marking classes or views change (for caches
+    /// of the policy and of each audience's window).
+    pub fn policy_generation(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT n FROM policy_generation", [], |r| r.get(0))?)
+    }
+
     /// Records an organisation's triage of an alert with its audit entry, in one transaction.
     pub fn set_alert_triage(
         &mut self,

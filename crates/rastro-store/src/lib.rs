@@ -35,6 +35,7 @@ pub use leads::{LeadDecision, ReleaseRow};
 pub use obs::{key_of, BLOCK_ROWS, CELL_RESOLUTION, MIN_QUERY_RESOLUTION};
 pub use records::{
     ClassRow, GpsPoint, QuarantineFilter, QuarantineRow, StoredObs, StoredRecord, Submitter,
+    TrackObs,
 };
 pub use views::ViewRow;
 

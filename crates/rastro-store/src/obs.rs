@@ -449,6 +449,48 @@ impl Block {
         Ok(out)
     }
 
+    /// The rows for which `keep(time_ms)` holds, as track fixes: an id (one allocation) and
+    /// the fields a track needs; the originator and marking are the block's, shared.
+    pub fn track_where(
+        &self,
+        origin: &std::sync::Arc<(String, Marking)>,
+        mut keep: impl FnMut(i64) -> bool,
+        out: &mut Vec<crate::TrackObs>,
+    ) -> Result<()> {
+        self.for_each_row(|i, r| {
+            if !keep(r.time_ms) {
+                return Some(());
+            }
+            out.push(crate::TrackObs {
+                seq: self.seq + i as i64,
+                class: self.class,
+                id: std::str::from_utf8(r.id).ok()?.into(),
+                origin: origin.clone(),
+                t_ms: r.time_ms,
+                lat: r.lat,
+                lon: r.lon,
+                source: r.source,
+                accuracy_m: r.accuracy_m,
+            });
+            Some(())
+        })
+    }
+
+    /// The block's originator and marking, as every row of it carries them.
+    pub fn origin(&self) -> Result<(String, Marking)> {
+        Ok((
+            self.originator.clone(),
+            Marking {
+                tlp: Tlp::from_code(self.tlp).ok_or_else(|| self.corrupt("unknown TLP code"))?,
+                releasable_to: self
+                    .rel
+                    .as_deref()
+                    .map(Marking::parse_releasable)
+                    .unwrap_or_default(),
+            },
+        ))
+    }
+
     /// The block's fixes as positions only (`seq`, time, source, lat, lon): what learning a
     /// fleet's roads and stops needs, without building a record per fix.
     pub fn points(&self) -> Result<Vec<Point>> {

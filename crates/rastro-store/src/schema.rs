@@ -449,6 +449,29 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user, hour)
     ) WITHOUT ROWID;
     "#,
+    // 13: a counter that every change to what decides a viewer's window moves (settings such
+    // as the host nation, organisations, marking classes, views and which audience has which
+    // view), so that a server can keep the policy and each audience's classes between requests
+    // and know exactly when they are stale. Triggers move it, so no write path can forget.
+    r#"
+    CREATE TABLE policy_generation (n INTEGER NOT NULL);
+    INSERT INTO policy_generation VALUES (0);
+    CREATE TRIGGER policy_gen_setting_insert AFTER INSERT ON setting BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_setting_update AFTER UPDATE ON setting BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_setting_delete AFTER DELETE ON setting BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_org_insert AFTER INSERT ON org BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_org_update AFTER UPDATE ON org BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_org_delete AFTER DELETE ON org BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_mclass_insert AFTER INSERT ON mclass BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_mclass_update AFTER UPDATE ON mclass BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_mclass_delete AFTER DELETE ON mclass BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_derived_view_insert AFTER INSERT ON derived_view BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_derived_view_update AFTER UPDATE ON derived_view BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_derived_view_delete AFTER DELETE ON derived_view BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_audience_view_insert AFTER INSERT ON audience_view BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_audience_view_update AFTER UPDATE ON audience_view BEGIN UPDATE policy_generation SET n = n + 1; END;
+    CREATE TRIGGER policy_gen_audience_view_delete AFTER DELETE ON audience_view BEGIN UPDATE policy_generation SET n = n + 1; END;
+    "#,
 ];
 
 /// The migration that moves observations into blocks; its data step runs in Rust.

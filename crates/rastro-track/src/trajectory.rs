@@ -10,7 +10,8 @@ use serde::Serialize;
 /// One position of a tracked subject.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fix {
-    pub obs_id: String,
+    /// Shared: a fix is cloned into every view's track and every cleaned copy of it.
+    pub obs_id: std::sync::Arc<str>,
     pub t_ms: i64,
     pub lat: f64,
     pub lon: f64,
@@ -69,7 +70,7 @@ pub fn clean(mut fixes: Vec<Fix>, max_speed_kmh: f64) -> Cleaned {
             if last.t_ms == f.t_ms {
                 out.rejected.push(Rejected {
                     reason: format!("duplicate timestamp with {}", last.obs_id),
-                    obs_id: f.obs_id,
+                    obs_id: f.obs_id.to_string(),
                 });
                 continue;
             }
@@ -81,7 +82,7 @@ pub fn clean(mut fixes: Vec<Fix>, max_speed_kmh: f64) -> Cleaned {
             if speed > max_speed_kmh {
                 out.rejected.push(Rejected {
                     reason: format!("impossible speed {speed:.0} km/h from {}", last.obs_id),
-                    obs_id: f.obs_id,
+                    obs_id: f.obs_id.to_string(),
                 });
                 continue;
             }
@@ -128,8 +129,8 @@ pub fn gaps(fixes: &[Fix], max_silence_s: f64) -> Vec<Gap> {
                 Gap {
                     from_idx: w[0],
                     to_idx: w[1],
-                    from_obs: a.obs_id.clone(),
-                    to_obs: b.obs_id.clone(),
+                    from_obs: a.obs_id.to_string(),
+                    to_obs: b.obs_id.to_string(),
                     start_ms: a.t_ms,
                     end_ms: b.t_ms,
                     distance_m: d,
@@ -235,7 +236,7 @@ mod tests {
             ],
             200.0,
         );
-        let ids: Vec<&str> = c.fixes.iter().map(|f| f.obs_id.as_str()).collect();
+        let ids: Vec<&str> = c.fixes.iter().map(|f| &*f.obs_id).collect();
         assert_eq!(ids, ["a", "b", "c"]);
         assert_eq!(c.rejected.len(), 2);
         assert!(c
