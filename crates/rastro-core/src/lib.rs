@@ -4,6 +4,7 @@
 //! This crate does no I/O and has no async: every other crate builds on these types, and the
 //! analysis crates are tested with plain values made from them.
 
+pub mod address;
 pub mod alert;
 pub mod catalogue;
 pub mod geo;
@@ -18,6 +19,7 @@ pub mod status;
 pub mod time;
 pub mod units;
 
+pub use address::{Address, SettlementKind};
 pub use alert::{Alert, Typology};
 pub use catalogue::{Catalogue, Chemical, ControlList};
 pub use ids::{Cas, ContainerNumber, Country, HsCode, IdError, Imo, Mmsi, Position, Rfc, UnLocode};

@@ -145,6 +145,7 @@ fn bench(c: &mut Criterion) {
                     vehicle: None,
                     fixes,
                     prior_consignments: 1,
+                    other_drops: Vec::new(),
                     now_ms: T0,
                 };
                 analyse(case, &ctx)

@@ -25,6 +25,13 @@ pub struct Config {
     /// A delivery farther than this from the declared destination (or its radius, if larger)
     /// is undeclared.
     pub undeclared_distance_m: f64,
+    /// A stop this close to the destination's edge (its radius plus this), after which the
+    /// vehicle goes no farther from it, is a wait at the gate (a truck that arrives before the
+    /// plant opens). Kept short: a place a few kilometres from the plant is a detour.
+    pub gate_wait_m: f64,
+    /// A stop this close to where the vehicle drops another consignment of the same trip is
+    /// that delivery (a multi-drop truck).
+    pub drop_radius_m: f64,
     /// Received quantity may be short by this fraction before it is a shortfall.
     pub shortfall_tolerance: f64,
     /// A consignee registered less than this before the arrival is recent.
@@ -53,6 +60,8 @@ impl Default for Config {
             gap_interval_factor: 5.0,
             gap_rest_allowance_s: 3600.0,
             undeclared_distance_m: 3000.0,
+            gate_wait_m: 1000.0,
+            drop_radius_m: 1000.0,
             shortfall_tolerance: 0.02,
             front_recent_days: 180.0,
             structuring_window_days: 30.0,

@@ -47,6 +47,9 @@ pub struct Case<'a> {
     pub fixes: Vec<Fix>,
     /// Earlier consignments to the consignee or parties linked to it.
     pub prior_consignments: usize,
+    /// Where the same vehicle drops other consignments on this trip (their declared
+    /// destinations and delivery positions).
+    pub other_drops: Vec<Position>,
     pub now_ms: i64,
 }
 
@@ -185,11 +188,19 @@ pub fn analyse(mut case: Case<'_>, ctx: &Context<'_>) -> Analysis {
 
     mis_declaration(c, case.custody, ctx, &mut out.alerts);
     quantity_shortfall(c, case.custody, cfg, &mut out.alerts);
-    undeclared_destination(c, case.custody, case.destination, cfg, &mut out.alerts);
+    undeclared_destination(c, case.custody, case.destination, gps, cfg, &mut out.alerts);
     front_consignee(&case, ctx, &mut out.alerts);
     if !gps.is_empty() {
         route_deviation(c, gps, case.destination, ctx, &mut out.alerts);
-        out.stops = unscheduled_stops(c, gps, &trip_gaps, case.destination, ctx, &mut out.alerts);
+        out.stops = unscheduled_stops(
+            c,
+            gps,
+            &trip_gaps,
+            case.destination,
+            &case.other_drops,
+            ctx,
+            &mut out.alerts,
+        );
         tracking_gaps(c, gps, &trip_gaps, trip, ctx, &mut out.alerts);
     }
     out.alerts.retain(|a| a.score >= cfg.alert_threshold);
@@ -289,21 +300,35 @@ fn quantity_shortfall(c: &Consignment, custody: &[Custody], cfg: &Config, alerts
     }
 }
 
+/// How long before a delivery event the track must still report for its last fix to say
+/// where the delivery happened.
+const DELIVERY_TRACK_S: i64 = 3 * 3600;
+
+/// A delivery away from the declared destination: where the custody event puts it, and where
+/// the track ends before it (the event's own position, or its lack of one, never overrides
+/// what the GPS saw).
 fn undeclared_destination(
     c: &Consignment,
     custody: &[Custody],
     dest: Option<&Place>,
+    gps: &[Fix],
     cfg: &Config,
     alerts: &mut Vec<Alert>,
 ) {
     let Some(dest) = dest else { return };
-    for e in custody
+    let limit_m = cfg.undeclared_distance_m.max(dest.radius_m);
+    let far = |p: Position| {
+        let d = haversine_m(p.lat, p.lon, dest.position.lat, dest.position.lon);
+        (d > limit_m).then_some(d)
+    };
+    let score = |d: f64| 0.7 + (d / 50_000.0).min(1.0) * 0.3;
+    let delivered: Vec<&Custody> = custody
         .iter()
         .filter(|e| e.event == CustodyKind::Delivered || e.event == CustodyKind::Received)
-    {
+        .collect();
+    for e in &delivered {
         let Some(p) = e.position else { continue };
-        let d = haversine_m(p.lat, p.lon, dest.position.lat, dest.position.lon);
-        if d > cfg.undeclared_distance_m.max(dest.radius_m) {
+        if let Some(d) = far(p) {
             let summary = format!(
                 "{} {:.1} km from the declared destination {} ({})",
                 e.event,
@@ -311,14 +336,13 @@ fn undeclared_destination(
                 dest.id,
                 dest.name
             );
-            let score = 0.7 + (d / 50_000.0).min(1.0) * 0.3;
             alerts.push(alert(
                 Typology::UndeclaredDestination,
                 c,
                 &e.id,
                 e.time_ms,
                 Some(p),
-                score,
+                score(d),
                 vec![e.id.clone(), dest.id.clone()],
                 summary,
                 &[&e.marking, &dest.marking],
@@ -326,14 +350,48 @@ fn undeclared_destination(
             return;
         }
     }
+    // The track's end: the trip window closes at the first delivery event, so the last GPS
+    // fix is where the vehicle was when the goods were handed over, if the tracker was still
+    // reporting shortly before.
+    let Some(e) = delivered.iter().min_by_key(|e| e.time_ms) else {
+        return;
+    };
+    let Some(last) = gps.last() else { return };
+    if e.time_ms - last.t_ms > DELIVERY_TRACK_S * 1000 {
+        return;
+    }
+    let p = Position {
+        lat: last.lat,
+        lon: last.lon,
+    };
+    if let Some(d) = far(p) {
+        let summary = format!(
+            "the track ends {:.1} km from the declared destination {} ({}) before {} {}",
+            d / 1000.0,
+            dest.id,
+            dest.name,
+            e.event,
+            e.id
+        );
+        alerts.push(alert(
+            Typology::UndeclaredDestination,
+            c,
+            &e.id,
+            last.t_ms,
+            Some(p),
+            score(d),
+            vec![e.id.clone(), last.obs_id.to_string(), dest.id.clone()],
+            summary,
+            &[&e.marking, &last.marking, &dest.marking],
+        ));
+    }
 }
 
+/// Whether an address says residential: parsed as a Mexican address (settlement type and
+/// flats; see `rastro_core::address`), so "Col. Industrial …" is industrial and "Fracc. …"
+/// residential.
 fn residential_address(a: &str) -> bool {
-    let l = format!(" {} ", a.to_lowercase());
-    !l.contains("parque industrial")
-        && [" int ", " interior ", " depto", " col. ", " colonia "]
-            .iter()
-            .any(|k| l.contains(k))
+    rastro_core::Address::parse(a).land_use() == Some(rastro_core::LandUse::Residential)
 }
 
 fn front_consignee(case: &Case<'_>, ctx: &Context<'_>, alerts: &mut Vec<Alert>) {
@@ -347,10 +405,13 @@ fn front_consignee(case: &Case<'_>, ctx: &Context<'_>, alerts: &mut Vec<Alert>) 
         (c.arrival_ms - reg_ms) as f64 / 86_400_000.0
     });
     let recent = days.is_some_and(|d| (0.0..ctx.config.front_recent_days).contains(&d));
-    let residential = case
-        .destination
-        .is_some_and(|p| p.place_kind == PlaceKind::Residence)
-        || party.address.as_deref().is_some_and(residential_address);
+    // The destination's registered kind or land use decides; the consignee's address only
+    // when the registry says neither.
+    let residential = match case.destination {
+        Some(p) if p.place_kind == PlaceKind::Residence => true,
+        Some(p) if p.land_use.is_some() => p.land_use == Some(rastro_core::LandUse::Residential),
+        _ => party.address.as_deref().is_some_and(residential_address),
+    };
     let no_history = case.prior_consignments == 0;
     let score = 0.3 * f64::from(u8::from(recent))
         + 0.45 * f64::from(u8::from(residential))
@@ -486,8 +547,6 @@ fn route_deviation(
     let (first, last) = (off[0].0, off[off.len() - 1].0);
     let mut idx = vec![first, far_i, last];
     idx.dedup();
-    let evidence: Vec<String> = idx.iter().map(|&i| gps[i].obs_id.to_string()).collect();
-    let markings: Vec<&Marking> = idx.iter().map(|&i| &*gps[i].marking).collect();
     let score = 0.5 + ((far_d - corridor) / (4.0 * corridor)).min(1.0) * 0.5;
     let summary = format!(
         "{} fixes outside the {:.0} km corridor of the expected route, up to {:.1} km away",
@@ -495,7 +554,28 @@ fn route_deviation(
         corridor / 1000.0,
         far_d / 1000.0
     );
-    let f = &gps[far_i];
+    // Located where the detour went for something: its longest dwell (the vehicle stayed
+    // within a stop's diameter for a stop's duration) when it has one, else its farthest fix.
+    let (mut best_i, mut best_s) = (far_i, 0.0);
+    for &(i, _) in &off {
+        let mut j = i;
+        while j + 1 < gps.len()
+            && haversine_m(gps[i].lat, gps[i].lon, gps[j + 1].lat, gps[j + 1].lon)
+                <= ctx.config.stop_max_diameter_m
+        {
+            j += 1;
+        }
+        let dwell_s = (gps[j].t_ms - gps[i].t_ms) as f64 / 1000.0;
+        if dwell_s >= ctx.config.stop_min_duration_s && dwell_s > best_s {
+            (best_i, best_s) = (i, dwell_s);
+        }
+    }
+    if !idx.contains(&best_i) {
+        idx.push(best_i);
+    }
+    let evidence: Vec<String> = idx.iter().map(|&i| gps[i].obs_id.to_string()).collect();
+    let markings: Vec<&Marking> = idx.iter().map(|&i| &*gps[i].marking).collect();
+    let f = &gps[best_i];
     alerts.push(alert(
         Typology::RouteDeviation,
         c,
@@ -526,10 +606,24 @@ fn unscheduled_stops(
     gps: &[Fix],
     trip_gaps: &[Gap],
     dest: Option<&Place>,
+    other_drops: &[Position],
     ctx: &Context<'_>,
     alerts: &mut Vec<Alert>,
 ) -> Vec<StopInfo> {
     let cfg = ctx.config;
+    // From each fix on, the farthest the vehicle goes from the destination: a stop near the
+    // destination after which it goes no farther is a wait at the gate.
+    let to_dest: Vec<f64> = match dest {
+        Some(d) => {
+            let mut m = vec![0.0_f64; gps.len() + 1];
+            for i in (0..gps.len()).rev() {
+                let x = haversine_m(gps[i].lat, gps[i].lon, d.position.lat, d.position.lon);
+                m[i] = m[i + 1].max(x);
+            }
+            m
+        }
+        None => Vec::new(),
+    };
     let mut infos = Vec::new();
     // Split at gaps: a silence is its own signal and never becomes a stop.
     let mut segments: Vec<&[Fix]> = Vec::new();
@@ -541,7 +635,10 @@ fn unscheduled_stops(
         }
     }
     segments.push(&gps[start..]);
+    let mut seg_start = 0;
     for seg in segments {
+        let base = seg_start;
+        seg_start += seg.len();
         let t: Vec<i64> = seg.iter().map(|f| f.t_ms).collect();
         let x: Vec<f64> = seg.iter().map(|f| f.lon).collect();
         let y: Vec<f64> = seg.iter().map(|f| f.lat).collect();
@@ -558,6 +655,16 @@ fn unscheduled_stops(
             let at_dest = dest.is_some_and(|d| {
                 haversine_m(pos.lat, pos.lon, d.position.lat, d.position.lon) <= d.radius_m + 500.0
             });
+            let gate_wait = dest.is_some_and(|d| {
+                let gate_m = d.radius_m + cfg.gate_wait_m;
+                haversine_m(pos.lat, pos.lon, d.position.lat, d.position.lon) <= gate_m
+                    && to_dest
+                        .get(base + s.last + 1)
+                        .is_some_and(|&far| far <= gate_m)
+            });
+            let drop = other_drops
+                .iter()
+                .any(|p| haversine_m(pos.lat, pos.lon, p.lat, p.lon) <= cfg.drop_radius_m);
             let known = known_place_at(pos, ctx.known_places);
             let city = ctx.geo.city_at(pos);
             infos.push(StopInfo {
@@ -565,14 +672,16 @@ fn unscheduled_stops(
                 end_ms: s.end_ms,
                 lat: pos.lat,
                 lon: pos.lon,
-                known_place: if at_dest {
+                known_place: if at_dest || gate_wait {
                     dest.map(|d| d.id.clone())
+                } else if drop {
+                    Some("another drop of this trip".into())
                 } else {
                     known.map(|k| k.id.clone())
                 },
                 urban: city.map(|i| ctx.geo.cities[i].name.clone()),
             });
-            if at_dest || known.is_some() {
+            if at_dest || gate_wait || drop || known.is_some() {
                 continue;
             }
             let extra = ((s.duration_s() - cfg.stop_min_duration_s) / 7200.0).clamp(0.0, 1.0);

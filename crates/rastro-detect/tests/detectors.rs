@@ -205,6 +205,16 @@ fn check(
     legs: &[Leg],
     tweak: impl FnOnce(&mut Consignment, &mut Vec<Custody>, &mut Place, &mut Party, &mut usize),
 ) -> Vec<Alert> {
+    check_drops(typology, legs, tweak, Vec::new())
+}
+
+/// As [`check`], with the places where the vehicle drops other consignments of the trip.
+fn check_drops(
+    typology: Typology,
+    legs: &[Leg],
+    tweak: impl FnOnce(&mut Consignment, &mut Vec<Custody>, &mut Place, &mut Party, &mut usize),
+    other_drops: Vec<Position>,
+) -> Vec<Alert> {
     let w = world();
     let (fixes, end) = track(legs);
     let mut c = consignment();
@@ -257,6 +267,7 @@ fn check(
         vehicle: Some(&vehicle),
         fixes,
         prior_consignments: prior,
+        other_drops,
         now_ms: end + 86_400_000,
     };
     analyse(case, &ctx)
@@ -343,6 +354,59 @@ fn unscheduled_stop() {
 }
 
 #[test]
+fn a_wait_at_the_gate_and_a_second_drop_are_not_unscheduled_stops() {
+    let gate = destination(site().position, 270.0, 900.0);
+    // Overnight at the gate, then in: a wait for the plant to open.
+    let overnight = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Drive(GUADALAJARA),
+        Leg::Drive(gate),
+        Leg::Stop(8 * 60),
+        Leg::Drive(site().position),
+    ];
+    let a = check(Typology::UnscheduledStop, &overnight, none);
+    assert!(a.is_empty(), "{a:?}");
+    // Look-alike: the same stop, then 20 km away and back: not a wait for the gate.
+    let away = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Drive(GUADALAJARA),
+        Leg::Drive(gate),
+        Leg::Stop(60),
+        Leg::Drive(destination(site().position, 0.0, 20_000.0)),
+        Leg::Drive(site().position),
+    ];
+    assert_eq!(check(Typology::UnscheduledStop, &away, none).len(), 1);
+    // An hour 2.5 km from the plant on the way in is a detour, not a wait at its gate.
+    let nearby = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Drive(GUADALAJARA),
+        Leg::Drive(destination(site().position, 270.0, 2500.0)),
+        Leg::Stop(60),
+        Leg::Drive(site().position),
+    ];
+    assert_eq!(check(Typology::UnscheduledStop, &nearby, none).len(), 1);
+    // A multi-drop truck: an hour in Colima where it delivers another consignment of the trip.
+    let in_colima = destination(COLIMA, 200.0, 3000.0);
+    let two_drops = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(in_colima),
+        Leg::Stop(60),
+        Leg::Drive(GUADALAJARA),
+        Leg::Drive(site().position),
+    ];
+    let near_drop = destination(in_colima, 45.0, 300.0);
+    assert!(check_drops(Typology::UnscheduledStop, &two_drops, none, vec![near_drop]).is_empty());
+    // The same stop with the other drop in another town is still unexplained.
+    assert_eq!(
+        check_drops(Typology::UnscheduledStop, &two_drops, none, vec![URUAPAN]).len(),
+        1
+    );
+}
+
+#[test]
 fn tracking_gap() {
     let dark_stop = [
         Leg::Drive(MANZANILLO),
@@ -383,6 +447,47 @@ fn undeclared_destination() {
         |_, custody, _, _, _| custody[2].position = Some(near)
     )
     .is_empty());
+}
+
+#[test]
+fn a_delivery_event_without_coordinates_does_not_override_the_gps() {
+    // The track ends in Uruapan, 180 km from the plant, and the `delivered` event names the
+    // declared place without coordinates: the delivery is where the track ended.
+    let elsewhere = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Drive(URUAPAN),
+        Leg::Stop(40),
+    ];
+    let no_position = |_: &mut Consignment,
+                       custody: &mut Vec<Custody>,
+                       _: &mut Place,
+                       _: &mut Party,
+                       _: &mut usize| {
+        custody[2].position = None;
+        custody[2].place = Some("SITE".into());
+    };
+    let a = check(Typology::UndeclaredDestination, &elsewhere, no_position);
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert!(a[0].summary.contains("track ends"), "{}", a[0].summary);
+    let at = Position {
+        lat: a[0].lat.unwrap(),
+        lon: a[0].lon.unwrap(),
+    };
+    assert!(rastro_core::geo::distance_m(at, URUAPAN) < 500.0, "{at:?}");
+    // The same event with the declared place's coordinates says the same: the GPS decides.
+    let a = check(Typology::UndeclaredDestination, &elsewhere, none);
+    assert_eq!(a.len(), 1, "{a:?}");
+    // Look-alike: a track that ends at the plant, with the same event.
+    assert!(check(Typology::UndeclaredDestination, &legit_route(), no_position).is_empty());
+    // A tracker that died hours before the delivery says nothing about where it happened.
+    let died = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Dark,
+        Leg::Stop(300),
+    ];
+    assert!(check(Typology::UndeclaredDestination, &died, no_position).is_empty());
 }
 
 fn received(
@@ -473,6 +578,48 @@ fn front_consignee() {
         }
     )
     .is_empty());
+}
+
+#[test]
+fn front_consignee_reads_mexican_addresses() {
+    // A new company with no imports yet, at a customer site the registry does not classify:
+    // the consignee's address decides whether the destination is residential.
+    let new_at = |address: &'static str| {
+        move |c: &mut Consignment,
+              _: &mut Vec<Custody>,
+              _: &mut Place,
+              party: &mut Party,
+              prior: &mut usize| {
+            party.registered =
+                chrono::DateTime::from_timestamp_millis(c.arrival_ms - 30 * 86_400_000)
+                    .map(|d| d.date_naive());
+            party.address = Some(address.into());
+            *prior = 0;
+        }
+    };
+    // "Col. Industrial": a colonia built for industry, not a home.
+    for a in [
+        "Calle 5 No. 1450, Col. Industrial, C.P. 44940, Guadalajara, Jal.",
+        "AV PONIENTE 150 COL INDUSTRIAL VALLEJO AZCAPOTZALCO",
+    ] {
+        assert!(
+            check(Typology::FrontConsignee, &legit_route(), new_at(a)).is_empty(),
+            "{a}"
+        );
+    }
+    // "Fracc.": a housing development.
+    for a in [
+        "Privada de los Pinos #23, Fracc. Las Fuentes, Culiacán, Sin.",
+        "CALLE ENCINO 4 FRACCIONAMIENTO JARDINES DEL VALLE",
+    ] {
+        let found = check(Typology::FrontConsignee, &legit_route(), new_at(a));
+        assert_eq!(found.len(), 1, "{a}");
+        assert!(
+            found[0].summary.contains("residential"),
+            "{}",
+            found[0].summary
+        );
+    }
 }
 
 fn item(id: &str, kg: f64, cluster: &str, day: i64) -> FleetItem {

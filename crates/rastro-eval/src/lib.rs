@@ -81,7 +81,21 @@ pub struct FalseAlerts {
     pub rate: Option<f64>,
     /// Legitimate consignments alerted, per typology.
     pub by_typology: BTreeMap<String, usize>,
+    /// Per-consignment alerts (legitimate and diverted consignments alike) per 100
+    /// consignments analysed: the load on the analysts.
+    pub alerts_per_100: Option<f64>,
 }
+
+/// Whether true alerts point at the event: of the true positives whose alert and truth both
+/// carry a position, how many lie within [`EVENT_MATCH_M`] of it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Located {
+    pub with_position: usize,
+    pub within: usize,
+}
+
+/// An alert is located at its event within this distance.
+pub const EVENT_MATCH_M: f64 = 2000.0;
 
 /// The result of one evaluation. `absent` lists analytics that do not exist in this build.
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +104,8 @@ pub struct Evaluation {
     /// Legitimate consignments (no diversion in the truth) that got alerts anyway.
     pub false_alerts: Option<FalseAlerts>,
     pub leads: Option<LeadQuality>,
+    /// Per typology, how many true alerts were located at their event.
+    pub located: BTreeMap<String, Located>,
     pub absent: Vec<String>,
     pub notes: Vec<String>,
 }
@@ -98,6 +114,10 @@ pub struct Evaluation {
 struct DiversionTruth {
     consignment: String,
     typologies: Vec<String>,
+    #[serde(default)]
+    lat: Option<f64>,
+    #[serde(default)]
+    lon: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -170,14 +190,39 @@ pub fn evaluate(
             }
         }
     }
+    let per_consignment = all.iter().filter(|a| a.typology.per_consignment()).count();
     let false_alerts = (!legitimate.is_empty()).then(|| FalseAlerts {
         legitimate: legitimate.len(),
         alerted: alerted.len(),
         rate: Some(alerted.len() as f64 / legitimate.len() as f64),
         by_typology,
+        alerts_per_100: (!states.is_empty())
+            .then(|| per_consignment as f64 * 100.0 / states.len() as f64),
     });
+    // Where each diversion happened, when the truth says.
+    let event_at: BTreeMap<(&str, &str), (f64, f64)> = diversions
+        .iter()
+        .filter_map(|d| Some((d, d.lat?, d.lon?)))
+        .flat_map(|(d, la, lo)| {
+            d.typologies
+                .iter()
+                .map(move |t| ((d.consignment.as_str(), t.as_str()), (la, lo)))
+        })
+        .collect();
+    let mut located: BTreeMap<String, Located> = BTreeMap::new();
+    for a in all.iter().filter(|a| a.typology.per_consignment()) {
+        let (Some(la), Some(lo)) = (a.lat, a.lon) else {
+            continue;
+        };
+        if let Some((ta, to)) = event_at.get(&(a.subject.as_str(), a.typology.as_str())) {
+            let l = located.entry(a.typology.as_str().to_string()).or_default();
+            l.with_position += 1;
+            l.within += usize::from(haversine_m(la, lo, *ta, *to) <= EVENT_MATCH_M);
+        }
+    }
     let mut out = Evaluation {
         false_alerts,
+        located,
         alerts: BTreeMap::new(),
         leads: None,
         absent: Vec::new(),
@@ -320,6 +365,21 @@ pub fn table(e: &Evaluation) -> String {
             } else {
                 format!("; by typology: {}", by.join(", "))
             }
+        ));
+    }
+    if let Some(n) = e.false_alerts.as_ref().and_then(|f| f.alerts_per_100) {
+        s.push_str(&format!("alerts per 100 consignments: {n:.1}\n"));
+    }
+    if !e.located.is_empty() {
+        let by: Vec<String> = e
+            .located
+            .iter()
+            .map(|(t, l)| format!("{t} {} of {}", l.within, l.with_position))
+            .collect();
+        s.push_str(&format!(
+            "true alerts located within {:.0} km of the event: {}\n",
+            EVENT_MATCH_M / 1000.0,
+            by.join(", ")
         ));
     }
     if let Some(l) = &e.leads {

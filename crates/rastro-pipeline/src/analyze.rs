@@ -532,6 +532,8 @@ struct Plan<'a> {
     custody: Vec<&'a Held<rastro_core::Custody>>,
     window: Option<TripWindow>,
     vehicle: Option<&'a rastro_core::Vehicle>,
+    /// The vehicle the loading event names, described to this view or not.
+    carrier_ref: Option<&'a str>,
     subjects: Vec<String>,
 }
 
@@ -651,6 +653,10 @@ fn consignments(
                         vehicle: p.vehicle,
                         fixes: track,
                         prior_consignments: d.prior_consignments(c),
+                        other_drops: match (p.carrier_ref, p.window) {
+                            (Some(veh), Some(w)) => d.other_drops(c, veh, w.from_ms, w.to_ms),
+                            _ => Vec::new(),
+                        },
                         now_ms: env.now_ms,
                     };
                     let a = analyse(case, &contexts[p.view]);
@@ -837,6 +843,7 @@ fn plan_case<'a>(env: &Env<'a>, view: usize, id: &str) -> Option<Plan<'a>> {
     }
     Some(Plan {
         view,
+        carrier_ref: loaded.and_then(|e| e.r.vehicle.as_deref()),
         custody,
         window,
         vehicle,

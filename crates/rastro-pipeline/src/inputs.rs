@@ -8,7 +8,9 @@
 //! merged.
 
 use crate::views::PlannedView;
-use rastro_core::{Consignment, Custody, Kind, Party, Place, PlaceKind, Record, Report, Vehicle};
+use rastro_core::{
+    Consignment, Custody, CustodyKind, Kind, Party, Place, PlaceKind, Record, Report, Vehicle,
+};
 use rastro_detect::links::{IdentifierLinks, PartyLinks};
 use rastro_policy::Policy;
 use rastro_store::{Store, StoreError};
@@ -164,6 +166,9 @@ pub struct ViewData<'a> {
     pub reports: Vec<&'a Report>,
     /// Custody events this view may see, by the consignment id they name, in time order.
     pub custody: HashMap<&'a str, Vec<&'a Held<Custody>>>,
+    /// Loading events this view may see, by the vehicle they name: (time, consignment id), in
+    /// time order. A vehicle's other loads on one trip are its other drops.
+    pub loads: HashMap<&'a str, Vec<(i64, &'a str)>>,
     /// Places where a stop is normal for any consignment (registered rest places, ports,
     /// depots, warehouses, checkpoints, toll plazas).
     pub known: Vec<Place>,
@@ -286,8 +291,23 @@ impl<'a> ViewData<'a> {
                 custody.insert(id.as_str(), seen);
             }
         }
+        let mut loads: HashMap<&str, Vec<(i64, &str)>> = HashMap::new();
+        for list in custody.values() {
+            for h in list {
+                if let (CustodyKind::Loaded, Some(veh)) = (h.r.event, h.r.vehicle.as_deref()) {
+                    loads
+                        .entry(veh)
+                        .or_default()
+                        .push((h.r.time_ms, h.r.consignment.as_str()));
+                }
+            }
+        }
+        for l in loads.values_mut() {
+            l.sort_unstable();
+        }
         ViewData {
             custody,
+            loads,
             places,
             place_by_id,
             parties,
@@ -319,6 +339,57 @@ impl<'a> ViewData<'a> {
             .get(id)
             .map(|l| l.iter().map(|h| &h.r).collect())
             .unwrap_or_default()
+    }
+
+    /// Where a vehicle drops other goods on the trip that carries `c` (loaded on `vehicle` from
+    /// a day before `from_ms` to `to_ms`, and not delivered before `from_ms`): each other
+    /// consignment's declared destination and the positions its delivery events give. A stop
+    /// there is a delivery, not a detour.
+    pub fn other_drops(
+        &self,
+        c: &Consignment,
+        vehicle: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Vec<rastro_core::Position> {
+        let mut out = Vec::new();
+        let Some(l) = self.loads.get(vehicle) else {
+            return out;
+        };
+        let lo = l.partition_point(|(t, _)| *t < from_ms.saturating_sub(86_400_000));
+        for (t, other) in &l[lo..] {
+            if *t > to_ms {
+                break;
+            }
+            if *other == c.id {
+                continue;
+            }
+            // On board during this trip: not delivered before this loading.
+            let delivered_ms = self
+                .custody
+                .get(other)
+                .into_iter()
+                .flatten()
+                .filter(|e| matches!(e.r.event, CustodyKind::Delivered | CustodyKind::Received))
+                .map(|e| e.r.time_ms)
+                .min();
+            if delivered_ms.is_some_and(|d| d < from_ms) {
+                continue;
+            }
+            if let Some(p) = self
+                .consignments
+                .get(other)
+                .and_then(|o| self.place_by_id.get(o.destination.as_str()))
+            {
+                out.push(p.position);
+            }
+            for e in self.custody.get(other).into_iter().flatten() {
+                if matches!(e.r.event, CustodyKind::Delivered | CustodyKind::Received) {
+                    out.extend(e.r.position);
+                }
+            }
+        }
+        out
     }
 
     /// Earlier consignments of the consignee or of parties linked to it.

@@ -49,10 +49,32 @@ fn rank(f: &Fix) -> (u8, u64) {
     )
 }
 
-/// Sorts fixes by time (out-of-order arrival is normal), keeps one fix per timestamp
-/// (duplicates are rejected with a reason), and rejects fixes that imply an impossible speed
-/// from the last accepted fix (`max_speed_kmh`). A fix that teleports is rejected, not the
-/// trajectory after it.
+/// How far from the vehicle a source's position may be, at least, whatever the feed says: a
+/// plate read is positioned at its camera (a gantry or a toll plaza beside the lanes), an
+/// aerial sighting at the aircraft's estimate. GPS and AIS report their own accuracy.
+pub fn min_uncertainty_m(source: ObservationSource) -> f64 {
+    match source {
+        ObservationSource::Gps | ObservationSource::Ais => 0.0,
+        ObservationSource::Inspection => 100.0,
+        ObservationSource::Checkpoint => 250.0,
+        ObservationSource::Aerial => 1000.0,
+    }
+}
+
+/// The position error a fix may carry: its stated accuracy (50 m when it states none), and at
+/// least its source's [`min_uncertainty_m`].
+pub fn uncertainty_m(f: &Fix) -> f64 {
+    f.accuracy_m
+        .unwrap_or(50.0)
+        .max(min_uncertainty_m(f.source))
+}
+
+/// Sorts fixes by time (out-of-order arrival is normal) and drops what cannot be true of one
+/// vehicle: a second fix of the same source at the same instant (a duplicate report), and a
+/// fix that implies an impossible speed (`max_speed_kmh`) from the last accepted fix, after
+/// allowing for both fixes' position error ([`uncertainty_m`]). Fixes of different sources at
+/// the same instant are fused: both stay, ordered GPS first, unless they lie further apart
+/// than their errors allow. A fix that teleports is rejected, not the trajectory after it.
 pub fn clean(mut fixes: Vec<Fix>, max_speed_kmh: f64) -> Cleaned {
     // Feeds usually arrive in order; checking is O(n) and skips the sort entirely.
     if !fixes.is_sorted_by(|a, b| a.t_ms < b.t_ms) {
@@ -67,7 +89,15 @@ pub fn clean(mut fixes: Vec<Fix>, max_speed_kmh: f64) -> Cleaned {
     let mut cos = CosLat::default();
     for f in fixes {
         if let Some(last) = out.fixes.last() {
-            if last.t_ms == f.t_ms {
+            let same_instant = last.t_ms == f.t_ms;
+            if same_instant
+                && out
+                    .fixes
+                    .iter()
+                    .rev()
+                    .take_while(|x| x.t_ms == f.t_ms)
+                    .any(|x| x.source == f.source)
+            {
                 out.rejected.push(Rejected {
                     reason: format!("duplicate timestamp with {}", last.obs_id),
                     obs_id: f.obs_id.to_string(),
@@ -75,16 +105,28 @@ pub fn clean(mut fixes: Vec<Fix>, max_speed_kmh: f64) -> Cleaned {
                 continue;
             }
             let d = equirect_m(cos.get(f.lat), last.lat, last.lon, f.lat, f.lon);
-            let dt_h = (f.t_ms - last.t_ms) as f64 / 3_600_000.0;
-            // Allow for the position error of both fixes before calling a speed impossible.
-            let slack_m = last.accuracy_m.unwrap_or(50.0) + f.accuracy_m.unwrap_or(50.0);
-            let speed = (d - slack_m).max(0.0) / 1000.0 / dt_h;
-            if speed > max_speed_kmh {
-                out.rejected.push(Rejected {
-                    reason: format!("impossible speed {speed:.0} km/h from {}", last.obs_id),
-                    obs_id: f.obs_id.to_string(),
-                });
-                continue;
+            let slack_m = uncertainty_m(last) + uncertainty_m(&f);
+            if same_instant {
+                if d > slack_m {
+                    out.rejected.push(Rejected {
+                        reason: format!(
+                            "{:.0} m from {} at the same instant (their errors allow {slack_m:.0} m)",
+                            d, last.obs_id
+                        ),
+                        obs_id: f.obs_id.to_string(),
+                    });
+                    continue;
+                }
+            } else {
+                let dt_h = (f.t_ms - last.t_ms) as f64 / 3_600_000.0;
+                let speed = (d - slack_m).max(0.0) / 1000.0 / dt_h;
+                if speed > max_speed_kmh {
+                    out.rejected.push(Rejected {
+                        reason: format!("impossible speed {speed:.0} km/h from {}", last.obs_id),
+                        obs_id: f.obs_id.to_string(),
+                    });
+                    continue;
+                }
             }
         }
         out.fixes.push(f);
@@ -283,6 +325,52 @@ mod tests {
                 .filter(|f| f.source == ObservationSource::Gps)
                 .count(),
             10
+        );
+    }
+
+    #[test]
+    fn a_plate_read_at_its_camera_beside_a_gps_fix_is_fused_not_rejected() {
+        // GPS every 30 s along a road; a toll plaza's camera, registered 180 m off the lane,
+        // reads the plate in the same second as one fix and one second after another. Neither
+        // read is a duplicate or an impossible speed: a read sits at its camera.
+        let mut fixes: Vec<Fix> = (0..6)
+            .map(|i| fix(&format!("g{i}"), i * 30, 19.0 + i as f64 * 0.005, -104.0))
+            .collect();
+        let read = |id: &str, t_s: i64, lat: f64| Fix {
+            source: ObservationSource::Checkpoint,
+            accuracy_m: None,
+            ..fix(id, t_s, lat, -104.0)
+        };
+        fixes.push(read("cam-same", 60, 19.010 + 0.0016));
+        fixes.push(read("cam-next", 121, 19.020 + 0.0016));
+        let c = clean(fixes, 130.0);
+        assert!(c.rejected.is_empty(), "{:?}", c.rejected);
+        assert_eq!(c.fixes.len(), 8);
+        // Same instant: GPS first, then the read.
+        let at60: Vec<&str> = c
+            .fixes
+            .iter()
+            .filter(|f| f.t_ms == 60_000)
+            .map(|f| &*f.obs_id)
+            .collect();
+        assert_eq!(at60, ["g2", "cam-same"]);
+        // A read 30 km away in the same second contradicts the GPS: rejected with the reason.
+        let c = clean(vec![fix("g", 0, 19.0, -104.0), read("far", 0, 19.3)], 130.0);
+        assert_eq!(c.rejected.len(), 1);
+        assert!(
+            c.rejected[0].reason.contains("same instant"),
+            "{:?}",
+            c.rejected
+        );
+        // Two GPS reports of one instant are still a duplicate.
+        let c = clean(
+            vec![fix("g", 0, 19.0, -104.0), fix("g-again", 0, 19.0, -104.0)],
+            130.0,
+        );
+        assert!(
+            c.rejected[0].reason.contains("duplicate"),
+            "{:?}",
+            c.rejected
         );
     }
 
