@@ -312,3 +312,43 @@ impl Node {
 /// The store's audit types a front-end passes along, never builds itself.
 pub use rastro_store::Actor as AuditActor;
 pub use rastro_store::AuditEvent;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A node keeps the policy and windows between guards; a change made on another
+    /// connection (another server worker, the CLI) must show in the next guard it builds.
+    #[test]
+    fn the_cached_policy_follows_changes_made_on_other_connections() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("n.db");
+        let mut server = Node::open(&db).unwrap();
+        let mut cli = Node::open(&db).unwrap();
+        cli.admin().set_host_nation("MX").unwrap();
+        cli.admin()
+            .add_org("SEMAR", "Marina", "MX", OrgKind::Navy, 0)
+            .unwrap();
+        cli.admin()
+            .add_user("ana", "SEMAR", Role::Analyst, 0)
+            .unwrap()
+            .unwrap();
+        let me = server.as_user("ana").unwrap().me().unwrap();
+        assert_eq!((me.nation.as_str(), me.host_nation.as_str()), ("MX", "MX"));
+        // Built again from the cache: same answer.
+        assert_eq!(server.as_user("ana").unwrap().me().unwrap(), me);
+        // The host nation changes elsewhere: SEMAR is now a foreign agency's view.
+        cli.admin().set_host_nation("US").unwrap();
+        let me = server.as_user("ana").unwrap().me().unwrap();
+        assert_eq!(me.host_nation, "US");
+        // A new organisation registered elsewhere is known to the next guard.
+        cli.admin()
+            .add_org("DEA", "DEA", "US", OrgKind::Police, 0)
+            .unwrap();
+        cli.admin()
+            .add_user("bob", "DEA", Role::Analyst, 0)
+            .unwrap()
+            .unwrap();
+        assert_eq!(server.as_user("bob").unwrap().me().unwrap().nation, "US");
+    }
+}
