@@ -14,8 +14,10 @@ pub mod config;
 pub mod consignment;
 pub mod fleet;
 pub mod links;
+pub mod normal;
 
 pub use config::Config;
 pub use consignment::{analyse, Analysis, Case, Context};
 pub use fleet::{convergence, structuring, FleetItem, SuspiciousPoint};
 pub use links::{IdentifierLinks, PartyLinks};
+pub use normal::explain;

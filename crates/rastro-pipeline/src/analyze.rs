@@ -69,6 +69,9 @@ pub struct ViewReport {
     pub consignments_without_observations: usize,
     pub learned_vehicles: usize,
     pub learned_carriers: usize,
+    /// Unscheduled-stop alerts withdrawn because the learned normal explains them (a place
+    /// where other carriers stop).
+    pub explained_stops: usize,
     /// Records of one kind sharing an id in this view: all but the one kept.
     pub ambiguous_ids: usize,
     pub alerts: BTreeMap<String, u64>,
@@ -242,6 +245,25 @@ pub fn analyze(
         r.learned_vehicles = vehicles;
         r.learned_carriers = carriers;
     }
+    let done: Vec<BTreeSet<String>> = touched
+        .into_iter()
+        .zip(again)
+        .map(|(mut t, a)| {
+            t.extend(a);
+            t
+        })
+        .collect();
+    explained_by_fleet(
+        store,
+        actor,
+        &views,
+        &data,
+        &models,
+        &done,
+        &opts.settings.learn,
+        &mut reports,
+    )?;
+    step("explained");
     step("grown");
     // 6. Fleet detectors, 7. leads, 8. cursors and models: one transaction per view.
     for (i, v) in views.iter().enumerate() {
@@ -379,13 +401,8 @@ fn learn(
                         }
                     };
                     // A vehicle of unknown carrier counts as its own carrier.
-                    let carrier = data[i]
-                        .vehicle_by_id
-                        .get(s.as_str())
-                        .and_then(|veh| veh.carrier.clone())
-                        .unwrap_or_else(|| format!("vehicle:{s}"));
                     let mut g = Vec::new();
-                    models[i].learn_cells(carrier_id(&carrier), &seen[at].1, &mut g);
+                    models[i].learn_cells(carrier_of(&data[i], s), &seen[at].1, &mut g);
                     grown[i].extend(g);
                     counts[i].0 += 1;
                 }
@@ -513,6 +530,117 @@ fn explained_anew(
         }
     }
     Ok(out)
+}
+
+/// A vehicle's carrier as learning knows it: its declared carrier, or itself when it has none.
+fn carrier_of(d: &ViewData<'_>, vehicle: &str) -> u32 {
+    match d
+        .vehicle_by_id
+        .get(vehicle)
+        .and_then(|v| v.carrier.as_deref())
+    {
+        Some(c) => carrier_id(c),
+        None => carrier_id(&format!("vehicle:{vehicle}")),
+    }
+}
+
+/// Step 5c: per view, the unscheduled-stop alerts of the consignments analysed in this run
+/// that the view's learned normal explains are withdrawn ([`rastro_detect::explain`]: a place
+/// where other carriers stop), and the stops are marked as rest with their popularity. One
+/// transaction per view, with its audit entry.
+#[allow(clippy::too_many_arguments)]
+fn explained_by_fleet(
+    store: &mut Store,
+    actor: &Actor,
+    views: &[PlannedView],
+    data: &[ViewData<'_>],
+    models: &[Model],
+    done: &[BTreeSet<String>],
+    cfg: &rastro_learn::LearnConfig,
+    reports: &mut [ViewReport],
+) -> Result<(), AnalyzeError> {
+    for (i, v) in views.iter().enumerate() {
+        let model = &models[i];
+        if model.is_cold(cfg) {
+            continue;
+        }
+        let mut subjects: BTreeSet<String> = BTreeSet::new();
+        let f = AlertFilter {
+            typology: Some(Typology::UnscheduledStop),
+            since_ms: None,
+            subject: None,
+            limit: None,
+        };
+        subjects.extend(
+            store
+                .alerts(v.vid, &f)?
+                .into_iter()
+                .map(|a| a.subject)
+                .filter(|id| done[i].contains(id)),
+        );
+        store.begin()?;
+        let r = (|| -> Result<usize, AnalyzeError> {
+            let mut n = 0;
+            for id in &subjects {
+                let Some(vehicle) = data[i]
+                    .custody_of_id(id)
+                    .into_iter()
+                    .filter(|e| e.event == CustodyKind::Loaded)
+                    .min_by_key(|e| e.time_ms)
+                    .and_then(|e| e.vehicle.clone())
+                else {
+                    continue;
+                };
+                let own = carrier_of(&data[i], &vehicle);
+                let f = AlertFilter {
+                    typology: None,
+                    since_ms: None,
+                    subject: Some(id.clone()),
+                    limit: None,
+                };
+                let mut alerts: Vec<Alert> = store
+                    .alerts(v.vid, &f)?
+                    .into_iter()
+                    .filter(|a| a.typology.per_consignment())
+                    .collect();
+                let e = rastro_detect::explain(&mut alerts, model, own, cfg);
+                if e == 0 {
+                    continue;
+                }
+                alerts.sort_by(|a, b| a.id.cmp(&b.id));
+                store.replace_consignment_alerts(v.vid, id, &alerts)?;
+                if let Some(mut st) = store.consignment_state(v.vid, id)? {
+                    for stop in st.stops.iter_mut() {
+                        let p = model.stop_popularity(stop.lat, stop.lon, own);
+                        stop.popularity = p;
+                        if stop.class == StopClass::Unexplained && p >= cfg.stop_min_carriers {
+                            stop.class = StopClass::Rest;
+                        }
+                    }
+                    store.put_consignment_state(v.vid, id, &st)?;
+                }
+                n += e;
+            }
+            audit_in_tx(
+                store,
+                actor,
+                "analyze.explained",
+                serde_json::json!({"view": v.vid, "stops": n}),
+            )?;
+            Ok(n)
+        })();
+        match r {
+            Ok(n) => {
+                store.commit()?;
+                reports[i].explained_stops = n;
+            }
+            Err(e) => {
+                store.rollback()?;
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What every consignment's analysis shares.

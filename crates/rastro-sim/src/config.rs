@@ -59,6 +59,7 @@ structuring_threshold_kg = 100.0
 breakdown = 0.03             # long stop on the open road
 battery_failure = 0.03       # tracker silent for 1-3 h while the truck keeps driving
 traffic_stop = 0.30          # short stop (3-12 min) on the road
+unlisted_truck_stop = 0.05   # 30-90 min rest at a city's truck stop that no registry lists
 late = 0.05                  # slow trip, delivered late
 new_legit_customer = 0.02    # recently registered consignee at an industrial address
 small_shortfall = 0.10       # received quantity short by less than 0.5 %
@@ -131,6 +132,10 @@ pub struct Noise {
     pub breakdown: f64,
     pub battery_failure: f64,
     pub traffic_stop: f64,
+    /// A rest at a truck stop on a city's edge that the place registry does not list (as in
+    /// any real registry); every carrier passing the city may use it.
+    #[serde(default)]
+    pub unlisted_truck_stop: f64,
     pub late: f64,
     pub new_legit_customer: f64,
     pub small_shortfall: f64,

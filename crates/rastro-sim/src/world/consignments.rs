@@ -7,6 +7,9 @@ use super::trip::TripSpec;
 use super::*;
 use crate::scenario::Scenario;
 
+/// Carriers (the first registered) whose trucks drive the trips that go by a laboratory.
+const COMPLICIT_CARRIERS: usize = 2;
+
 impl World<'_> {
     pub(super) fn container(&mut self) -> Option<ContainerNumber> {
         for _ in 0..20 {
@@ -21,14 +24,29 @@ impl World<'_> {
         None
     }
 
-    pub(super) fn truck_for(&mut self, depart_s: i64) -> usize {
-        if let Some(i) = self.trucks.iter().position(|t| t.free_at_s < depart_s) {
+    /// A truck free at `depart_s`. A trip that goes by a laboratory (`complicit`) is driven by
+    /// one of the few carriers that work for the network ([`COMPLICIT_CARRIERS`]): diversion
+    /// is a business of a few firms, not of the whole fleet, so a laboratory is a place few
+    /// carriers know, unlike a truck stop. Those carriers also do legitimate business.
+    pub(super) fn truck_for(&mut self, depart_s: i64, complicit: bool) -> usize {
+        let allowed = |c: usize| !complicit || c < COMPLICIT_CARRIERS;
+        if let Some(i) = self
+            .trucks
+            .iter()
+            .position(|t| t.free_at_s < depart_s && allowed(t.carrier))
+        {
             // Reuse an idle truck, but not always the first, so plates spread over carriers.
             if self.rng.random_bool(0.7) {
                 return i;
             }
         }
-        let carrier = *self.carriers.choose(&mut self.rng).unwrap_or(&0);
+        let pick = if complicit {
+            self.rng
+                .random_range(0..COMPLICIT_CARRIERS.min(self.carriers.len()).max(1))
+        } else {
+            self.rng.random_range(0..self.carriers.len().max(1))
+        };
+        let carrier = self.carriers.get(pick).copied().unwrap_or(0);
         let plate = names::plate(&mut self.rng);
         let id = format!("SYN-V-{:05}", self.trucks.len() + 1);
         let interval_s = self.cfg.trucks.report_interval_s;
@@ -46,6 +64,7 @@ impl World<'_> {
         let _ = self.out.record(&Record::Vehicle(v));
         self.trucks.push(Truck {
             id,
+            carrier: pick,
             plate: plate.replace('-', ""),
             free_at_s: 0,
             interval_s,

@@ -94,6 +94,8 @@ struct Lab {
 
 struct Truck {
     id: String,
+    /// Index into the world's carriers.
+    carrier: usize,
     plate: String,
     free_at_s: i64,
     interval_s: u32,

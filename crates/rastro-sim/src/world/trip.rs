@@ -336,7 +336,7 @@ impl World<'_> {
             None,
         )?;
         let depart_s = released + self.rng.random_range(1800..4 * 3600);
-        let truck = self.truck_for(depart_s);
+        let truck = self.truck_for(depart_s, route.lab.is_some());
         let truck_id = self.trucks[truck].id.clone();
         let driver = *self.drivers.choose(&mut self.rng).unwrap_or(&0);
         let driver_rec = self.entities[driver].records.first().cloned();
@@ -701,6 +701,38 @@ impl World<'_> {
                 },
             );
             return Some("traffic_stop".into());
+        }
+        let at = nz.breakdown + nz.battery_failure + nz.traffic_stop;
+        if x < at + nz.unlisted_truck_stop {
+            // A rest at the truck stop of a city the trip crosses: one place per city, on its
+            // edge, missing from the registry, used by every carrier that rests there.
+            let cands: Vec<(usize, usize)> = (1..wps.len() - 1)
+                .filter_map(|i| {
+                    let w = wps[i].pos;
+                    self.g
+                        .cities
+                        .iter()
+                        .position(|c| haversine_m(w.lat, w.lon, c.pos.lat, c.pos.lon) < 1000.0)
+                        .map(|c| (i, c))
+                })
+                .collect();
+            let &(i, c) = cands.choose(&mut self.rng)?;
+            let bearing = (c * 137 % 360) as f64;
+            let p = rastro_core::geo::destination(
+                self.g.cities[c].pos,
+                bearing,
+                0.6 * self.g.urban_radius_m(c),
+            );
+            wps.insert(
+                i + 1,
+                Wp {
+                    pos: p,
+                    stop_s: f64::from(self.rng.random_range(1800..5400)),
+                    dark: false,
+                    roadside: None,
+                },
+            );
+            return Some("unlisted_truck_stop".into());
         }
         None
     }
