@@ -146,6 +146,7 @@ fn bench(c: &mut Criterion) {
                     fixes,
                     prior_consignments: 1,
                     other_drops: Vec::new(),
+                    named: Vec::new(),
                     now_ms: T0,
                 };
                 analyse(case, &ctx)

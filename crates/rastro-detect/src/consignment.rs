@@ -13,7 +13,8 @@
 //! - mis_declaration: 0.75 when the tariff line contradicts the declared chemical, 0.95 when
 //!   an inspection found a different chemical.
 //! - front_consignee: 0.3 recent registration + 0.45 residential destination + 0.15 no prior
-//!   imports + 0.1 when recent and residential together.
+//!   imports + 0.1 when recent and residential together + 0.3 when the consignee, or a party
+//!   sharing an identifier with it, is named in a report or on a watch list.
 
 use crate::config::Config;
 use rastro_core::geo::{haversine_m, point_segment_cos_m, point_segment_m, CosLat};
@@ -50,7 +51,22 @@ pub struct Case<'a> {
     /// Where the same vehicle drops other consignments on this trip (their declared
     /// destinations and delivery positions).
     pub other_drops: Vec<Position>,
+    /// Parties linked to the consignee that reports name or watch lists hold.
+    pub named: Vec<Named<'a>>,
     pub now_ms: i64,
+}
+
+/// A party linked to the consignee (itself, or a record sharing an identifier with it) that a
+/// report names or a watch list holds: evidence that the consignee is not what it says.
+#[derive(Debug, Clone)]
+pub struct Named<'a> {
+    /// The party record named or listed.
+    pub party: &'a Party,
+    /// The report naming it (`None` for a watch list).
+    pub report: Option<&'a rastro_core::Report>,
+    /// How it links to the consignee: `None` when it is the consignee's own record, else the
+    /// identifier they share (`phone 3312345678`) or "shared identifiers" for a longer chain.
+    pub via: Option<String>,
 }
 
 /// A stop found on the track, with whether it was explained by a known place.
@@ -413,10 +429,12 @@ fn front_consignee(case: &Case<'_>, ctx: &Context<'_>, alerts: &mut Vec<Alert>) 
         _ => party.address.as_deref().is_some_and(residential_address),
     };
     let no_history = case.prior_consignments == 0;
+    let named = !case.named.is_empty();
     let score = 0.3 * f64::from(u8::from(recent))
         + 0.45 * f64::from(u8::from(residential))
         + 0.15 * f64::from(u8::from(no_history))
-        + 0.1 * f64::from(u8::from(recent && residential));
+        + 0.1 * f64::from(u8::from(recent && residential))
+        + 0.3 * f64::from(u8::from(named));
     if score > 0.0 {
         let mut why = Vec::new();
         if recent {
@@ -433,9 +451,28 @@ fn front_consignee(case: &Case<'_>, ctx: &Context<'_>, alerts: &mut Vec<Alert>) 
         }
         let mut ev = vec![party.id.clone()];
         ev.extend(case.destination.map(|p| p.id.clone()));
-        let markings: Vec<&Marking> = std::iter::once(&party.marking)
+        let mut markings: Vec<&Marking> = std::iter::once(&party.marking)
             .chain(case.destination.map(|p| &p.marking))
             .collect();
+        for n in &case.named {
+            let who = match &n.via {
+                None => "itself".to_string(),
+                Some(v) => format!("{} ({}, sharing {v})", n.party.name, n.party.id),
+            };
+            match (n.report, &n.party.watch_list) {
+                (Some(r), _) => why.push(format!("{who} named in {} {}", r.report_kind, r.id)),
+                (None, Some(list)) => why.push(format!("{who} on watch list {list}")),
+                (None, None) => continue,
+            }
+            if !ev.contains(&n.party.id) {
+                ev.push(n.party.id.clone());
+                markings.push(&n.party.marking);
+            }
+            if let Some(r) = n.report {
+                ev.push(r.id.clone());
+                markings.push(&r.marking);
+            }
+        }
         alerts.push(alert(
             Typology::FrontConsignee,
             c,

@@ -14,6 +14,9 @@ pub trait PartyLinks {
 /// A deliberately simple, explainable baseline until full entity resolution lands.
 pub struct IdentifierLinks {
     parent: BTreeMap<String, String>,
+    /// Each record's normalised identifiers (`rfc:…`, `tel:…`, `addr:…`), to say why two
+    /// records are linked.
+    keys: BTreeMap<String, Vec<String>>,
 }
 
 /// Phone digits without the country code, so `+52 33 123 4567` and `(33) 123-4567` agree.
@@ -73,6 +76,7 @@ impl IdentifierLinks {
     pub fn new<'a>(parties: impl IntoIterator<Item = &'a Party>) -> Self {
         let mut me = IdentifierLinks {
             parent: BTreeMap::new(),
+            keys: BTreeMap::new(),
         };
         let mut first_with: BTreeMap<String, String> = BTreeMap::new();
         for p in parties {
@@ -89,6 +93,10 @@ impl IdentifierLinks {
             if let Some(a) = p.address.as_deref().and_then(normalise_address) {
                 keys.push(format!("addr:{a}"));
             }
+            me.keys
+                .entry(p.id.clone())
+                .or_default()
+                .extend(keys.clone());
             for k in keys {
                 match first_with.get(&k) {
                     Some(other) => {
@@ -102,6 +110,24 @@ impl IdentifierLinks {
             }
         }
         me
+    }
+
+    /// Why two records are linked, when they share an identifier directly: `phone 3312345678`,
+    /// `RFC …`, `address …`. `None` for the same record, records linked only through others,
+    /// or records not linked at all.
+    pub fn shared(&self, a: &str, b: &str) -> Option<String> {
+        if a == b {
+            return None;
+        }
+        let kb = self.keys.get(b)?;
+        let k = self.keys.get(a)?.iter().find(|k| kb.contains(k))?;
+        let (kind, value) = k.split_once(':')?;
+        let kind = match kind {
+            "rfc" => "RFC",
+            "tel" => "phone",
+            _ => "address",
+        };
+        Some(format!("{kind} {value}"))
     }
 
     fn find(&self, id: &str) -> String {
@@ -134,6 +160,40 @@ impl PartyLinks for IdentifierLinks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn linked_records_say_which_identifier_they_share() {
+        let p = |id: &str, phone: Option<&str>, rfc: Option<&str>| Party {
+            id: id.into(),
+            originator: "SAT".into(),
+            marking: rastro_core::Marking::new(rastro_core::Tlp::Amber),
+            party_kind: rastro_core::PartyKind::Organisation,
+            name: id.into(),
+            rfc: rfc.map(|r| rastro_core::Rfc::parse(r).unwrap()),
+            country: rastro_core::Country::parse("MX").unwrap(),
+            address: None,
+            city: None,
+            phone: phone.map(str::to_string),
+            registered: None,
+            licence: None,
+            watch_list: None,
+            relations: Vec::new(),
+        };
+        let parties = [
+            p("A", Some("+52 33 123 4567"), None),
+            p("B", Some("(33) 123-4567"), Some("QPA010101AB4")),
+            p("C", None, Some("QPA010101AB4")),
+            p("D", Some("55 9999 0000"), None),
+        ];
+        let l = IdentifierLinks::new(parties.iter());
+        assert_eq!(l.shared("A", "B").as_deref(), Some("phone 331234567"));
+        assert_eq!(l.shared("B", "C").as_deref(), Some("RFC QPA010101AB4"));
+        // A and C are one cluster through B, but share nothing directly.
+        assert_eq!(l.cluster("A"), l.cluster("C"));
+        assert_eq!(l.shared("A", "C"), None);
+        assert_eq!(l.shared("A", "D"), None);
+        assert_eq!(l.shared("A", "A"), None);
+    }
+
     #[test]
     fn phones_and_addresses_normalise() {
         assert_eq!(

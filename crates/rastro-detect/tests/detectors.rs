@@ -3,9 +3,10 @@
 use rastro_core::geo::destination;
 use rastro_core::{
     Alert, Cas, Catalogue, Consignment, Country, Custody, CustodyKind, HsCode, Marking,
-    ObservationSource, Party, PartyKind, Place, PlaceKind, Position, Tlp, Typology, UnLocode, Unit,
-    Vehicle,
+    ObservationSource, Party, PartyKind, Place, PlaceKind, Position, Report, ReportKind, Tlp,
+    Typology, UnLocode, Unit, Vehicle,
 };
+use rastro_detect::consignment::Named;
 use rastro_detect::{
     analyse, convergence, structuring, Case, Config, Context, FleetItem, SuspiciousPoint,
 };
@@ -53,6 +54,25 @@ fn site() -> Place {
         land_use: None,
         opening_hours: None,
         utc_offset_min: None,
+    }
+}
+
+fn party_p1() -> Party {
+    Party {
+        id: "P1".into(),
+        originator: "ANAM".into(),
+        marking: amber(),
+        party_kind: PartyKind::Organisation,
+        name: "Química Uno".into(),
+        rfc: None,
+        country: Country::parse("MX").unwrap(),
+        address: Some("Av. Industria 1, Parque Industrial Norte".into()),
+        city: None,
+        phone: None,
+        registered: chrono::NaiveDate::from_ymd_opt(2010, 1, 1),
+        licence: None,
+        watch_list: None,
+        relations: Vec::new(),
     }
 }
 
@@ -205,8 +225,12 @@ fn check(
     legs: &[Leg],
     tweak: impl FnOnce(&mut Consignment, &mut Vec<Custody>, &mut Place, &mut Party, &mut usize),
 ) -> Vec<Alert> {
-    check_drops(typology, legs, tweak, Vec::new())
+    check_full(typology, legs, tweak, Vec::new(), &[])
 }
+
+/// A party named by a report (or on a watch list, with no report), and how it links to the
+/// consignee.
+type NamedParty = (Party, Option<Report>, Option<&'static str>);
 
 /// As [`check`], with the places where the vehicle drops other consignments of the trip.
 fn check_drops(
@@ -214,6 +238,17 @@ fn check_drops(
     legs: &[Leg],
     tweak: impl FnOnce(&mut Consignment, &mut Vec<Custody>, &mut Place, &mut Party, &mut usize),
     other_drops: Vec<Position>,
+) -> Vec<Alert> {
+    check_full(typology, legs, tweak, other_drops, &[])
+}
+
+/// As [`check_drops`], with parties linked to the consignee that reports or lists name.
+fn check_full(
+    typology: Typology,
+    legs: &[Leg],
+    tweak: impl FnOnce(&mut Consignment, &mut Vec<Custody>, &mut Place, &mut Party, &mut usize),
+    other_drops: Vec<Position>,
+    named: &[NamedParty],
 ) -> Vec<Alert> {
     let w = world();
     let (fixes, end) = track(legs);
@@ -224,22 +259,7 @@ fn check_drops(
         event("E-loaded", CustodyKind::Loaded, T0, PORT),
         event("E-delivered", CustodyKind::Delivered, end, dest.position),
     ];
-    let mut party = Party {
-        id: "P1".into(),
-        originator: "ANAM".into(),
-        marking: amber(),
-        party_kind: PartyKind::Organisation,
-        name: "Química Uno".into(),
-        rfc: None,
-        country: Country::parse("MX").unwrap(),
-        address: Some("Av. Industria 1, Parque Industrial Norte".into()),
-        city: None,
-        phone: None,
-        registered: chrono::NaiveDate::from_ymd_opt(2010, 1, 1),
-        licence: None,
-        watch_list: None,
-        relations: Vec::new(),
-    };
+    let mut party = party_p1();
     let mut prior = 3;
     tweak(&mut c, &mut custody, &mut dest, &mut party, &mut prior);
     let vehicle = Vehicle {
@@ -268,6 +288,14 @@ fn check_drops(
         fixes,
         prior_consignments: prior,
         other_drops,
+        named: named
+            .iter()
+            .map(|(p, r, via)| Named {
+                party: p,
+                report: r.as_ref(),
+                via: via.map(str::to_string),
+            })
+            .collect(),
         now_ms: end + 86_400_000,
     };
     analyse(case, &ctx)
@@ -620,6 +648,81 @@ fn front_consignee_reads_mexican_addresses() {
             found[0].summary
         );
     }
+}
+
+#[test]
+fn a_party_named_in_a_report_through_a_shared_phone_is_evidence() {
+    // A new company with no imports, at an industrial address: not enough for an alert.
+    let new = |c: &mut Consignment,
+               _: &mut Vec<Custody>,
+               _: &mut Place,
+               party: &mut Party,
+               prior: &mut usize| {
+        party.registered = chrono::DateTime::from_timestamp_millis(c.arrival_ms - 30 * 86_400_000)
+            .map(|d| d.date_naive());
+        *prior = 0;
+    };
+    assert!(check(Typology::FrontConsignee, &legit_route(), new).is_empty());
+    // A prosecutor's report names another company sharing the consignee's phone.
+    let other = Party {
+        id: "P9".into(),
+        name: "Distribuidora Nueve".into(),
+        phone: Some("+52 33 123 4567".into()),
+        ..party_p1()
+    };
+    let report = Report {
+        id: "R1".into(),
+        originator: "FGR".into(),
+        marking: Marking::new(Tlp::Red),
+        report_kind: ReportKind::Other,
+        time_ms: T0 - 86_400_000,
+        position: None,
+        reliability: 'B',
+        credibility: 2,
+        subjects: vec!["P9".into()],
+        summary: "investigation".into(),
+        quantity_kg: None,
+        profile: Vec::new(),
+        valid_until_ms: None,
+        precision_m: None,
+    };
+    let named = [(other.clone(), Some(report), Some("phone 3312345678"))];
+    let a = check_full(
+        Typology::FrontConsignee,
+        &legit_route(),
+        new,
+        Vec::new(),
+        &named,
+    );
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert!(
+        a[0].summary.contains("P9")
+            && a[0].summary.contains("phone 3312345678")
+            && a[0].summary.contains("R1"),
+        "{}",
+        a[0].summary
+    );
+    assert!(a[0].evidence.contains(&"R1".to_string()) && a[0].evidence.contains(&"P9".to_string()));
+    // The report's marking travels with the alert.
+    assert_eq!(a[0].marking.tlp, Tlp::Red);
+    // A watch list on the consignee itself counts the same way.
+    let listed = Party {
+        watch_list: Some("UIF lista de personas bloqueadas".into()),
+        ..party_p1()
+    };
+    let a = check_full(
+        Typology::FrontConsignee,
+        &legit_route(),
+        new,
+        Vec::new(),
+        &[(listed, None, None)],
+    );
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert!(
+        a[0].summary.contains("itself on watch list"),
+        "{}",
+        a[0].summary
+    );
 }
 
 fn item(id: &str, kg: f64, cluster: &str, day: i64) -> FleetItem {

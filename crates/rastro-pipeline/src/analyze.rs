@@ -190,11 +190,11 @@ pub fn analyze(
     step("touched");
     // Two views share a consignment's analysis when everything the per-consignment detectors
     // read is the same for both: the case (custody and fixes, hashed per case below) and the
-    // context, which is the view's places, parties, vehicles, consignments and custody (known
-    // places, the consignee, prior imports). Reports and the learned model are not read by
-    // these detectors, so they are not part of the context: a detector that starts reading
-    // one must add it here (and learning must then finish before consignments start), or
-    // views would share results they may not.
+    // context, which is the view's places, parties, vehicles, consignments, custody and reports
+    // (known places, the consignee, prior imports, parties named in reports). The learned model
+    // is not read by these detectors, so it is not part of the context: a detector that starts
+    // reading it must add it here (and learning must then finish before consignments start),
+    // or views would share results they may not.
     let case_classes = inputs.case_context_classes();
     let ctx_fp: Vec<u64> = views
         .iter()
@@ -781,6 +781,7 @@ fn consignments(
                         vehicle: p.vehicle,
                         fixes: track,
                         prior_consignments: d.prior_consignments(c),
+                        named: d.named_for(&c.consignee),
                         other_drops: match (p.carrier_ref, p.window) {
                             (Some(veh), Some(w)) => d.other_drops(c, veh, w.from_ms, w.to_ms),
                             _ => Vec::new(),

@@ -138,6 +138,8 @@ impl Inputs {
             .chain(self.vehicles.iter().map(|h| h.class))
             .chain(self.consignments.iter().map(|h| h.class))
             .chain(self.custody.iter().map(|h| h.class))
+            // Reports name parties, which front-consignee detection reads.
+            .chain(self.reports.iter().map(|h| h.class))
             .collect();
         v.sort_unstable();
         v.dedup();
@@ -173,6 +175,9 @@ pub struct ViewData<'a> {
     /// depots, warehouses, checkpoints, toll plazas).
     pub known: Vec<Place>,
     pub links: IdentifierLinks,
+    /// Party records a report names or a watch list holds, by the cluster of linked party
+    /// records they belong to (with the report, for a report).
+    pub named: HashMap<String, Vec<(&'a Party, Option<&'a Report>)>>,
     /// Arrival times per consignee cluster, sorted: earlier imports of linked parties.
     pub arrivals: BTreeMap<String, Vec<i64>>,
     /// Records of one kind sharing an id within this view (all but the one kept).
@@ -270,6 +275,34 @@ impl<'a> ViewData<'a> {
             .map(|p| (*p).clone())
             .collect();
         let links = IdentifierLinks::new(parties.iter().copied());
+        let reports: Vec<&Report> = x
+            .reports
+            .iter()
+            .filter(|h| v.sees(h.class))
+            .map(|h| &h.r)
+            .collect();
+        let mut named: HashMap<String, Vec<(&Party, Option<&Report>)>> = HashMap::new();
+        for p in parties.iter().filter(|p| p.watch_list.is_some()) {
+            named
+                .entry(links.cluster(&p.id))
+                .or_default()
+                .push((p, None));
+        }
+        // A purchase of equipment is what legitimate plants do too: not a report against a
+        // party. Tips, seizures, laboratories found and other (prosecutors') reports are.
+        for r in reports
+            .iter()
+            .filter(|r| r.report_kind != rastro_core::ReportKind::EquipmentPurchase)
+        {
+            for s in &r.subjects {
+                if let Some(p) = party_by_id.get(s.as_str()) {
+                    named
+                        .entry(links.cluster(&p.id))
+                        .or_default()
+                        .push((p, Some(*r)));
+                }
+            }
+        }
         let mut arrivals: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         for c in consignments.values() {
             arrivals
@@ -315,14 +348,10 @@ impl<'a> ViewData<'a> {
             vehicle_by_id,
             vehicle_by_plate,
             consignments,
-            reports: x
-                .reports
-                .iter()
-                .filter(|h| v.sees(h.class))
-                .map(|h| &h.r)
-                .collect(),
+            reports,
             known,
             links,
+            named,
             arrivals,
             ambiguous,
         }
@@ -390,6 +419,25 @@ impl<'a> ViewData<'a> {
             }
         }
         out
+    }
+
+    /// Parties linked to `consignee` (its own record, or records sharing identifiers with it)
+    /// that a report names or a watch list holds, with how they link.
+    pub fn named_for(&self, consignee: &str) -> Vec<rastro_detect::consignment::Named<'a>> {
+        self.named
+            .get(&self.links.cluster(consignee))
+            .into_iter()
+            .flatten()
+            .map(|(p, r)| rastro_detect::consignment::Named {
+                party: p,
+                report: *r,
+                via: (p.id != consignee).then(|| {
+                    self.links
+                        .shared(consignee, &p.id)
+                        .unwrap_or_else(|| "shared identifiers".into())
+                }),
+            })
+            .collect()
     }
 
     /// Earlier consignments of the consignee or of parties linked to it.
