@@ -265,7 +265,9 @@ pub fn records(s: &Scenario) -> Vec<Record> {
                 chrono::NaiveDate::from_ymd_opt(2012, 3, 1).unwrap()
             }),
             licence: None,
-            watch_list: None,
+            // Some parties are on a watch list: front-consignee evidence that must follow the
+            // party's marking.
+            watch_list: (p.address % 2 == 1).then(|| "UIF lista de personas bloqueadas".into()),
             relations: Vec::new(),
         }));
     }
