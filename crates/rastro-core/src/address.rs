@@ -434,8 +434,10 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn parsing_never_panics(s in "\\PC{0,80}") {
-            let _ = Address::parse(&s).land_use();
+        fn parsing_never_panics_and_ignores_ascii_case(s in "\\PC{0,80}") {
+            let a = Address::parse(&s);
+            let _ = a.land_use();
+            proptest::prop_assert_eq!(Address::parse(&s.to_ascii_uppercase()), a);
         }
     }
 }
