@@ -803,14 +803,28 @@ fn tracking_gaps(
         } else {
             0.45 * (unexplained_s / cfg.stop_min_duration_s).clamp(0.0, 1.0)
         };
-        // Other sources that saw the vehicle during the silence are evidence too.
+        // Other sources that saw the vehicle during the silence are evidence too, and the one
+        // nearest the middle of the silence says best where the vehicle was while silent; with
+        // none, the alert stands where the tracker fell silent.
         let mut ev = vec![g.from_obs.clone(), g.to_obs.clone()];
         let mut markings: Vec<&Marking> = vec![&*a.marking, &*b.marking];
+        let mid_ms = g.start_ms + (g.end_ms - g.start_ms) / 2;
+        let mut seen_at: Option<(i64, Position)> = None;
         for f in trip.iter().filter(|f| {
             f.source != ObservationSource::Gps && f.t_ms > g.start_ms && f.t_ms < g.end_ms
         }) {
             ev.push(f.obs_id.to_string());
             markings.push(&*f.marking);
+            let off = (f.t_ms - mid_ms).abs();
+            if seen_at.is_none_or(|(o, _)| off < o) {
+                seen_at = Some((
+                    off,
+                    Position {
+                        lat: f.lat,
+                        lon: f.lon,
+                    },
+                ));
+            }
         }
         let summary = format!(
             "tracker silent {:.0} min; covered {:.1} km ({:.0} km/h against a trip median of {:.0} km/h): about {:.0} min unexplained{}",
@@ -826,7 +840,7 @@ fn tracking_gaps(
             c,
             &g.from_obs,
             g.start_ms,
-            Some(pa),
+            Some(seen_at.map_or(pa, |(_, p)| p)),
             score,
             ev,
             summary,

@@ -126,6 +126,8 @@ enum Leg {
     Stop(u32),
     /// Silent for the next drive or stop.
     Dark,
+    /// An aerial sighting of the vehicle, now, at a position (whatever its tracker does).
+    Sighting(Position),
 }
 
 /// GPS fixes every 60 s at 70 km/h along the legs; returns fixes and the end time.
@@ -151,6 +153,19 @@ fn track(legs: &[Leg]) -> (Vec<Fix>, i64) {
         match leg {
             Leg::Dark => {
                 dark = true;
+                continue;
+            }
+            Leg::Sighting(p) => {
+                let k = fixes.len();
+                fixes.push(Fix {
+                    obs_id: format!("S{k:05}").into(),
+                    t_ms: t,
+                    lat: p.lat,
+                    lon: p.lon,
+                    source: ObservationSource::Aerial,
+                    accuracy_m: Some(300.0),
+                    marking: amber().into(),
+                });
                 continue;
             }
             Leg::Drive(to) => {
@@ -446,6 +461,34 @@ fn tracking_gap() {
     ];
     let a = check(Typology::TrackingGap, &dark_stop, none);
     assert_eq!(a.len(), 1, "{a:?}");
+    // Seen from the air halfway through the silence, 3 km off the road: that is where the
+    // alert stands, with the sighting as evidence.
+    let hideout = destination(COLIMA, 90.0, 3000.0);
+    let seen = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Dark,
+        Leg::Drive(hideout),
+        Leg::Dark,
+        Leg::Stop(45),
+        Leg::Sighting(hideout),
+        Leg::Dark,
+        Leg::Stop(45),
+        Leg::Drive(GUADALAJARA),
+        Leg::Drive(site().position),
+    ];
+    let a = check(Typology::TrackingGap, &seen, none);
+    assert_eq!(a.len(), 1, "{a:?}");
+    let at = Position {
+        lat: a[0].lat.unwrap(),
+        lon: a[0].lon.unwrap(),
+    };
+    assert!(rastro_core::geo::distance_m(at, hideout) < 100.0, "{at:?}");
+    assert!(
+        a[0].evidence.iter().any(|e| e.starts_with('S')),
+        "{:?}",
+        a[0].evidence
+    );
     // Look-alike: the tracker dies for 90 minutes while the truck keeps driving.
     let battery = [
         Leg::Drive(MANZANILLO),
