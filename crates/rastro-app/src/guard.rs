@@ -385,16 +385,18 @@ impl<'a> Guard<'a> {
         id: &str,
         state: Option<&rastro_core::ConsignmentState>,
     ) -> Result<Vec<[f64; 3]>, AppError> {
-        let Some((subjects, w)) = state.and_then(|s| s.window.map(|w| (s.subjects.clone(), w)))
-        else {
+        let Some((state, w)) = state.and_then(|s| s.window.map(|w| (s, w))) else {
             return Ok(Vec::new());
         };
+        let subjects = state.subjects.clone();
         let visible = self.visible.clone();
         let mut fixes: Vec<[f64; 3]> = Vec::new();
         for s in &subjects {
+            // Around a declared transfer, each vehicle counts only while it carried the goods.
+            let sw = state.window_of(s).unwrap_or(w);
             for o in self
                 .store
-                .observations_of(s, w.from_ms, w.to_ms, &|c| visible.contains(&c))?
+                .observations_of(s, sw.from_ms, sw.to_ms, &|c| visible.contains(&c))?
             {
                 fixes.push([o.obs.lon, o.obs.lat, o.obs.time_ms as f64]);
             }

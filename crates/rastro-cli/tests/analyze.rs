@@ -203,3 +203,99 @@ fn analysis_is_idempotent_incremental_and_accounts_for_odd_input() {
             > 10
     );
 }
+
+/// GPS rows for `subject` every 60 s along a straight line, from `t0_s` (Unix seconds).
+fn drive_rows(subject: &str, from: (f64, f64), to: (f64, f64), t0_s: i64, n: usize) -> String {
+    (0..=n)
+        .map(|i| {
+            let f = i as f64 / n as f64;
+            let t = rastro_core::format_time_ms((t0_s + i as i64 * 60) * 1000);
+            format!(
+                "{subject}-{i},ANAM,AMBER,,gps,vehicle,{subject},{t},{:.5},{:.5},8,1\n",
+                from.0 + (to.0 - from.0) * f,
+                from.1 + (to.1 - from.1) * f
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_declared_transfer_hands_the_track_to_the_receiving_vehicle() {
+    // Loaded on V1 at Manzanillo, transferred to V2 in Colima, delivered in Guadalajara by V2
+    // (the delivery event names the plant without coordinates). V1 drives on to Uruapan.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let (port, colima, plant, uruapan) = (
+        (19.06, -104.30),
+        (19.2452, -103.7241),
+        (20.66, -103.32),
+        (19.4194, -102.0583),
+    );
+    let t0 = 1_772_000_000; // 2026-02-25
+    let t1 = t0 + 90 * 60;
+    let t2 = t1 + 180 * 60;
+    let w = |name: &str, text: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let ts = |s: i64| rastro_core::format_time_ms(s * 1000);
+    let files = [
+        w("places.csv", format!(
+            "id,originator,tlp,releasable_to,place_kind,name,lat,lon,radius_m,locode,country,operator,land_use,opening_hours,utc_offset\n\
+             PORT,ANAM,CLEAR,,port,Puerto de Manzanillo,{},{},3000,MXZLO,MX,,,,\n\
+             PLANT,ANAM,AMBER,,customer,Planta Uno,{},{},300,,MX,,industrial,,\n",
+            port.0, port.1, plant.0, plant.1)),
+        w("vehicles.csv", "id,originator,tlp,releasable_to,plate,vehicle_kind,carrier,report_interval_s,imo,mmsi\n\
+             V1,ANAM,AMBER,,AAA1111,truck,,60,,\n\
+             V2,ANAM,AMBER,,BBB2222,truck,,60,,\n".into()),
+        w("consignments.csv", format!(
+            "id,originator,tlp,releasable_to,declaration,cas,hs,description,quantity,unit,importer,consignee,destination,port,vessel_imo,container,arrival,vessel_mmsi,route,corridor_m,trip\n\
+             C1,ANAM,AMBER,,26 10 3948 0000001,1609-66-1,293339,norfentanyl,500,kg,P1,P1,PLANT,MXZLO,,,{},,,,\n",
+            ts(t0 - 86_400))),
+        w("custody.csv", format!(
+            "id,originator,tlp,releasable_to,consignment,event,time,place,lat,lon,vehicle,party,quantity,unit,cas_found,to_vehicle\n\
+             E1,ANAM,AMBER,,C1,released,{},PORT,{},{},,,,,,\n\
+             E2,ANAM,AMBER,,C1,loaded,{},PORT,{},{},V1,,,,,\n\
+             E3,ANAM,AMBER,,C1,transfer,{},,{},{},V1,,,,,V2\n\
+             E4,ANAM,AMBER,,C1,delivered,{},PLANT,,,V2,,,,,\n",
+            ts(t0 - 3600), port.0, port.1, ts(t0), port.0, port.1, ts(t1), colima.0, colima.1, ts(t2))),
+        w("observations.csv", format!(
+            "id,originator,tlp,releasable_to,source,subject_kind,subject,time,lat,lon,accuracy_m,confidence\n{}{}{}{}",
+            drive_rows("V1", port, colima, t0, 90),
+            drive_rows("V1B", colima, uruapan, t1 + 60, 178).replace(",V1B,", ",V1,"),
+            drive_rows("V2", (19.0, -103.9), colima, t1 - 3600, 59),
+            drive_rows("V2B", colima, plant, t1, 179).replace(",V2B,", ",V2,"))),
+    ];
+    let mut args = vec!["ingest"];
+    args.extend(files.iter().map(String::as_str));
+    rastro(&db, &args);
+    rastro(&db, &["analyze", "--json", "--now", "2026-03-01T00:00:00Z"]);
+    let show = json(&rastro(&db, &["consignment", "show", "C1", "--json"]));
+    let coords = show["track"]["geometry"]["coordinates"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{show}"));
+    // The track is V1 to the transfer, then V2 to the plant: it ends at the plant, and never
+    // follows V1 towards Uruapan (east of -103) nor V2 before the transfer.
+    let last = coords.last().unwrap();
+    let (lon, lat) = (last[0].as_f64().unwrap(), last[1].as_f64().unwrap());
+    assert!(
+        (lat - plant.0).abs() < 0.01 && (lon - plant.1).abs() < 0.01,
+        "{last:?}"
+    );
+    assert!(
+        coords.iter().all(|c| c[0].as_f64().unwrap() < -103.0),
+        "the track follows V1 after the transfer: {coords:?}"
+    );
+    assert_eq!(coords.len(), 91 + 180, "{}", coords.len());
+    // Delivered where the declaration says: no undeclared destination, no deviation.
+    let alerts = json(&rastro(&db, &["alerts", "--json"]));
+    assert!(
+        alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["typology"] != "undeclared_destination"),
+        "{alerts}"
+    );
+}

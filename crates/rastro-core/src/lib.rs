@@ -31,7 +31,7 @@ pub use record::{
     PartyKind, Place, PlaceKind, PowerState, Record, Relation, RelationRole, Report, ReportKind,
     SubjectKind, Vehicle,
 };
-pub use state::{ConsignmentState, StopClass, StopSummary};
+pub use state::{ConsignmentState, StopClass, StopSummary, SubjectWindow};
 pub use status::{ConsignmentStatus, TripWindow};
 pub use time::{format_time_ms, parse_time_ms};
 pub use units::{Base, Unit};

@@ -96,6 +96,28 @@ pub struct ObservedDelivery {
     pub from_declared_m: f64,
 }
 
+/// A subject whose fixes make a consignment's track only between two times.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjectWindow {
+    pub subject: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+impl ConsignmentState {
+    /// The part of the trip window in which `subject`'s fixes belong to the track.
+    pub fn window_of(&self, subject: &str) -> Option<TripWindow> {
+        let w = self.window?;
+        Some(match self.handoffs.iter().find(|h| h.subject == subject) {
+            Some(h) => TripWindow {
+                from_ms: h.from_ms.max(w.from_ms),
+                to_ms: h.to_ms.min(w.to_ms),
+            },
+            None => w,
+        })
+    }
+}
+
 /// The state of one consignment in one view.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConsignmentState {
@@ -112,6 +134,11 @@ pub struct ConsignmentState {
     /// The trip window the track was read in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<TripWindow>,
+    /// Subjects whose fixes count only part of the window: around a declared transfer, the
+    /// loading vehicle until the transfer and the receiving vehicle after it. Subjects not
+    /// listed count for the whole window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handoffs: Vec<SubjectWindow>,
     pub fixes: usize,
     #[serde(default)]
     pub rejected: Vec<RejectedFix>,
@@ -137,6 +164,7 @@ impl ConsignmentState {
             vehicle: None,
             subjects: Vec::new(),
             window: None,
+            handoffs: Vec::new(),
             fixes: 0,
             rejected: Vec::new(),
             stops: Vec::new(),

@@ -372,15 +372,14 @@ fn undeclared_destination(
     let Some(e) = delivered.iter().min_by_key(|e| e.time_ms) else {
         return;
     };
-    // After a declared transfer the goods ride another vehicle, which the track does not
-    // follow: the loading vehicle's last fix says nothing about the delivery.
-    if custody
-        .iter()
-        .any(|t| t.event == CustodyKind::Transfer && t.time_ms <= e.time_ms)
-    {
+    let Some(last) = gps.last() else { return };
+    // After a declared transfer the goods ride the receiving vehicle, which the track follows
+    // from the transfer on; with no fix of it since, the track says nothing about the delivery.
+    if custody.iter().any(|t| {
+        t.event == CustodyKind::Transfer && t.time_ms <= e.time_ms && t.time_ms >= last.t_ms
+    }) {
         return;
     }
-    let Some(last) = gps.last() else { return };
     if e.time_ms - last.t_ms > DELIVERY_TRACK_S * 1000 {
         return;
     }

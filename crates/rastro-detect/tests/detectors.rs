@@ -551,15 +551,16 @@ fn a_delivery_event_without_coordinates_does_not_override_the_gps() {
     assert_eq!(a.len(), 1, "{a:?}");
     // Look-alike: a track that ends at the plant, with the same event.
     assert!(check(Typology::UndeclaredDestination, &legit_route(), no_position).is_empty());
-    // A declared transfer to another vehicle: the loading truck's track ends where it handed
-    // the goods over, which says nothing about the delivery.
+    // A declared transfer to another vehicle after the last fix the case holds: the receiving
+    // vehicle was never seen, so the track says nothing about the delivery.
     let transfer = |c: &mut Consignment,
                     custody: &mut Vec<Custody>,
                     p: &mut Place,
                     q: &mut Party,
                     n: &mut usize| {
         no_position(c, custody, p, q, n);
-        let mut t = event("E-transfer", CustodyKind::Transfer, T0 + 3_600_000, URUAPAN);
+        let at = custody[2].time_ms;
+        let mut t = event("E-transfer", CustodyKind::Transfer, at, URUAPAN);
         t.to_vehicle = Some("V2".into());
         custody.push(t);
     };

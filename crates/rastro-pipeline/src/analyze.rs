@@ -663,6 +663,22 @@ struct Plan<'a> {
     /// The vehicle the loading event names, described to this view or not.
     carrier_ref: Option<&'a str>,
     subjects: Vec<String>,
+    /// Subjects that count only part of the window (around a declared transfer).
+    handoffs: Vec<rastro_core::SubjectWindow>,
+}
+
+impl Plan<'_> {
+    /// Whether a fix of `subject` at `t_ms` belongs to this case's track.
+    fn takes(&self, subject: &str, t_ms: i64) -> bool {
+        let Some(w) = self.window else { return false };
+        w.contains(t_ms)
+            && self.subjects.iter().any(|x| x == subject)
+            && self
+                .handoffs
+                .iter()
+                .find(|h| h.subject == subject)
+                .is_none_or(|h| (h.from_ms..=h.to_ms).contains(&t_ms))
+    }
 }
 
 /// Step 5: analyses the touched consignments, view by view, reading each one's custody and
@@ -728,18 +744,11 @@ fn consignments(
                 let Some(c) = d.consignments.get(id).copied() else {
                     continue;
                 };
-                let mine: Vec<&rastro_store::TrackObs> = match p.window {
-                    Some(w) => fixes
-                        .iter()
-                        .filter(|(s, o)| {
-                            v.sees(o.class)
-                                && w.contains(o.t_ms)
-                                && p.subjects.iter().any(|x| *x == subjects[*s])
-                        })
-                        .map(|(_, o)| o)
-                        .collect(),
-                    None => Vec::new(),
-                };
+                let mine: Vec<&rastro_store::TrackObs> = fixes
+                    .iter()
+                    .filter(|(s, o)| v.sees(o.class) && p.takes(&subjects[*s], o.t_ms))
+                    .map(|(_, o)| o)
+                    .collect();
                 let mut h = xxhash_rust::xxh3::Xxh3::new();
                 h.update(&env.ctx_fp[p.view].to_le_bytes());
                 for e in &p.custody {
@@ -794,6 +803,7 @@ fn consignments(
                     state.vehicle = p.vehicle.map(|x| x.id.clone());
                     state.subjects = p.subjects.clone();
                     state.window = p.window;
+                    state.handoffs = p.handoffs.clone();
                     state.fixes = a.track.len();
                     state.rejected = a
                         .rejected
@@ -954,14 +964,45 @@ fn plan_case<'a>(env: &Env<'a>, view: usize, id: &str) -> Option<Plan<'a>> {
     // Everything that identifies what carries the goods: the vehicle's id and plate, the
     // container number, and the consignment itself (seals, tagged pallets).
     let mut subjects: Vec<String> = Vec::new();
-    if window.is_some() {
-        if let Some(veh) = vehicle {
-            subjects.push(veh.id.clone());
-            subjects.push(normalise_plate(&veh.plate));
-        } else if let Some(x) = loaded.and_then(|e| e.r.vehicle.clone()) {
-            // A vehicle named by the loading event but not described to this view: its id
-            // still names its tracker.
-            subjects.push(x);
+    let mut handoffs: Vec<rastro_core::SubjectWindow> = Vec::new();
+    // A vehicle's identifiers: its id and plate when this view knows the vehicle; else the id
+    // the custody event names, which still names its tracker.
+    let ids_of = |x: &str| -> Vec<String> {
+        match d.vehicle_by_id.get(x) {
+            Some(veh) => vec![veh.id.clone(), normalise_plate(&veh.plate)],
+            None => vec![x.to_string()],
+        }
+    };
+    if let Some(w) = window {
+        let first = loaded.and_then(|e| e.r.vehicle.clone());
+        if let Some(x) = &first {
+            subjects.extend(ids_of(x));
+        }
+        // The first declared transfer to another vehicle inside the window: the loading
+        // vehicle carries the goods until then, the receiving one after.
+        let transfer = custody
+            .iter()
+            .filter(|e| e.r.event == CustodyKind::Transfer && w.contains(e.r.time_ms))
+            .filter(|e| e.r.to_vehicle.is_some() && e.r.to_vehicle != first)
+            .min_by_key(|e| e.r.time_ms);
+        if let (Some(t), Some(x)) = (transfer, &first) {
+            let at = t.r.time_ms;
+            let to = t.r.to_vehicle.as_deref().unwrap_or_default();
+            for s in ids_of(x) {
+                handoffs.push(rastro_core::SubjectWindow {
+                    subject: s,
+                    from_ms: w.from_ms,
+                    to_ms: at,
+                });
+            }
+            for s in ids_of(to) {
+                subjects.push(s.clone());
+                handoffs.push(rastro_core::SubjectWindow {
+                    subject: s,
+                    from_ms: at,
+                    to_ms: w.to_ms,
+                });
+            }
         }
         if let Some(cn) = &c.container {
             subjects.push(cn.to_string());
@@ -969,6 +1010,8 @@ fn plan_case<'a>(env: &Env<'a>, view: usize, id: &str) -> Option<Plan<'a>> {
         subjects.push(c.id.clone());
         subjects.sort();
         subjects.dedup();
+        handoffs.sort_by(|a, b| a.subject.cmp(&b.subject));
+        handoffs.dedup_by(|a, b| a.subject == b.subject);
     }
     Some(Plan {
         view,
@@ -977,6 +1020,7 @@ fn plan_case<'a>(env: &Env<'a>, view: usize, id: &str) -> Option<Plan<'a>> {
         window,
         vehicle,
         subjects,
+        handoffs,
     })
 }
 
