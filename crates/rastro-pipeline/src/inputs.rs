@@ -394,15 +394,15 @@ impl<'a> ViewData<'a> {
                 continue;
             }
             // On board during this trip: not delivered before this loading.
-            let delivered_ms = self
+            let delivered: Vec<&Custody> = self
                 .custody
                 .get(other)
                 .into_iter()
                 .flatten()
-                .filter(|e| matches!(e.r.event, CustodyKind::Delivered | CustodyKind::Received))
-                .map(|e| e.r.time_ms)
-                .min();
-            if delivered_ms.is_some_and(|d| d < from_ms) {
+                .map(|h| &h.r)
+                .filter(|e| matches!(e.event, CustodyKind::Delivered | CustodyKind::Received))
+                .collect();
+            if delivered.iter().any(|e| e.time_ms < from_ms) {
                 continue;
             }
             if let Some(p) = self
@@ -412,11 +412,7 @@ impl<'a> ViewData<'a> {
             {
                 out.push(p.position);
             }
-            for e in self.custody.get(other).into_iter().flatten() {
-                if matches!(e.r.event, CustodyKind::Delivered | CustodyKind::Received) {
-                    out.extend(e.r.position);
-                }
-            }
+            out.extend(delivered.iter().filter_map(|e| e.position));
         }
         out
     }

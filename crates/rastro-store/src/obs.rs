@@ -407,14 +407,7 @@ impl Block {
         &self,
         mut keep: impl FnMut(i64, f64, f64) -> bool,
     ) -> Result<Vec<Decoded>> {
-        let marking = Marking {
-            tlp: Tlp::from_code(self.tlp).ok_or_else(|| self.corrupt("unknown TLP code"))?,
-            releasable_to: self
-                .rel
-                .as_deref()
-                .map(Marking::parse_releasable)
-                .unwrap_or_default(),
-        };
+        let (originator, marking) = self.origin()?;
         let subject_kind = SubjectKind::from_code(self.subject_kind)
             .ok_or_else(|| self.corrupt("unknown subject kind"))?;
         let mut out = Vec::with_capacity(usize::try_from(self.n).unwrap_or(0).min(BLOCK_ROWS));
@@ -428,7 +421,7 @@ impl Block {
                 r.line,
                 Observation {
                     id,
-                    originator: self.originator.clone(),
+                    originator: originator.clone(),
                     marking: marking.clone(),
                     source: r.source,
                     subject_kind,

@@ -39,6 +39,15 @@ pub struct StoredObs {
     pub obs: Observation,
 }
 
+/// The blocks of one subject (`?1`) that overlap a time window (`?2` to `?3`): what both
+/// [`Store::observations_of`] and [`Store::track_of`] read.
+fn subject_window_sql() -> String {
+    format!(
+        "SELECT {} FROM obs_block WHERE subject = ?1 AND t_min <= ?3 AND t_max >= ?2",
+        obs::BLOCK_COLS
+    )
+}
+
 /// A fix as a track needs it ([`Store::track_of`]): the originator and marking are shared by
 /// every fix of one block.
 #[derive(Debug, Clone, PartialEq)]
@@ -573,10 +582,7 @@ impl Store {
     ) -> Result<Vec<StoredObs>> {
         let mut out = obs::decode_query(
             &self.conn,
-            &format!(
-                "SELECT {} FROM obs_block WHERE subject = ?1 AND t_min <= ?3 AND t_max >= ?2",
-                obs::BLOCK_COLS
-            ),
+            &subject_window_sql(),
             params![subject, from_ms, to_ms],
             visible,
             |t, _, _| (from_ms..=to_ms).contains(&t),
@@ -599,10 +605,7 @@ impl Store {
         to_ms: i64,
         visible: &dyn Fn(i64) -> bool,
     ) -> Result<Vec<TrackObs>> {
-        let mut st = self.conn.prepare_cached(&format!(
-            "SELECT {} FROM obs_block WHERE subject = ?1 AND t_min <= ?3 AND t_max >= ?2",
-            obs::BLOCK_COLS
-        ))?;
+        let mut st = self.conn.prepare_cached(&subject_window_sql())?;
         let mut rows = st.query(params![subject, from_ms, to_ms])?;
         let mut out = Vec::new();
         let mut origins: Vec<(i64, std::sync::Arc<(String, Marking)>)> = Vec::new();
