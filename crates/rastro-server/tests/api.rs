@@ -12,7 +12,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use ni::gen::{self, ReportSpec, Scenario, ORGS};
+use ni::gen::{self, at_lab, Scenario, ORGS};
 use rastro_app::{Node, OrgKind, Role};
 use rastro_core::{Kind, Record};
 use std::collections::BTreeMap;
@@ -32,56 +32,16 @@ struct World {
 /// SEMAR sees, so that SEMAR's own view has a lead there too.
 fn scenario() -> Scenario {
     let mut s = gen::dense();
-    s.reports.extend([
-        ReportSpec {
-            mark: 1,
-            kind: 1,
-            near_lab: true,
-            jitter: 15,
-        },
-        ReportSpec {
-            mark: 2,
-            kind: 0,
-            near_lab: true,
-            jitter: 45,
-        },
-        ReportSpec {
-            mark: 1,
-            kind: 0,
-            near_lab: true,
-            jitter: 80,
-        },
-        ReportSpec {
-            mark: 1,
-            kind: 1,
-            near_lab: true,
-            jitter: 25,
-        },
-        ReportSpec {
-            mark: 2,
-            kind: 1,
-            near_lab: true,
-            jitter: 35,
-        },
-        ReportSpec {
-            mark: 0,
-            kind: 1,
-            near_lab: true,
-            jitter: 50,
-        },
-        ReportSpec {
-            mark: 1,
-            kind: 0,
-            near_lab: true,
-            jitter: 70,
-        },
-        ReportSpec {
-            mark: 2,
-            kind: 0,
-            near_lab: true,
-            jitter: 90,
-        },
-    ]);
+    s.reports.extend(at_lab(&[
+        (1, 1, 15),
+        (2, 0, 45),
+        (1, 0, 80),
+        (1, 1, 25),
+        (2, 1, 35),
+        (0, 1, 50),
+        (1, 0, 70),
+        (2, 0, 90),
+    ]));
     s
 }
 

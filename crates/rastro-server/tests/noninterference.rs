@@ -431,7 +431,7 @@ fn a_dense_scenario_changes_nothing_either() {
 // the leak came through), and the non-interference check for every organisation.
 // ---------------------------------------------------------------------------------------------
 
-use gen::{background, marking, party, trip, Mark, ReportSpec, TripSpec, VehicleSpec};
+use gen::{at_lab, background, marking, party, trip, Mark, TripSpec, VehicleSpec};
 
 /// Marks used by the cases: 0 ANAM AMBER REL US, 1 SEMAR RED, 2 FGR AMBER+STRICT, 3 ANAM
 /// AMBER, 4 DEA AMBER.
@@ -470,20 +470,7 @@ fn case_1_ingest_is_no_existence_oracle() {
         }],
         trips: vec![trip(0, [0, 0, 0, 0], 0, 0)],
         // R-0 is SEMAR RED, R-1 is FGR AMBER+STRICT: DEA may see neither.
-        reports: vec![
-            ReportSpec {
-                mark: 1,
-                kind: 0,
-                near_lab: true,
-                jitter: 0,
-            },
-            ReportSpec {
-                mark: 2,
-                kind: 0,
-                near_lab: true,
-                jitter: 5,
-            },
-        ],
+        reports: at_lab(&[(1, 0, 0), (2, 0, 5)]),
     };
     let dir = tempfile::tempdir().unwrap();
     let records = gen::records(&s);
@@ -509,76 +496,21 @@ fn case_1_ingest_is_no_existence_oracle() {
 
 #[test]
 fn case_3_a_visible_lead_does_not_describe_hidden_evidence() {
-    let mut reports = vec![
+    let mut reports = at_lab(&[
         // Hidden from DEA: RED and AMBER+STRICT evidence at the laboratory.
-        ReportSpec {
-            mark: 1,
-            kind: 0,
-            near_lab: true,
-            jitter: 0,
-        },
-        ReportSpec {
-            mark: 1,
-            kind: 1,
-            near_lab: true,
-            jitter: 3,
-        },
-        ReportSpec {
-            mark: 2,
-            kind: 0,
-            near_lab: true,
-            jitter: 6,
-        },
-        ReportSpec {
-            mark: 1,
-            kind: 1,
-            near_lab: true,
-            jitter: 25,
-        },
-        ReportSpec {
-            mark: 2,
-            kind: 1,
-            near_lab: true,
-            jitter: 35,
-        },
-        ReportSpec {
-            mark: 1,
-            kind: 0,
-            near_lab: true,
-            jitter: 70,
-        },
-        ReportSpec {
-            mark: 2,
-            kind: 0,
-            near_lab: true,
-            jitter: 90,
-        },
+        (1, 0, 0),
+        (1, 1, 3),
+        (2, 0, 6),
+        (1, 1, 25),
+        (2, 1, 35),
+        (1, 0, 70),
+        (2, 0, 90),
         // Visible to DEA.
-        ReportSpec {
-            mark: 0,
-            kind: 0,
-            near_lab: true,
-            jitter: 9,
-        },
-        ReportSpec {
-            mark: 0,
-            kind: 1,
-            near_lab: true,
-            jitter: 12,
-        },
-        ReportSpec {
-            mark: 0,
-            kind: 1,
-            near_lab: true,
-            jitter: 50,
-        },
-        ReportSpec {
-            mark: 0,
-            kind: 0,
-            near_lab: true,
-            jitter: 60,
-        },
-    ];
+        (0, 0, 9),
+        (0, 1, 12),
+        (0, 1, 50),
+        (0, 0, 60),
+    ]);
     reports.extend(background(|k| (k % 5) as usize));
     let s = Scenario {
         marks: marks(),

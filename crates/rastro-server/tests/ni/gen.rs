@@ -61,6 +61,8 @@ pub struct TripSpec {
     pub fix_marks: Vec<usize>,
     /// Deliver at the laboratory instead of the declared destination.
     pub undeclared: bool,
+    /// Change vehicle halfway (a declared transfer, marked like the loading).
+    pub transfer: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +127,7 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
                 any::<bool>(),
                 proptest::collection::vec(any::<usize>(), 1..4),
                 proptest::bool::weighted(0.2),
+                proptest::bool::weighted(0.3),
             )
                 .prop_map(
                     |(
@@ -139,6 +142,7 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
                         dark,
                         fix_marks,
                         undeclared,
+                        transfer,
                     )| TripSpec {
                         mark,
                         custody,
@@ -151,6 +155,7 @@ pub fn scenario() -> impl Strategy<Value = Scenario> {
                         dark,
                         fix_marks,
                         undeclared,
+                        transfer,
                     },
                 ),
             1..4,
@@ -424,6 +429,28 @@ pub fn records(s: &Scenario) -> Vec<Record> {
                 to_vehicle: None,
             }));
         }
+        // Some loads change vehicle halfway (a declared transfer, marked like the loading): the
+        // track then follows the other vehicle, which a viewer may know only if it sees the
+        // transfer.
+        if t.transfer && s.vehicles.len() > 1 {
+            let (eo, em) = m(s, t.custody[1]);
+            out.push(Record::Custody(Custody {
+                id: format!("E-{i}-transfer"),
+                originator: eo,
+                marking: em,
+                consignment: cid.clone(),
+                event: CustodyKind::Transfer,
+                time_ms: loaded + (tm - loaded) / 2,
+                place: None,
+                position: None,
+                vehicle: Some(vehicle.clone()),
+                party: None,
+                quantity: None,
+                unit: None,
+                cas_found: None,
+                to_vehicle: Some(format!("V-{}", (t.vehicle + 1) % s.vehicles.len())),
+            }));
+        }
     }
     for (i, r) in s.reports.iter().enumerate() {
         let (o, mk) = m(s, r.mark);
@@ -516,6 +543,19 @@ pub fn marking(org: usize, tlp: u8, rel: &[usize]) -> Mark {
 
 /// Weak reports (seizures) scattered over the city, the `k`-th marked `mark_of(k)`: the
 /// background a hot spot stands out of.
+/// Reports at the laboratory, one per `(mark, kind, jitter)`.
+pub fn at_lab(specs: &[(usize, u8, u8)]) -> Vec<ReportSpec> {
+    specs
+        .iter()
+        .map(|&(mark, kind, jitter)| ReportSpec {
+            mark,
+            kind,
+            near_lab: true,
+            jitter,
+        })
+        .collect()
+}
+
 pub fn background(mark_of: impl Fn(u8) -> usize) -> Vec<ReportSpec> {
     (0..14u8)
         .map(|k| ReportSpec {
@@ -542,6 +582,7 @@ pub fn trip(mark: usize, custody: [usize; 4], consignee: usize, vehicle: usize) 
         dark: false,
         fix_marks: vec![0],
         undeclared: false,
+        transfer: false,
     }
 }
 
@@ -597,43 +638,25 @@ pub fn dense() -> Scenario {
         ],
         trips: vec![
             TripSpec {
-                mark: 0,
-                custody: [0, 1, 1, 0],
-                consignee: 0,
-                vehicle: 0,
-                dest: 0,
                 qty_kg: 60,
                 short: true,
                 to_lab: true,
-                dark: false,
                 fix_marks: vec![0, 1],
-                undeclared: false,
+                ..trip(0, [0, 1, 1, 0], 0, 0)
             },
             TripSpec {
-                mark: 0,
-                custody: [0, 0, 0, 0],
-                consignee: 2,
-                vehicle: 1,
                 dest: 1,
                 qty_kg: 70,
-                short: false,
                 to_lab: true,
                 dark: true,
                 fix_marks: vec![3, 0],
-                undeclared: false,
+                ..trip(0, [0, 0, 0, 0], 2, 1)
             },
             TripSpec {
-                mark: 2,
-                custody: [2, 2, 1, 2],
-                consignee: 1,
-                vehicle: 1,
-                dest: 0,
                 qty_kg: 90,
-                short: false,
-                to_lab: false,
-                dark: false,
                 fix_marks: vec![2],
                 undeclared: true,
+                ..trip(2, [2, 2, 1, 2], 1, 1)
             },
         ],
         reports: vec![
