@@ -299,3 +299,120 @@ fn a_declared_transfer_hands_the_track_to_the_receiving_vehicle() {
         "{alerts}"
     );
 }
+
+/// The GPS rows of one trip from the port to the plant, every 60 s, starting at `t0_s`; with
+/// `rest`, an hour's stop at `stop` on the way.
+fn trip_rows(vehicle: &str, t0_s: i64, rest: Option<(f64, f64)>) -> String {
+    let (port, plant) = ((19.06, -104.30), (20.66, -103.32));
+    type Leg = ((f64, f64), (f64, f64), usize);
+    let mut legs: Vec<Leg> = Vec::new();
+    match rest {
+        Some(s) => {
+            legs.push((port, s, 172));
+            legs.push((s, s, 60));
+            legs.push((s, plant, 10));
+        }
+        None => legs.push((port, plant, 182)),
+    }
+    let mut out = String::new();
+    let mut k = 0i64;
+    for (from, to, n) in legs {
+        for i in 1..=n {
+            let f = i as f64 / n as f64;
+            k += 1;
+            let t = rastro_core::format_time_ms((t0_s + k * 60) * 1000);
+            out.push_str(&format!(
+                "{vehicle}-{t0_s}-{k},ANAM,AMBER,,gps,vehicle,{vehicle},{t},{:.5},{:.5},8,1\n",
+                from.0 + (to.0 - from.0) * f,
+                from.1 + (to.1 - from.1) * f
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_stop_the_fleet_later_shows_to_be_a_truck_stop_is_explained_on_the_next_run() {
+    // C0's truck rests an hour in Guadalajara at a place no registry lists. Six carriers are
+    // known, none other stops there: an unscheduled stop. Then three other carriers' trucks
+    // rest at the same place; the next (incremental) run withdraws C0's alert.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let stop = (20.596, -103.359);
+    let day = 86_400;
+    let t0 = 1_772_000_000;
+    let w = |name: &str, text: String| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let ts = |s: i64| rastro_core::format_time_ms(s * 1000);
+    let batch = |tag: &str, trips: std::ops::Range<i64>, rest: &dyn Fn(i64) -> bool| {
+        let mut v = String::from(
+            "id,originator,tlp,releasable_to,plate,vehicle_kind,carrier,report_interval_s,imo,mmsi\n",
+        );
+        let mut c = String::from("id,originator,tlp,releasable_to,declaration,cas,hs,description,quantity,unit,importer,consignee,destination,port,vessel_imo,container,arrival,vessel_mmsi,route,corridor_m,trip\n");
+        let mut e = String::from("id,originator,tlp,releasable_to,consignment,event,time,place,lat,lon,vehicle,party,quantity,unit,cas_found,to_vehicle\n");
+        let mut o = String::from(
+            "id,originator,tlp,releasable_to,source,subject_kind,subject,time,lat,lon,accuracy_m,confidence\n",
+        );
+        for k in trips {
+            let start = t0 + k * day;
+            v.push_str(&format!("V{k},ANAM,AMBER,,AAA{k:04},truck,K{k},60,,\n"));
+            c.push_str(&format!("C{k},ANAM,AMBER,,26 10 3948 000000{k},1609-66-1,293339,norfentanyl,500,kg,P1,P1,PLANT,MXZLO,,,{},,,,\n", ts(start - day)));
+            e.push_str(&format!(
+                "E{k}-1,ANAM,AMBER,,C{k},loaded,{},PORT,19.06,-104.3,V{k},,,,,\n",
+                ts(start)
+            ));
+            let minutes = if rest(k) { 242 } else { 182 };
+            e.push_str(&format!(
+                "E{k}-2,ANAM,AMBER,,C{k},delivered,{},PLANT,20.66,-103.32,V{k},,,,,\n",
+                ts(start + minutes * 60 + 60)
+            ));
+            o.push_str(&trip_rows(&format!("V{k}"), start, rest(k).then_some(stop)));
+        }
+        [
+            w(&format!("vehicles-{tag}.csv"), v),
+            w(&format!("consignments-{tag}.csv"), c),
+            w(&format!("custody-{tag}.csv"), e),
+            w(&format!("observations-{tag}.csv"), o),
+        ]
+    };
+    let places = w("places.csv", "id,originator,tlp,releasable_to,place_kind,name,lat,lon,radius_m,locode,country,operator,land_use,opening_hours,utc_offset\n\
+        PORT,ANAM,CLEAR,,port,Puerto de Manzanillo,19.06,-104.3,3000,MXZLO,MX,,,,\n\
+        PLANT,ANAM,AMBER,,customer,Planta Uno,20.66,-103.32,300,,MX,,industrial,,\n".into());
+    let now = ["--now", "2026-06-01T00:00:00Z"];
+    let stop_alert = |db: &Path| {
+        json(&rastro(db, &["alerts", "--json"]))
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["typology"] == "unscheduled_stop" && a["subject"] == "C0")
+    };
+    let first = batch("a", 0..6, &|k| k == 0);
+    let mut args = vec!["ingest", places.as_str()];
+    args.extend(first.iter().map(String::as_str));
+    rastro(&db, &args);
+    rastro(&db, &["analyze", "--json", now[0], now[1]]);
+    assert!(
+        stop_alert(&db),
+        "C0's stop is unscheduled while no other carrier stops there"
+    );
+    let second = batch("b", 6..9, &|_| true);
+    let mut args = vec!["ingest"];
+    args.extend(second.iter().map(String::as_str));
+    rastro(&db, &args);
+    let report = json(&rastro(&db, &["analyze", "--json", now[0], now[1]]));
+    assert!(
+        !stop_alert(&db),
+        "three other carriers rest there now, so C0's stop is a truck stop: {report}"
+    );
+    assert!(
+        report["views"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["explained_stops"].as_u64().unwrap_or(0) >= 1),
+        "{report}"
+    );
+}

@@ -532,6 +532,20 @@ fn explained_anew(
     Ok(out)
 }
 
+/// The learned-grid cells around a consignment's unexplained stops: when the popularity of
+/// one of them grows, the learned normal may explain the stop, so the consignment is analysed
+/// again ([`explained_anew`]).
+fn concerns_of(grid: &rastro_learn::Grid, stops: &[StopSummary]) -> Vec<u64> {
+    let mut out: Vec<u64> = stops
+        .iter()
+        .filter(|s| s.class == StopClass::Unexplained)
+        .flat_map(|s| grid.around(s.lat, s.lon))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// A vehicle's carrier as learning knows it: its declared carrier, or itself when it has none.
 fn carrier_of(d: &ViewData<'_>, vehicle: &str) -> u32 {
     match d
@@ -617,6 +631,7 @@ fn explained_by_fleet(
                             stop.class = StopClass::Rest;
                         }
                     }
+                    st.concerns = concerns_of(model.grid(), &st.stops);
                     store.put_consignment_state(v.vid, id, &st)?;
                 }
                 n += e;
@@ -692,6 +707,7 @@ fn consignments(
     progress: &dyn Fn(usize, usize),
 ) -> Result<(), AnalyzeError> {
     let union: BTreeSet<&str> = touched.iter().flatten().map(String::as_str).collect();
+    let grid = rastro_learn::Grid::new(env.settings.learn.cell_m);
     let total = union.len();
     let geo = geography_prior();
     let contexts: Vec<Context<'_>> = env
@@ -833,6 +849,7 @@ fn consignments(
                             last_obs: String::new(),
                         })
                         .collect();
+                    state.concerns = concerns_of(&grid, &state.stops);
                     state.gaps = a
                         .gaps
                         .iter()
