@@ -177,6 +177,45 @@ fn the_simulator_truth_never_reaches_analysis() {
 }
 
 #[test]
+fn the_simulator_drives_its_own_roads() {
+    // Lesson of issue 14: analytics tuned against a simulator that shares their model of the
+    // world measure the simulator. The simulator takes only public facts from rastro-geo
+    // (cities, ports, urban radii); its roads, stops and routes are its own (world/roads.rs).
+    // The road graph the analytics fall back on (nodes, edges, paths, roadside stops, the
+    // road factor) must not appear in it.
+    let forbidden = [
+        "ROAD_FACTOR",
+        "rastro_geo::Roadside",
+        "g.path(",
+        "g.path_length_m",
+        "g.roadside",
+        "g.port_node",
+        "g.nearest_node",
+        "g.node_name",
+        "g.nodes",
+        "g.adj",
+        "g.edges",
+    ];
+    let mut files = Vec::new();
+    rust_files(&crates()["rastro-sim"].join("src"), &mut files);
+    assert!(!files.is_empty());
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            for bad in forbidden {
+                assert!(
+                    !line.contains(bad),
+                    "{}:{}: the simulator uses the analytics' road graph ({bad}); drive on \
+                     world/roads.rs instead",
+                    f.display(),
+                    n + 1
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn analysis_crates_do_no_io() {
     // The pure stages take values and return values; the store and the filesystem are the
     // pipeline's business.

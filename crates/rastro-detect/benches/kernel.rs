@@ -88,6 +88,7 @@ fn bench(c: &mut Criterion) {
         catalogue: &catalogue,
         known_places: &known,
         config: &config,
+        normal: None,
     };
     let cons = Consignment {
         id: "C1".into(),
@@ -147,6 +148,7 @@ fn bench(c: &mut Criterion) {
                     prior_consignments: 1,
                     other_drops: Vec::new(),
                     named: Vec::new(),
+                    carrier: 0,
                     now_ms: T0,
                 };
                 analyse(case, &ctx)

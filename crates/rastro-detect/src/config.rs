@@ -11,8 +11,21 @@ pub struct Config {
     pub max_speed_kmh: f64,
     /// Half-width of the corridor around the expected route.
     pub corridor_m: f64,
-    /// Off-corridor fixes needed before a deviation is called.
+    /// Off-corridor (or, with a learned model, off-road) fixes needed before a deviation is
+    /// called.
     pub deviation_min_fixes: usize,
+    /// A stretch off the learned roads must reach this far from them to be a detour.
+    pub detour_min_depth_m: f64,
+    /// A stretch without a stop whose entry and exit lie farther apart than this many times
+    /// its depth is another road between two learned ones, not an excursion.
+    pub detour_max_chord_depth: f64,
+    /// Fixes this close to where the trip starts are its departure (a yard, a port's roads).
+    pub detour_origin_m: f64,
+    /// A stop off the learned roads is a detour's goal when the track left from, and came
+    /// back to, points within this path distance of it (each way) that lie close together
+    /// compared with the stop's distance from them (`detour_max_chord_depth`): an excursion,
+    /// not a rest on a road the model has not seen enough carriers drive.
+    pub detour_reach_m: f64,
     /// Stop detection (MovingPandas semantics).
     pub stop_max_diameter_m: f64,
     pub stop_min_duration_s: f64,
@@ -54,6 +67,10 @@ impl Default for Config {
             max_speed_kmh: 200.0,
             corridor_m: 12_000.0,
             deviation_min_fixes: 3,
+            detour_min_depth_m: 400.0,
+            detour_max_chord_depth: 2.0,
+            detour_origin_m: 2000.0,
+            detour_reach_m: 25_000.0,
             stop_max_diameter_m: 250.0,
             stop_min_duration_s: 1200.0,
             gap_min_s: 900.0,

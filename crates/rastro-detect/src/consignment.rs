@@ -2,7 +2,9 @@
 //! destination, quantity shortfall, mis-declaration and front consignee.
 //!
 //! Scores (all in [0, 1], alerts at >= the configured threshold, 0.5 by default):
-//! - route_deviation: 0.5 at the corridor edge, rising linearly to 1 at 5 corridor widths out.
+//! - route_deviation: with a warm learned model, a detour off the roads unrelated carriers
+//!   drive ([`crate::detour`]: 0.5 to 1 with depth and dwell); before that, 0.5 at the edge of
+//!   the corridor around the map's expected route, rising linearly to 1 at 5 corridor widths.
 //! - unscheduled_stop: 0.7 to 1 for a stop inside a city's built-up area (longer is higher);
 //!   0.2 to 0.45 outside, so rural stops (breakdowns) are scored but never alerted alone.
 //! - tracking_gap: 0.6 to 1 when the silence holds at least `stop_min_duration_s` of time the
@@ -35,6 +37,8 @@ pub struct Context<'a> {
     pub catalogue: &'a Catalogue,
     pub known_places: &'a [Place],
     pub config: &'a Config,
+    /// The view's learned normal, when there is one (route deviation reads it once warm).
+    pub normal: Option<crate::detour::Normal<'a>>,
 }
 
 /// One consignment with everything a deployment knows about it.
@@ -53,6 +57,8 @@ pub struct Case<'a> {
     pub other_drops: Vec<Position>,
     /// Parties linked to the consignee that reports name or watch lists hold.
     pub named: Vec<Named<'a>>,
+    /// The vehicle's carrier as the learned model knows it (`rastro_learn::carrier_id`).
+    pub carrier: u32,
     pub now_ms: i64,
 }
 
@@ -90,6 +96,9 @@ pub struct Analysis {
     pub rejected: Vec<Rejected>,
     pub stops: Vec<StopInfo>,
     pub gaps: Vec<Gap>,
+    /// Positions where the learned normal's popularity decided the route-deviation answer:
+    /// when it grows there, the consignment deserves another look.
+    pub concerns: Vec<Position>,
 }
 
 fn first_event(custody: &[Custody], kind: CustodyKind) -> Option<&Custody> {
@@ -182,6 +191,7 @@ pub fn analyse(mut case: Case<'_>, ctx: &Context<'_>) -> Analysis {
         rejected: cleaned.rejected.clone(),
         stops: Vec::new(),
         gaps: trip_gaps.clone(),
+        concerns: Vec::new(),
     };
 
     let dest_pos = case.destination.map(|p| p.position);
@@ -207,7 +217,15 @@ pub fn analyse(mut case: Case<'_>, ctx: &Context<'_>) -> Analysis {
     undeclared_destination(c, case.custody, case.destination, gps, cfg, &mut out.alerts);
     front_consignee(&case, ctx, &mut out.alerts);
     if !gps.is_empty() {
-        route_deviation(c, gps, case.destination, ctx, &mut out.alerts);
+        // The learned normal decides whenever there is one, young or not: the public road
+        // graph is not the roads trucks drive (a corridor round it alerted on most trips of
+        // an independently modelled world), so it is only the answer without any model.
+        match ctx.normal {
+            Some(normal) => {
+                out.concerns = learned_deviation(&case, gps, normal, ctx, &mut out.alerts);
+            }
+            None => route_deviation(c, gps, case.destination, ctx, &mut out.alerts),
+        }
         out.stops = unscheduled_stops(
             c,
             gps,
@@ -319,6 +337,8 @@ fn quantity_shortfall(c: &Consignment, custody: &[Custody], cfg: &Config, alerts
 /// How long before a delivery event the track must still report for its last fix to say
 /// where the delivery happened.
 const DELIVERY_TRACK_S: i64 = 3 * 3600;
+/// The last two fixes give the vehicle's pace at the end of its track only when this close.
+const PACE_WINDOW_S: i64 = 15 * 60;
 
 /// A delivery away from the declared destination: where the custody event puts it, and where
 /// the track ends before it (the event's own position, or its lack of one, never overrides
@@ -387,7 +407,19 @@ fn undeclared_destination(
         lat: last.lat,
         lon: last.lon,
     };
-    if let Some(d) = far(p) {
+    // Where the vehicle could have got to by the handover at its last pace: a sparse tracker
+    // (a fix every two minutes, a lost fix or two) last reports a moving truck kilometres
+    // before the gate, while one that stopped at an undeclared place reports standing there.
+    let pace_mps = match gps.len().checked_sub(2).map(|k| &gps[k]) {
+        Some(prev) if last.t_ms > prev.t_ms && last.t_ms - prev.t_ms <= PACE_WINDOW_S * 1000 => {
+            haversine_m(prev.lat, prev.lon, last.lat, last.lon)
+                / ((last.t_ms - prev.t_ms) as f64 / 1000.0)
+        }
+        _ => 0.0,
+    };
+    let reach_m = pace_mps * ((e.time_ms - last.t_ms) as f64 / 1000.0);
+    let beyond = far(p).filter(|&d| d > limit_m + reach_m);
+    if let Some(d) = beyond {
         let summary = format!(
             "the track ends {:.1} km from the declared destination {} ({}) before {} {}",
             d / 1000.0,
@@ -634,6 +666,82 @@ fn route_deviation(
         summary,
         &markings,
     ));
+}
+
+/// Route deviation against the learned normal: one alert per detour ([`crate::detour`]),
+/// located at its longest dwell or, without one, at its deepest point. Returns the positions
+/// whose popularity decided it.
+fn learned_deviation(
+    case: &Case<'_>,
+    gps: &[Fix],
+    normal: crate::detour::Normal<'_>,
+    ctx: &Context<'_>,
+    alerts: &mut Vec<Alert>,
+) -> Vec<Position> {
+    let trip = crate::detour::Trip {
+        destination: case.destination,
+        other_drops: &case.other_drops,
+        known_places: ctx.known_places,
+        carrier: case.carrier,
+    };
+    let (found, concerns) = crate::detour::detours(gps, &trip, normal, ctx.config);
+    for d in found {
+        let at = d.dwell_at.unwrap_or(d.deepest);
+        let end = d.exit.unwrap_or(d.last);
+        let mut idx = vec![d.entry, d.first, d.deepest, at, d.last, end];
+        idx.sort_unstable();
+        idx.dedup();
+        let evidence: Vec<String> = idx.iter().map(|&i| gps[i].obs_id.to_string()).collect();
+        let markings: Vec<&Marking> = idx.iter().map(|&i| &*gps[i].marking).collect();
+        let minutes = (gps[end].t_ms - gps[d.entry].t_ms) as f64 / 60_000.0;
+        let summary = if d.dwell_s > 0.0 {
+            format!(
+                "detour off the roads other carriers drive: {:.1} km out, {:.0} min stopped there, {:.1} km driven in {:.0} min",
+                d.depth_m / 1000.0,
+                d.dwell_s / 60.0,
+                d.path_m / 1000.0,
+                minutes
+            )
+        } else {
+            format!(
+                "detour off the roads other carriers drive: {:.1} km out and back, {:.1} km driven in {:.0} min",
+                d.depth_m / 1000.0,
+                d.path_m / 1000.0,
+                minutes
+            )
+        };
+        // Said when the model is too young to know the roads (few carriers learned).
+        let summary = if normal.model.is_cold(normal.learn) {
+            format!(
+                "{summary} (young model: {} carriers learned)",
+                normal.model.carriers()
+            )
+        } else {
+            summary
+        };
+        let f = &gps[at];
+        let mut a = alert(
+            Typology::RouteDeviation,
+            case.consignment,
+            &gps[d.first].obs_id,
+            gps[d.first].t_ms,
+            Some(Position {
+                lat: f.lat,
+                lon: f.lon,
+            }),
+            d.score,
+            evidence,
+            summary,
+            &markings,
+        );
+        a.facts.insert("depth_m".into(), d.depth_m.round());
+        a.facts.insert("dwell_s".into(), d.dwell_s.round());
+        a.facts.insert("path_m".into(), d.path_m.round());
+        a.facts.insert("start_ms".into(), gps[d.entry].t_ms as f64);
+        a.facts.insert("end_ms".into(), gps[end].t_ms as f64);
+        alerts.push(a);
+    }
+    concerns
 }
 
 fn known_place_at(p: Position, places: &[Place]) -> Option<&Place> {

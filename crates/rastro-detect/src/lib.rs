@@ -12,12 +12,14 @@
 
 pub mod config;
 pub mod consignment;
+pub mod detour;
 pub mod fleet;
 pub mod links;
 pub mod normal;
 
 pub use config::Config;
 pub use consignment::{analyse, Analysis, Case, Context};
+pub use detour::Normal;
 pub use fleet::{convergence, structuring, FleetItem, SuspiciousPoint};
 pub use links::{IdentifierLinks, PartyLinks};
 pub use normal::explain;

@@ -293,6 +293,7 @@ fn check_full(
         catalogue: &w.catalogue,
         known_places: &w.known,
         config: &w.config,
+        normal: None,
     };
     let case = Case {
         consignment: &c,
@@ -311,6 +312,7 @@ fn check_full(
                 via: via.map(str::to_string),
             })
             .collect(),
+        carrier: 0,
         now_ms: end + 86_400_000,
     };
     analyse(case, &ctx)
@@ -573,6 +575,27 @@ fn a_delivery_event_without_coordinates_does_not_override_the_gps() {
         Leg::Stop(300),
     ];
     assert!(check(Typology::UndeclaredDestination, &died, no_position).is_empty());
+    // A sparse tracker whose last fix is a moving truck 8 km before the plant, minutes before
+    // the delivery: at its pace it reaches the gate by then, so nothing is undeclared.
+    let before_gate = destination(site().position, 270.0, 8000.0);
+    let sparse = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Drive(before_gate),
+        Leg::Dark,
+        Leg::Drive(site().position),
+    ];
+    assert!(check(Typology::UndeclaredDestination, &sparse, no_position).is_empty());
+    // Look-alike: the truck stands at that place instead (it stopped there), then the
+    // delivery: the track ends where the goods went.
+    let stood = [
+        Leg::Drive(MANZANILLO),
+        Leg::Drive(COLIMA),
+        Leg::Drive(before_gate),
+        Leg::Stop(30),
+    ];
+    let a = check(Typology::UndeclaredDestination, &stood, no_position);
+    assert_eq!(a.len(), 1, "{a:?}");
 }
 
 fn received(

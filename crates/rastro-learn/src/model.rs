@@ -33,13 +33,16 @@ pub struct LearnConfig {
     pub dwell_min_s: f64,
     /// Carriers other than a vehicle's own that make a road cell normal for it.
     pub road_min_carriers: u32,
+    /// Carriers other than a vehicle's own that make a road busy: a detour starts where the
+    /// vehicle leaves the busy roads (streets fewer carriers use are inside it).
+    pub road_busy_carriers: u32,
     /// Carriers other than a vehicle's own that make a stop place normal for it.
     pub stop_min_carriers: u32,
     /// A published (exported) model keeps only cells used by at least this many distinct
     /// carriers: the documented aggregate a host nation may declassify.
     pub k_anonymity: u32,
     /// Below this many distinct carriers in the whole model, it is too young to say what is
-    /// normal; detectors then fall back on the public geography.
+    /// normal: it explains no stop, and route deviations judged on it say "young model".
     pub warm_carriers: u32,
 }
 
@@ -51,7 +54,8 @@ impl Default for LearnConfig {
             join_max_kmh: 150.0,
             dwell_radius_m: 150.0,
             dwell_min_s: 600.0,
-            road_min_carriers: 2,
+            road_min_carriers: 3,
+            road_busy_carriers: 6,
             stop_min_carriers: 3,
             k_anonymity: 5,
             warm_carriers: 6,
@@ -555,8 +559,9 @@ mod tests {
         let cfg = LearnConfig::default();
         let mut m = Model::new(&cfg);
         let mut grown = Vec::new();
-        // Three carriers drive one road (about 1 km a minute); a fourth drives alone elsewhere.
-        for c in ["A", "B", "C"] {
+        // Four carriers drive one road (about 1 km a minute), so each sees three others there
+        // (`road_min_carriers`); a fifth drives alone elsewhere.
+        for c in ["A", "B", "C", "E"] {
             m.learn_track(
                 carrier_id(c),
                 &drive(20.0, -103.0, 30, 0.01, 0),

@@ -2,14 +2,15 @@
 //!
 //! 1. [`plan`](crate::views::plan): group audiences into views (what each may see).
 //! 2. [`Inputs::load`]: read the records once; each view filters them by class.
-//! 3. [`learn`]: update each view's learned normal from the fixes it may see, on its own
-//!    connection and threads, while steps 4 and 5 run.
+//! 3. [`learn`]: update each view's learned normal from the fixes it may see (reading on one
+//!    thread, turning tracks into cells on another), before any consignment is analysed:
+//!    route deviation reads it.
 //! 4. [`touched`]: per view, the consignments whose inputs changed since its cursors.
 //! 5. [`consignments`]: for each touched consignment read custody and fixes once, then build
 //!    each view's case from what that view sees and analyse it; views whose case is identical
-//!    (same context, same visible custody and fixes) share one analysis. Then, once learning
-//!    is done, the same for the consignments whose places of concern the learned normal may
-//!    now explain differently ([`explained_anew`]).
+//!    (same context and model, same visible custody and fixes) share one analysis. Then the
+//!    same for the consignments whose places of concern (unexplained stops, stretches off
+//!    the learned roads) the grown model may now judge differently ([`explained_anew`]).
 //! 6. [`fleet`]: structuring and convergence per view.
 //! 7. [`crate::leads::compute_leads`]: leads per view.
 //! 8. finish: cursors and models per view.
@@ -174,10 +175,10 @@ pub fn analyze(
         .collect();
 
     step("load");
-    // 3–5. Learning, what to analyse, consignments. No per-consignment detector reads the
-    // learned model (see the context below), so learning runs on its own connection and
-    // threads while the consignments are analysed; consignments whose places of concern the
-    // grown model may now explain differently are analysed after both, in a second pass.
+    // 3. Learning, before the consignments: route deviation reads the learned normal.
+    let learned = learn(store, &inputs, &views, &data, opts)?;
+    step("learn");
+    // 4–5. What to analyse, consignments.
     let (mut unlinked, mut undeclared) = (0, 0);
     let touched = touched(
         store,
@@ -191,18 +192,19 @@ pub fn analyze(
     // Two views share a consignment's analysis when everything the per-consignment detectors
     // read is the same for both: the case (custody and fixes, hashed per case below) and the
     // context, which is the view's places, parties, vehicles, consignments, custody and reports
-    // (known places, the consignee, prior imports, parties named in reports). The learned model
-    // is not read by these detectors, so it is not part of the context: a detector that starts
-    // reading it must add it here (and learning must then finish before consignments start),
-    // or views would share results they may not.
+    // (known places, the consignee, prior imports, parties named in reports) and its learned
+    // model (its digest). A detector that starts reading anything else must add it here, or
+    // views would share results they may not.
     let case_classes = inputs.case_context_classes();
     let ctx_fp: Vec<u64> = views
         .iter()
-        .map(|v| {
+        .zip(&learned.models)
+        .map(|(v, m)| {
             let mut h = xxhash_rust::xxh3::Xxh3::new();
             for c in case_classes.iter().filter(|c| v.sees(**c)) {
                 h.update(&c.to_le_bytes());
             }
+            h.update(&m.digest().to_le_bytes());
             h.digest()
         })
         .collect();
@@ -213,58 +215,20 @@ pub fn analyze(
         ctx_fp: &ctx_fp,
         catalogue: &catalogue,
         settings: &opts.settings,
+        models: &learned.models,
         now_ms: opts.now_ms,
     };
-    let learner = store.reader()?;
-    let (learned, analysed) = std::thread::scope(|scope| {
-        let (views, data, inputs) = (&views, &data, &inputs);
-        let job = learner.map(|r| scope.spawn(move || learn(&r, inputs, views, data, opts)));
-        // Without a second connection (an in-memory store), learning runs first.
-        let first = match job {
-            Some(_) => None,
-            None => Some(learn(store, inputs, views, data, opts)),
-        };
-        let analysed = consignments(store, actor, &env, &touched, &mut reports, progress);
-        let learned = match (first, job) {
-            (Some(l), _) => l,
-            // A panic there is a bug, not bad input: it is passed on as it came.
-            (None, Some(j)) => j.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
-            (None, None) => unreachable!("learning ran on one side or the other"),
-        };
-        (learned, analysed)
-    });
-    analysed?;
-    let learned = learned?;
-    step("learn and consignments");
+    consignments(store, actor, &env, &touched, &mut reports, progress)?;
+    step("consignments");
     let again = explained_anew(store, &views, &learned.grown, &touched)?;
     if again.iter().any(|t| !t.is_empty()) {
         consignments(store, actor, &env, &again, &mut reports, progress)?;
     }
-    let models = learned.models;
-    for (r, (vehicles, carriers)) in reports.iter_mut().zip(learned.counts) {
-        r.learned_vehicles = vehicles;
-        r.learned_carriers = carriers;
+    let models = &learned.models;
+    for (r, (vehicles, carriers)) in reports.iter_mut().zip(&learned.counts) {
+        r.learned_vehicles = *vehicles;
+        r.learned_carriers = *carriers;
     }
-    let done: Vec<BTreeSet<String>> = touched
-        .into_iter()
-        .zip(again)
-        .map(|(mut t, a)| {
-            t.extend(a);
-            t
-        })
-        .collect();
-    explained_by_fleet(
-        store,
-        actor,
-        &views,
-        &data,
-        &models,
-        &done,
-        &opts.settings.learn,
-        &mut reports,
-    )?;
-    step("explained");
-    step("grown");
     // 6. Fleet detectors, 7. leads, 8. cursors and models: one transaction per view.
     for (i, v) in views.iter().enumerate() {
         store.begin()?;
@@ -535,16 +499,28 @@ fn explained_anew(
 /// The learned-grid cells around a consignment's unexplained stops: when the popularity of
 /// one of them grows, the learned normal may explain the stop, so the consignment is analysed
 /// again ([`explained_anew`]).
-fn concerns_of(grid: &rastro_learn::Grid, stops: &[StopSummary]) -> Vec<u64> {
+fn concerns_of(
+    grid: &rastro_learn::Grid,
+    stops: &[StopSummary],
+    off_road: &[rastro_core::Position],
+) -> Vec<u64> {
     let mut out: Vec<u64> = stops
         .iter()
         .filter(|s| s.class == StopClass::Unexplained)
-        .flat_map(|s| grid.around(s.lat, s.lon))
+        .map(|s| (s.lat, s.lon))
+        .chain(off_road.iter().map(|p| (p.lat, p.lon)))
+        .flat_map(|(lat, lon)| grid.around(lat, lon))
         .collect();
     out.sort_unstable();
     out.dedup();
+    // Bounded: a track far from any learned road is re-read when any of these cells grows,
+    // and a few hundred of them say so as well as thousands.
+    out.truncate(MAX_CONCERNS);
     out
 }
+
+/// Learned-grid cells a consignment state remembers as its concerns.
+const MAX_CONCERNS: usize = 512;
 
 /// A vehicle's carrier as learning knows it: its declared carrier, or itself when it has none.
 fn carrier_of(d: &ViewData<'_>, vehicle: &str) -> u32 {
@@ -558,106 +534,6 @@ fn carrier_of(d: &ViewData<'_>, vehicle: &str) -> u32 {
     }
 }
 
-/// Step 5c: per view, the unscheduled-stop alerts of the consignments analysed in this run
-/// that the view's learned normal explains are withdrawn ([`rastro_detect::explain`]: a place
-/// where other carriers stop), and the stops are marked as rest with their popularity. One
-/// transaction per view, with its audit entry.
-#[allow(clippy::too_many_arguments)]
-fn explained_by_fleet(
-    store: &mut Store,
-    actor: &Actor,
-    views: &[PlannedView],
-    data: &[ViewData<'_>],
-    models: &[Model],
-    done: &[BTreeSet<String>],
-    cfg: &rastro_learn::LearnConfig,
-    reports: &mut [ViewReport],
-) -> Result<(), AnalyzeError> {
-    for (i, v) in views.iter().enumerate() {
-        let model = &models[i];
-        if model.is_cold(cfg) {
-            continue;
-        }
-        let mut subjects: BTreeSet<String> = BTreeSet::new();
-        let f = AlertFilter {
-            typology: Some(Typology::UnscheduledStop),
-            since_ms: None,
-            subject: None,
-            limit: None,
-        };
-        subjects.extend(
-            store
-                .alerts(v.vid, &f)?
-                .into_iter()
-                .map(|a| a.subject)
-                .filter(|id| done[i].contains(id)),
-        );
-        store.begin()?;
-        let r = (|| -> Result<usize, AnalyzeError> {
-            let mut n = 0;
-            for id in &subjects {
-                let Some(vehicle) = data[i]
-                    .custody_of_id(id)
-                    .into_iter()
-                    .filter(|e| e.event == CustodyKind::Loaded)
-                    .min_by_key(|e| e.time_ms)
-                    .and_then(|e| e.vehicle.clone())
-                else {
-                    continue;
-                };
-                let own = carrier_of(&data[i], &vehicle);
-                let f = AlertFilter {
-                    typology: None,
-                    since_ms: None,
-                    subject: Some(id.clone()),
-                    limit: None,
-                };
-                let mut alerts: Vec<Alert> = store
-                    .alerts(v.vid, &f)?
-                    .into_iter()
-                    .filter(|a| a.typology.per_consignment())
-                    .collect();
-                let e = rastro_detect::explain(&mut alerts, model, own, cfg);
-                if e == 0 {
-                    continue;
-                }
-                alerts.sort_by(|a, b| a.id.cmp(&b.id));
-                store.replace_consignment_alerts(v.vid, id, &alerts)?;
-                if let Some(mut st) = store.consignment_state(v.vid, id)? {
-                    for stop in st.stops.iter_mut() {
-                        let p = model.stop_popularity(stop.lat, stop.lon, own);
-                        stop.popularity = p;
-                        if stop.class == StopClass::Unexplained && p >= cfg.stop_min_carriers {
-                            stop.class = StopClass::Rest;
-                        }
-                    }
-                    st.concerns = concerns_of(model.grid(), &st.stops);
-                    store.put_consignment_state(v.vid, id, &st)?;
-                }
-                n += e;
-            }
-            audit_in_tx(
-                store,
-                actor,
-                "analyze.explained",
-                serde_json::json!({"view": v.vid, "stops": n}),
-            )?;
-            Ok(n)
-        })();
-        match r {
-            Ok(n) => {
-                store.commit()?;
-                reports[i].explained_stops = n;
-            }
-            Err(e) => {
-                store.rollback()?;
-                return Err(e);
-            }
-        }
-    }
-    Ok(())
-}
-
 /// What every consignment's analysis shares.
 struct Env<'a> {
     policy: &'a Policy,
@@ -666,6 +542,8 @@ struct Env<'a> {
     ctx_fp: &'a [u64],
     catalogue: &'a Catalogue,
     settings: &'a AnalysisSettings,
+    /// Each view's learned normal, complete before any consignment is analysed.
+    models: &'a [Model],
     now_ms: i64,
 }
 
@@ -713,11 +591,16 @@ fn consignments(
     let contexts: Vec<Context<'_>> = env
         .data
         .iter()
-        .map(|d| Context {
+        .zip(env.models)
+        .map(|(d, m)| Context {
             geo,
             catalogue: env.catalogue,
             known_places: &d.known,
             config: &env.settings.detect,
+            normal: Some(rastro_detect::Normal {
+                model: m,
+                learn: &env.settings.learn,
+            }),
         })
         .collect();
     // A second connection reads each consignment's fixes ahead of the detectors (a bounded
@@ -751,7 +634,8 @@ fn consignments(
                 Some(f) => f?,
                 None => fetch(store, env, touched, id)?,
             };
-            let mut memo: HashMap<u64, (Vec<Alert>, ConsignmentState, u64, u64)> = HashMap::new();
+            let mut memo: HashMap<u64, (Vec<Alert>, ConsignmentState, u64, u64, usize)> =
+                HashMap::new();
             // A class is one originator and one marking: its explicit marking is made once.
             let mut explicit: HashMap<i64, std::sync::Arc<rastro_core::Marking>> = HashMap::new();
             for p in plans {
@@ -807,13 +691,21 @@ fn consignments(
                         fixes: track,
                         prior_consignments: d.prior_consignments(c),
                         named: d.named_for(&c.consignee),
+                        carrier: p.carrier_ref.map_or(0, |veh| carrier_of(d, veh)),
                         other_drops: match (p.carrier_ref, p.window) {
                             (Some(veh), Some(w)) => d.other_drops(c, veh, w.from_ms, w.to_ms),
                             _ => Vec::new(),
                         },
                         now_ms: env.now_ms,
                     };
-                    let a = analyse(case, &contexts[p.view]);
+                    let own = case.carrier;
+                    let mut a = analyse(case, &contexts[p.view]);
+                    // What the fleet's learned normal explains: stops where other carriers
+                    // stop are rest, whatever the registry says (`rastro_detect::explain`).
+                    let model = &env.models[p.view];
+                    let lcfg = &env.settings.learn;
+                    let warm = !model.is_cold(lcfg);
+                    let explained = rastro_detect::explain(&mut a.alerts, model, own, lcfg);
                     let mut state = ConsignmentState::new(a.status);
                     state.eta_ms = a.eta_ms;
                     state.vehicle = p.vehicle.map(|x| x.id.clone());
@@ -832,24 +724,30 @@ fn consignments(
                     state.stops = a
                         .stops
                         .iter()
-                        .map(|s| StopSummary {
+                        .map(|s| {
+                            let popularity = model.stop_popularity(s.lat, s.lon, own);
+                            (s, popularity)
+                        })
+                        .map(|(s, popularity)| StopSummary {
                             start_ms: s.start_ms,
                             end_ms: s.end_ms,
                             lat: s.lat,
                             lon: s.lon,
-                            class: if s.known_place.is_some() {
+                            class: if s.known_place.is_some()
+                                || (warm && popularity >= lcfg.stop_min_carriers)
+                            {
                                 StopClass::Rest
                             } else {
                                 StopClass::Unexplained
                             },
                             place: s.known_place.clone(),
                             urban: s.urban.clone(),
-                            popularity: 0,
+                            popularity,
                             first_obs: String::new(),
                             last_obs: String::new(),
                         })
                         .collect();
-                    state.concerns = concerns_of(&grid, &state.stops);
+                    state.concerns = concerns_of(&grid, &state.stops, &a.concerns);
                     state.gaps = a
                         .gaps
                         .iter()
@@ -868,10 +766,11 @@ fn consignments(
                             state,
                             a.track.len() as u64,
                             a.rejected.len() as u64,
+                            explained,
                         ),
                     );
                 }
-                let (alerts, state, used, rejected) = &memo[&fp];
+                let (alerts, state, used, rejected, explained) = &memo[&fp];
                 store.replace_consignment_alerts(v.vid, id, alerts)?;
                 store.put_consignment_state(v.vid, id, state)?;
                 let r = &mut reports[p.view];
@@ -879,6 +778,7 @@ fn consignments(
                 r.consignments_shared += usize::from(shared);
                 r.fixes_used += used;
                 r.fixes_rejected += rejected;
+                r.explained_stops += explained;
                 if mine.is_empty() {
                     r.consignments_without_observations += 1;
                 }

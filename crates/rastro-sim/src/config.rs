@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 /// The default configuration, with a comment on every knob.
 pub const DEFAULT_CONFIG: &str = r#"# Rastro simulator configuration. Every value here is the default.
-# Scale presets (small, medium, national) override `consignments`, `period_days` and `labs`.
+# Scale presets (small, medium, national) override `consignments`, `period_days` and `labs`;
+# difficulty presets (easy, medium, hard) override the world's realism knobs (see
+# `Difficulty`): medium is this file.
 
 # Random seed: the same seed and configuration give byte-identical output.
 seed = 42
@@ -35,6 +37,17 @@ rest_max_s = 3000
 plate_read_prob = 0.95
 # Probability that a trip gets one aerial sighting (surveillance flights are sparse).
 aerial_prob = 0.15
+
+[roads]
+# The simulator's own roads (never the analytics' map): lateral wander of road geometry
+# (0 straight, 1 ordinary, 2 mountain roads), cities of at least this population with a ring
+# road that through traffic takes, the share of trucks whose carrier prefers an alternative
+# corridor, and the share of rest stops and fuel stations the place registry lists (toll
+# plazas and checkpoints are always listed).
+meander = 1.0
+ring_min_population = 1000000
+alternative_share = 0.25
+registry_listed = 0.8
 
 [diversion]
 # Fraction of consignments diverted by each scenario (multi-typology where the scenario is).
@@ -88,6 +101,7 @@ pub struct Config {
     pub period_days: u32,
     pub labs: usize,
     pub trucks: Trucks,
+    pub roads: RoadsCfg,
     pub diversion: Diversion,
     pub noise: Noise,
     pub reports: Reports,
@@ -107,6 +121,15 @@ pub struct Trucks {
     pub rest_max_s: u32,
     pub plate_read_prob: f64,
     pub aerial_prob: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoadsCfg {
+    pub meander: f64,
+    pub ring_min_population: u64,
+    pub alternative_share: f64,
+    pub registry_listed: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -176,7 +199,67 @@ impl Scale {
     }
 }
 
+/// How hard the world is on the analytics: road geometry, registry completeness, telemetry
+/// quality and benign anomalies. `Medium` is the default configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Difficulty {
+    /// Gently curved roads, no ring roads or alternative corridors, a complete registry, clean
+    /// telemetry, few benign anomalies.
+    Easy,
+    Medium,
+    /// Winding roads, ring roads round every large city, half the carriers on alternative
+    /// corridors, a registry missing four in ten rest stops, noisy sparse telemetry (2 min
+    /// reports, 15 m noise, 3% lost), more breakdowns, flat batteries and unlisted truck stops.
+    Hard,
+}
+
+impl Difficulty {
+    pub fn parse(s: &str) -> Option<Difficulty> {
+        match s {
+            "easy" => Some(Difficulty::Easy),
+            "medium" => Some(Difficulty::Medium),
+            "hard" => Some(Difficulty::Hard),
+            _ => None,
+        }
+    }
+}
+
 impl Config {
+    /// Sets the realism knobs of a difficulty level (volumes and seed stay).
+    pub fn apply_difficulty(&mut self, d: Difficulty) {
+        let base = Config::default_config();
+        self.roads = base.roads;
+        self.noise = base.noise;
+        self.trucks = base.trucks;
+        match d {
+            Difficulty::Medium => {}
+            Difficulty::Easy => {
+                self.roads.meander = 0.3;
+                self.roads.ring_min_population = u64::MAX;
+                self.roads.alternative_share = 0.0;
+                self.roads.registry_listed = 1.0;
+                self.noise.unlisted_truck_stop = 0.01;
+                self.noise.breakdown = 0.01;
+                self.noise.battery_failure = 0.01;
+                self.trucks.gps_noise_m = 5.0;
+                self.trucks.gps_dropout = 0.005;
+            }
+            Difficulty::Hard => {
+                self.roads.meander = 2.0;
+                self.roads.ring_min_population = 500_000;
+                self.roads.alternative_share = 0.5;
+                self.roads.registry_listed = 0.6;
+                self.noise.unlisted_truck_stop = 0.10;
+                self.noise.breakdown = 0.05;
+                self.noise.battery_failure = 0.05;
+                self.trucks.gps_noise_m = 15.0;
+                self.trucks.gps_dropout = 0.03;
+                self.trucks.report_interval_s = 120;
+                self.trucks.plate_read_prob = 0.8;
+            }
+        }
+    }
+
     pub fn default_config() -> Config {
         // DEFAULT_CONFIG is a constant checked by a unit test, so parsing it cannot fail.
         toml::from_str(DEFAULT_CONFIG).expect("DEFAULT_CONFIG parses (tested)")

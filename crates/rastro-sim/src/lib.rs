@@ -12,5 +12,5 @@ mod scenario;
 mod world;
 mod writer;
 
-pub use config::{Config, Scale, DEFAULT_CONFIG};
+pub use config::{Config, Difficulty, Scale, DEFAULT_CONFIG};
 pub use world::{run, SimError, Summary};

@@ -74,20 +74,21 @@ impl Scenario {
         )
     }
 
-    /// The typologies the route stages, once a lab was found for it; `off_route` says whether
-    /// the lab's city is off the declared route.
-    pub fn route_typologies(self, off_route: bool) -> Vec<&'static str> {
+    /// The typologies the route stages, once a lab was found for it.
+    pub fn route_typologies(self) -> Vec<&'static str> {
         match self {
             Scenario::DetourToLab => {
                 vec!["route_deviation", "unscheduled_stop", "quantity_shortfall"]
             }
-            Scenario::StopEnRoute => vec!["unscheduled_stop", "quantity_shortfall"],
-            Scenario::DarkStop => vec!["tracking_gap", "quantity_shortfall"],
-            // Delivering in a city off the declared route also leaves its corridor.
-            Scenario::UndeclaredDelivery if off_route => {
-                vec!["undeclared_destination", "route_deviation"]
+            // The lab sits in a neighbourhood away from the highways (at least 1.5 km), so
+            // reaching it leaves the roads legitimate traffic drives.
+            Scenario::StopEnRoute => {
+                vec!["route_deviation", "unscheduled_stop", "quantity_shortfall"]
             }
-            Scenario::UndeclaredDelivery => vec!["undeclared_destination"],
+            Scenario::DarkStop => vec!["tracking_gap", "quantity_shortfall"],
+            // Delivering at the lab, off the highways, also leaves the roads legitimate
+            // traffic drives.
+            Scenario::UndeclaredDelivery => vec!["undeclared_destination", "route_deviation"],
             Scenario::Misdeclared => vec!["mis_declaration"],
             Scenario::Legit | Scenario::FrontConsignee | Scenario::Structuring => Vec::new(),
         }
@@ -106,7 +107,7 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), 8);
         for s in Scenario::DIVERSIONS {
-            let staged = s.route_typologies(true);
+            let staged = s.route_typologies();
             assert!(
                 !staged.is_empty() || matches!(s, Scenario::FrontConsignee | Scenario::Structuring),
                 "{s:?}"
@@ -119,6 +120,6 @@ mod tests {
                 "{s:?}"
             );
         }
-        assert!(Scenario::Legit.route_typologies(true).is_empty());
+        assert!(Scenario::Legit.route_typologies().is_empty());
     }
 }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use rastro_app::{IngestOptions, OrgKind, Role};
 use rastro_core::Kind;
-use rastro_sim::{Config, Scale};
+use rastro_sim::{Config, Difficulty, Scale};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -20,6 +20,9 @@ const MARKER: &str = ".rastro-demo";
 pub struct DemoArgs {
     #[arg(long, default_value = "small", value_parser = ["small", "medium", "national"])]
     pub scale: String,
+    /// How hard the simulated world is on the analytics (roads, registry, telemetry, noise).
+    #[arg(long, default_value = "medium", value_parser = ["easy", "medium", "hard"])]
+    pub difficulty: String,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Folder for the scenario files (replaced if an earlier demo made it).
@@ -64,11 +67,13 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::write(a.dir.join(MARKER), "made by rastro demo\n")?;
     let mut cfg = Config::default_config();
     cfg.apply_scale(Scale::parse(&a.scale).unwrap_or(Scale::Small));
+    cfg.apply_difficulty(Difficulty::parse(&a.difficulty).unwrap_or(Difficulty::Medium));
     cfg.seed = a.seed;
     let data = a.dir.join("scenario");
     say(format!(
-        "1/4 simulating a {} scenario (seed {}) into {}",
+        "1/4 simulating a {} scenario ({} difficulty, seed {}) into {}",
         a.scale,
+        a.difficulty,
         a.seed,
         data.display()
     ));

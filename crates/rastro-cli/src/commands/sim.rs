@@ -4,7 +4,7 @@ use super::Global;
 use crate::output::print_json;
 use anyhow::Context;
 use clap::Args;
-use rastro_sim::{Config, Scale, DEFAULT_CONFIG};
+use rastro_sim::{Config, Difficulty, Scale, DEFAULT_CONFIG};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -19,6 +19,10 @@ pub struct SimulateArgs {
     /// Scale preset: small (~300 consignments), medium (~10,000), national (~100,000).
     #[arg(long, default_value = "small", value_parser = ["small", "medium", "national"])]
     pub scale: String,
+    /// Difficulty preset: easy, medium, hard (roads, registry, telemetry, benign anomalies);
+    /// overrides those knobs of --config when given.
+    #[arg(long, value_parser = ["easy", "medium", "hard"])]
+    pub difficulty: Option<String>,
     /// TOML configuration (see --print-config for every knob).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -44,6 +48,9 @@ pub fn load_config(a: &SimulateArgs) -> anyhow::Result<Config> {
         // A scale preset sets the volume knobs; an explicit file keeps its own unless a
         // non-default scale is asked for.
         cfg.apply_scale(Scale::parse(&a.scale).unwrap_or(Scale::Small));
+    }
+    if let Some(d) = a.difficulty.as_deref().and_then(Difficulty::parse) {
+        cfg.apply_difficulty(d);
     }
     if let Some(s) = a.seed {
         cfg.seed = s;

@@ -76,14 +76,23 @@ impl World<'_> {
                 m(Tlp::Clear, &[]),
             )?;
         }
-        for i in 0..self.g.roadside.len() {
-            let r = self.g.roadside[i].clone();
+        for i in 0..self.roads.stops.len() {
+            let r = self.roads.stops[i].clone();
             let kind = match r.kind {
-                RoadsideKind::Checkpoint => PlaceKind::Checkpoint,
-                RoadsideKind::TollPlaza => PlaceKind::TollPlaza,
-                RoadsideKind::RestStop => PlaceKind::RestStop,
-                RoadsideKind::FuelStation => PlaceKind::FuelStation,
+                StopKind::Checkpoint => PlaceKind::Checkpoint,
+                StopKind::TollPlaza => PlaceKind::TollPlaza,
+                StopKind::RestStop => PlaceKind::RestStop,
+                StopKind::FuelStation => PlaceKind::FuelStation,
             };
+            // Registries miss places: rest stops and fuel stations now and then; toll plazas
+            // and checkpoints, which their operators run, never.
+            let listed = matches!(r.kind, StopKind::Checkpoint | StopKind::TollPlaza)
+                || self
+                    .rng
+                    .random_bool(self.cfg.roads.registry_listed.clamp(0.0, 1.0));
+            if !listed {
+                continue;
+            }
             let id = self.new_place(
                 kind,
                 r.name.clone(),
@@ -93,7 +102,7 @@ impl World<'_> {
                 None,
                 m(Tlp::Clear, &[]),
             )?;
-            self.g.roadside[i].id = id;
+            self.roads.stops[i].place = Some(id);
         }
         Ok(())
     }
@@ -225,9 +234,20 @@ impl World<'_> {
         residential: bool,
     ) -> Result<usize, SimError> {
         let r = self.g.urban_radius_m(city);
-        let bearing = self.rng.random_range(0.0..360.0);
-        let dist = self.rng.random_range(0.25..0.9) * r;
-        let pos = self.g.urban_point(city, bearing, dist);
+        // Plants and homes are not next door to a laboratory (placed before them).
+        let mut pos = self.g.urban_point(city, 0.0, 0.5 * r);
+        for _ in 0..20 {
+            let bearing = self.rng.random_range(0.0..360.0);
+            let dist = self.rng.random_range(0.25..0.9) * r;
+            pos = self.g.urban_point(city, bearing, dist);
+            if !self
+                .labs
+                .iter()
+                .any(|l| haversine_m(l.pos.lat, l.pos.lon, pos.lat, pos.lon) < 1000.0)
+            {
+                break;
+            }
+        }
         let (kind, name) = if residential {
             (
                 PlaceKind::Residence,
@@ -266,7 +286,7 @@ impl World<'_> {
             self.consignees.push(e);
             self.site_for(e, city, false)?;
         }
-        for _ in 0..(n / 150).max(5) {
+        for _ in 0..(n / 150).max(8) {
             let city = self.weighted_city(true);
             let reg = long_ago + self.rng.random_range(0..8 * 365) * 86_400_000;
             let e = self.entity(PartyKind::Organisation, city, reg, false, false, None)?;
@@ -308,14 +328,36 @@ impl World<'_> {
     }
 
     pub(super) fn place_labs(&mut self) {
+        const LAB_OFF_ROAD_M: f64 = 1500.0;
         for i in 0..self.cfg.labs {
             let city = self.weighted_city(false);
             let r = self.g.urban_radius_m(city);
-            let pos = self.g.urban_point(
-                city,
-                self.rng.random_range(0.0..360.0),
-                self.rng.random_range(0.2..0.7) * r,
-            );
+            // In a neighbourhood, away from the highways: reaching it leaves the roads
+            // through traffic drives.
+            let mut pos = self.g.urban_point(city, 0.0, 0.5 * r);
+            for _ in 0..40 {
+                pos = self.g.urban_point(
+                    city,
+                    self.rng.random_range(0.0..360.0),
+                    self.rng.random_range(0.2..0.9) * r,
+                );
+                // Streets into town run north-south through its centre (`roads::streets`):
+                // the lab is off that arterial too.
+                let off_arterial_m = (pos.lon - self.g.cities[city].pos.lon).abs()
+                    * rastro_core::geo::M_PER_DEG
+                    * pos.lat.to_radians().cos();
+                // ...and away from the plants, where every carrier delivers.
+                let near_site = self
+                    .sites
+                    .iter()
+                    .any(|s| haversine_m(s.pos.lat, s.pos.lon, pos.lat, pos.lon) < LAB_OFF_ROAD_M);
+                if off_arterial_m >= 1000.0
+                    && !near_site
+                    && self.roads.distance_to_road_m(pos) >= LAB_OFF_ROAD_M
+                {
+                    break;
+                }
+            }
             let from_ms =
                 self.start_ms + (self.rng.random::<f64>() * 0.25 * self.period_ms() as f64) as i64;
             let profile: Vec<f64> = (0..8).map(|_| self.rng.random_range(0.02..1.0)).collect();

@@ -24,6 +24,14 @@ impl World<'_> {
         None
     }
 
+    /// Whether the truck's carrier prefers another corridor to the shortest: a fixed trait
+    /// of the carrier (a share `roads.alternative_share` of them), so its trucks all do.
+    pub(super) fn prefers_alternative(&self, truck: usize) -> bool {
+        let c = self.trucks[truck].carrier as u64;
+        let h = c.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+        (h % 1000) as f64 / 1000.0 < self.cfg.roads.alternative_share
+    }
+
     /// A truck free at `depart_s`. A trip that goes by a laboratory (`complicit`) is driven by
     /// one of the few carriers that work for the network ([`COMPLICIT_CARRIERS`]): diversion
     /// is a business of a few firms, not of the whole fleet, so a laboratory is a place few
@@ -116,6 +124,7 @@ impl World<'_> {
         let nz = self.cfg.noise.clone();
         let n = self.cfg.consignments;
         let mut i = 0usize;
+        let mut groups = 0usize;
         while i < n {
             let x: f64 = self.rng.random();
             let mut acc = 0.0;
@@ -127,9 +136,16 @@ impl World<'_> {
                     break;
                 }
             }
+            // A group starts on about one draw in a hundred, so a small scenario can draw none
+            // by chance: with a non-zero rate, one is staged half-way if none was drawn, so
+            // every scale holds the typology it is configured to.
+            if scenario == Scenario::Legit && groups == 0 && d.structuring > 0.0 && i >= n / 2 {
+                scenario = Scenario::Structuring;
+            }
             if scenario == Scenario::Structuring {
                 let k = self.rng.random_range(3..=5).min(n - i);
                 if k >= 3 {
+                    groups += 1;
                     self.structuring_group(i, k)?;
                     i += k;
                     continue;
@@ -227,11 +243,12 @@ impl World<'_> {
                     let city = self.labs[l].city;
                     let reg = arrival - self.rng.random_range(10..90) * 86_400_000;
                     let e = self.entity(PartyKind::Organisation, city, reg, true, false, None)?;
-                    // The front's address is a residence a short drive from the lab.
+                    // The front's address is a residence a short drive from the lab (the
+                    // load goes on by van): in the same part of town, not next door.
                     let pos = destination(
                         self.labs[l].pos,
                         self.rng.random_range(0.0..360.0),
-                        self.rng.random_range(300.0..1500.0),
+                        self.rng.random_range(600.0..1800.0),
                     );
                     let name = format!("Domicilio {}", self.entities[e].address);
                     let operator = self.entities[e].records.first().cloned();

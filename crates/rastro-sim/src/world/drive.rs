@@ -1,4 +1,4 @@
-//! Driving: waypoints along the highway graph, the truck's fixes with noise and dropouts,
+//! Driving: waypoints along the simulator's own roads, the truck's fixes with noise and dropouts,
 //! aerial sightings and AIS.
 
 #![allow(clippy::too_many_arguments)]
@@ -6,8 +6,9 @@
 use super::*;
 
 impl World<'_> {
-    /// Waypoints along a node path; roadside places on each edge become waypoints, and the
-    /// driver rests at one after `rest_after_h` of driving.
+    /// Waypoints along a node path on the simulator's roads (their polyline, ring roads
+    /// included); the driver rests at the next rest stop or fuel station after `rest_after_h`
+    /// of driving.
     pub(super) fn waypoints(
         &mut self,
         path: &[usize],
@@ -15,38 +16,45 @@ impl World<'_> {
         driven_s: &mut f64,
         out: &mut Vec<Wp>,
     ) {
-        for w in path.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            let mut rs = self.g.roadside_on(a, b);
-            rs.sort_by(|x, y| x.1.total_cmp(&y.1));
-            let (pa, pb) = (self.g.nodes[a], self.g.nodes[b]);
-            let edge_m = haversine_m(pa.lat, pa.lon, pb.lat, pb.lon) * rastro_geo::ROAD_FACTOR;
-            let mut last_frac = 0.0;
-            for (ri, frac) in rs {
-                *driven_s += edge_m * (frac - last_frac) / speed_ms;
-                last_frac = frac;
-                let r = &self.g.roadside[ri];
-                let rest = matches!(r.kind, RoadsideKind::RestStop | RoadsideKind::FuelStation)
-                    && *driven_s > self.cfg.trucks.rest_after_h * 3600.0;
-                let stop_s = if rest {
-                    *driven_s = 0.0;
-                    f64::from(self.rng.random_range(
-                        self.cfg.trucks.rest_min_s
-                            ..=self.cfg.trucks.rest_max_s.max(self.cfg.trucks.rest_min_s),
-                    ))
-                } else {
-                    0.0
-                };
-                out.push(Wp {
-                    pos: r.pos,
-                    stop_s,
-                    dark: false,
-                    roadside: Some(ri),
-                });
+        let line = self.roads.polyline(path);
+        let mut prev: Option<Position> = out.last().map(|w| w.pos);
+        for pt in line {
+            if let Some(p) = prev {
+                *driven_s += haversine_m(p.lat, p.lon, pt.pos.lat, pt.pos.lon) / speed_ms;
             }
-            *driven_s += edge_m * (1.0 - last_frac) / speed_ms;
+            prev = Some(pt.pos);
+            let rest = pt.stop.is_some_and(|ri| {
+                matches!(
+                    self.roads.stops[ri].kind,
+                    StopKind::RestStop | StopKind::FuelStation
+                )
+            }) && *driven_s > self.cfg.trucks.rest_after_h * 3600.0;
+            let stop_s = if rest {
+                *driven_s = 0.0;
+                f64::from(self.rng.random_range(
+                    self.cfg.trucks.rest_min_s
+                        ..=self.cfg.trucks.rest_max_s.max(self.cfg.trucks.rest_min_s),
+                ))
+            } else {
+                0.0
+            };
             out.push(Wp {
-                pos: pb,
+                pos: pt.pos,
+                stop_s,
+                dark: false,
+                roadside: pt.stop,
+            });
+        }
+    }
+
+    /// Town streets from the last waypoint to `to` (a corner or two, not a straight line).
+    pub(super) fn streets_to(&mut self, to: Position, out: &mut Vec<Wp>) {
+        let Some(from) = out.last().map(|w| w.pos) else {
+            return;
+        };
+        for pos in roads::streets(from, to, &mut self.rng) {
+            out.push(Wp {
+                pos,
                 stop_s: 0.0,
                 dark: false,
                 roadside: None,
@@ -81,8 +89,7 @@ impl World<'_> {
             .then(|| t + self.rng.random::<f64>() * total_s * 4.0);
         let mut aerial_done = false;
         for wp in wps {
-            let len =
-                haversine_m(cur.lat, cur.lon, wp.pos.lat, wp.pos.lon) * rastro_geo::ROAD_FACTOR;
+            let len = haversine_m(cur.lat, cur.lon, wp.pos.lat, wp.pos.lon);
             let v = speed_ms * self.rng.random_range(0.9..1.1);
             let dur = len / v;
             while next < t + dur {
@@ -102,16 +109,16 @@ impl World<'_> {
             }
             t += dur;
             if let Some(ri) = wp.roadside {
-                let kind = self.g.roadside[ri].kind;
-                if matches!(kind, RoadsideKind::Checkpoint | RoadsideKind::TollPlaza)
+                let kind = self.roads.stops[ri].kind;
+                if matches!(kind, StopKind::Checkpoint | StopKind::TollPlaza)
                     && self.rng.random_bool(t_cfg.plate_read_prob)
                 {
-                    let org = if kind == RoadsideKind::Checkpoint {
+                    let org = if kind == StopKind::Checkpoint {
                         "GN"
                     } else {
                         "CAPUFE"
                     };
-                    let tlp = if kind == RoadsideKind::Checkpoint {
+                    let tlp = if kind == StopKind::Checkpoint {
                         "AMBER+STRICT"
                     } else {
                         "AMBER"

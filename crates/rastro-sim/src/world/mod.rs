@@ -9,6 +9,7 @@ mod actors;
 mod consignments;
 mod drive;
 mod reports;
+mod roads;
 mod trip;
 
 use crate::config::Config;
@@ -23,7 +24,8 @@ use rastro_core::{
     Marking, Party, PartyKind, Place, PlaceKind, Position, Record, Report, ReportKind, Tlp,
     UnLocode, Unit, Vehicle,
 };
-use rastro_geo::{Geography, RoadsideKind};
+use rastro_geo::Geography;
+use roads::{Roads, StopKind};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -108,6 +110,7 @@ struct Wp {
     stop_s: f64,
     /// The tracker is silent on the way to this point and while stopped at it.
     dark: bool,
+    /// The roadside place on the simulator's roads here (an index into `Roads::stops`).
     roadside: Option<usize>,
 }
 
@@ -137,7 +140,10 @@ const AREA_CODES: [u32; 8] = [33, 55, 81, 222, 442, 477, 614, 664];
 
 struct World<'a> {
     cfg: &'a Config,
+    /// Public facts only: city and port positions, populations, urban radii.
     g: Geography,
+    /// The roads trucks drive, which the analytics never see.
+    roads: Roads,
     rng: ChaCha8Rng,
     out: Out,
     start_ms: i64,
@@ -168,10 +174,22 @@ pub fn run(cfg: &Config, out_dir: &Path) -> Result<Summary, SimError> {
             "consignments and period_days must be positive".into(),
         ));
     }
+    let g = Geography::mexico();
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+    let ports: Vec<(Position, usize)> = g.ports.iter().map(|p| (p.pos, p.city)).collect();
+    let roads = Roads::build(
+        &g.cities,
+        &ports,
+        &|c| g.urban_radius_m(c),
+        cfg.roads.meander,
+        cfg.roads.ring_min_population,
+        &mut rng,
+    );
     let mut w = World {
         cfg,
-        g: Geography::mexico(),
-        rng: ChaCha8Rng::seed_from_u64(cfg.seed),
+        g,
+        roads,
+        rng,
         out: Out::create(out_dir)?,
         start_ms,
         entities: Vec::new(),

@@ -67,10 +67,7 @@ impl World<'_> {
         let container = self.container();
         let route = self.plan_route(&spec);
         let mut typologies = spec.typologies.clone();
-        let off_route = route
-            .via
-            .is_some_and(|vc| !route.declared_path.contains(&vc));
-        typologies.extend(route.scenario.route_typologies(off_route));
+        typologies.extend(route.scenario.route_typologies());
 
         // Declaration.
         let (decl_cas, decl_hs, description) = if route.scenario == Scenario::Misdeclared {
@@ -153,6 +150,7 @@ impl World<'_> {
             self.sites[route.site].pos
         };
         if route.scenario != Scenario::UndeclaredDelivery {
+            self.streets_to(end_pos, &mut drive.wps);
             drive.wps.push(Wp {
                 pos: end_pos,
                 stop_s: 0.0,
@@ -226,10 +224,10 @@ impl World<'_> {
                     }
                 }
                 let dest_city = self.sites[site].city;
-                let port_node = self.g.port_node(port);
+                let port_node = self.roads.port_node(port);
                 let declared_path = self
-                    .g
-                    .path(port_node, dest_city)
+                    .roads
+                    .path(port_node, dest_city, false)
                     .unwrap_or_else(|| vec![port_node, dest_city]);
                 let candidates: Vec<usize> = active
                     .iter()
@@ -247,10 +245,10 @@ impl World<'_> {
             }
         }
         let dest_city = self.sites[site].city;
-        let port_node = self.g.port_node(port);
+        let port_node = self.roads.port_node(port);
         let declared_path = self
-            .g
-            .path(port_node, dest_city)
+            .roads
+            .path(port_node, dest_city, false)
             .unwrap_or_else(|| vec![port_node, dest_city]);
         Route {
             scenario,
@@ -282,12 +280,12 @@ impl World<'_> {
                     return false;
                 }
                 let leg = |a: usize, b: usize| {
-                    self.g
-                        .path(a, b)
-                        .map(|p| self.g.path_length_m(&p))
+                    self.roads
+                        .path(a, b, false)
+                        .map(|p| self.roads.path_length_m(&p))
                         .unwrap_or(f64::INFINITY)
                 };
-                let direct = self.g.path_length_m(declared_path);
+                let direct = self.roads.path_length_m(declared_path);
                 leg(port_node, c) + leg(c, dest_city) < direct * 1.8 + 150_000.0
             }
             _ => true,
@@ -384,12 +382,14 @@ impl World<'_> {
         match (route.scenario, route.via, route.lab) {
             (Scenario::UndeclaredDelivery, Some(vc), Some(l)) => {
                 let p = self
-                    .g
-                    .path(route.port_node, vc)
+                    .roads
+                    .path(route.port_node, vc, false)
                     .unwrap_or_else(|| vec![route.port_node, vc]);
                 self.waypoints(&p, speed_ms, &mut driven, &mut wps);
+                let lab_pos = self.labs[l].pos;
+                self.streets_to(lab_pos, &mut wps);
                 wps.push(Wp {
-                    pos: self.labs[l].pos,
+                    pos: lab_pos,
                     stop_s: 0.0,
                     dark: false,
                     roadside: None,
@@ -409,7 +409,17 @@ impl World<'_> {
                     &mut wps,
                 ));
             }
-            _ => self.waypoints(&route.declared_path, speed_ms, &mut driven, &mut wps),
+            _ => {
+                // A carrier that prefers another corridor takes it where one exists.
+                let path = if self.prefers_alternative(dep.truck) {
+                    self.roads
+                        .path(route.port_node, route.dest_city, true)
+                        .unwrap_or_else(|| route.declared_path.clone())
+                } else {
+                    route.declared_path.clone()
+                };
+                self.waypoints(&path, speed_ms, &mut driven, &mut wps)
+            }
         }
         Ok(Drive {
             wps,
@@ -435,8 +445,8 @@ impl World<'_> {
         wps: &mut Vec<Wp>,
     ) -> (usize, usize) {
         let p1 = self
-            .g
-            .path(route.port_node, vc)
+            .roads
+            .path(route.port_node, vc, false)
             .unwrap_or_else(|| vec![route.port_node, vc]);
         self.waypoints(&p1, speed_ms, driven, wps);
         let lab_pos = self.labs[l].pos;
@@ -469,27 +479,35 @@ impl World<'_> {
                 }
             }
         }
+        let streets_from = wps.len();
+        self.streets_to(lab_pos, wps);
+        for w in &mut wps[streets_from..] {
+            w.dark = dark;
+        }
         wps.push(Wp {
             pos: lab_pos,
             stop_s: lab_stop_s,
             dark,
             roadside: None,
         });
-        let p2 = self
-            .g
-            .path(vc, route.dest_city)
-            .unwrap_or_else(|| vec![vc, route.dest_city]);
-        if dark {
-            // ...and back on a few kilometres after leaving the lab.
-            let next = self.g.nodes[*p2.get(1).unwrap_or(&vc)];
-            let bearing = bearing_deg(lab_pos, next);
-            wps.push(Wp {
-                pos: destination(lab_pos, bearing, 4000.0),
-                stop_s: 0.0,
-                dark: true,
-                roadside: None,
-            });
+        // Back through the streets to the city's road network (still dark when the tracker
+        // was switched off).
+        let back_from = wps.len();
+        let node = self.roads.nodes[vc];
+        self.streets_to(node, wps);
+        wps.push(Wp {
+            pos: node,
+            stop_s: 0.0,
+            dark,
+            roadside: None,
+        });
+        for w in &mut wps[back_from..] {
+            w.dark = dark;
         }
+        let p2 = self
+            .roads
+            .path(vc, route.dest_city, false)
+            .unwrap_or_else(|| vec![vc, route.dest_city]);
         let window = (start, wps.len());
         if p2.len() > 1 {
             self.waypoints(&p2, speed_ms, driven, wps);
@@ -675,11 +693,16 @@ impl World<'_> {
             return Some("breakdown".into());
         }
         if x < nz.breakdown + nz.battery_failure {
-            // Tracker silent while the truck keeps driving.
+            // Tracker silent for 20 to 120 km while the truck keeps driving.
             let i = self.rng.random_range(1..wps.len() - 2);
-            wps[i].dark = true;
-            if self.rng.random_bool(0.5) {
-                wps[i + 1].dark = true;
+            let span_m = self.rng.random_range(20_000.0..120_000.0);
+            let mut k = i;
+            let mut m = 0.0;
+            while k + 1 < wps.len() && m < span_m {
+                wps[k].dark = true;
+                let (a, b) = (wps[k].pos, wps[k + 1].pos);
+                m += haversine_m(a.lat, a.lon, b.lat, b.lon);
+                k += 1;
             }
             return Some("battery_failure".into());
         }
