@@ -109,6 +109,18 @@ pub struct SuspiciousPoint {
     pub lon: f64,
     pub time_ms: i64,
     pub marking: Marking,
+    /// Another signal that the consignment's goods went astray (an alert of another typology
+    /// on the same consignment, in the same view), or the point's own alert when it says so
+    /// itself (a delivery away from the destination, a front consignee's address).
+    pub corroboration: Option<Corroboration>,
+}
+
+/// The alert that corroborates a suspicious point, with its marking (it is evidence of the
+/// convergence, so its marking flows into it).
+#[derive(Debug, Clone)]
+pub struct Corroboration {
+    pub alert: String,
+    pub marking: Marking,
 }
 
 /// Stops and deliveries of different consignments that converge on one small area.
@@ -159,6 +171,11 @@ pub fn convergence(points: &[SuspiciousPoint], cfg: &Config) -> Vec<Alert> {
             .unwrap_or_default();
         let mut evidence: Vec<String> = members.iter().map(|&i| points[i].alert.clone()).collect();
         evidence.extend(consignments.iter().map(|s| s.to_string()));
+        let support: Vec<&Corroboration> = members
+            .iter()
+            .filter_map(|&i| points[i].corroboration.as_ref())
+            .collect();
+        evidence.extend(support.iter().map(|c| c.alert.clone()));
         evidence.sort();
         evidence.dedup();
         out.push(Alert {
@@ -172,17 +189,35 @@ pub fn convergence(points: &[SuspiciousPoint], cfg: &Config) -> Vec<Alert> {
                 .unwrap_or(0),
             lat: Some(lat),
             lon: Some(lon),
-            score: (0.3 + 0.2 * consignments.len() as f64).min(1.0),
+            // Stops alone, none of whose consignments shows any other sign of diversion, are
+            // as likely a truck stop the model has not learned: half the score, so it takes
+            // four such consignments to alert.
+            score: (0.3 + 0.2 * consignments.len() as f64).min(1.0)
+                * if support.is_empty() { 0.5 } else { 1.0 },
             evidence,
-            summary: format!(
-                "{} consignments stopped or delivered within {:.1} km of each other",
-                consignments.len(),
-                cfg.convergence_radius_m / 1000.0
+            summary: if support.is_empty() {
+                format!(
+                    "{} consignments stopped or delivered within {:.1} km of each other, none with another sign of diversion",
+                    consignments.len(),
+                    cfg.convergence_radius_m / 1000.0
+                )
+            } else {
+                format!(
+                    "{} consignments stopped or delivered within {:.1} km of each other",
+                    consignments.len(),
+                    cfg.convergence_radius_m / 1000.0
+                )
+            },
+            marking: Marking::combine(
+                members
+                    .iter()
+                    .map(|&i| &points[i].marking)
+                    .chain(support.iter().map(|c| &c.marking)),
             ),
-            marking: Marking::combine(members.iter().map(|&i| &points[i].marking)),
             facts: Default::default(),
         });
     }
+    out.retain(|a| a.score >= cfg.alert_threshold);
     // Two clusters can round to one cell; keep ids unique.
     out.sort_by(|a, b| a.id.cmp(&b.id));
     out.dedup_by(|a, b| a.id == b.id);

@@ -20,6 +20,6 @@ pub mod normal;
 pub use config::Config;
 pub use consignment::{analyse, Analysis, Case, Context};
 pub use detour::Normal;
-pub use fleet::{convergence, structuring, FleetItem, SuspiciousPoint};
+pub use fleet::{convergence, structuring, Corroboration, FleetItem, SuspiciousPoint};
 pub use links::{IdentifierLinks, PartyLinks};
 pub use normal::explain;

@@ -853,7 +853,19 @@ fn point(c: &str, p: Position) -> SuspiciousPoint {
         lat: p.lat,
         lon: p.lon,
         time_ms: T0,
-        marking: Marking::new(Tlp::Red),
+        marking: Marking::new(Tlp::Amber),
+        corroboration: Some(rastro_detect::Corroboration {
+            alert: format!("quantity_shortfall:{c}"),
+            marking: Marking::new(Tlp::Red),
+        }),
+    }
+}
+
+/// A stop of a consignment with no other sign of diversion.
+fn bare_point(c: &str, p: Position) -> SuspiciousPoint {
+    SuspiciousPoint {
+        corroboration: None,
+        ..point(c, p)
     }
 }
 
@@ -869,8 +881,29 @@ fn convergence_of_different_consignments() {
     assert_eq!(
         a[0].marking.tlp,
         Tlp::Red,
-        "derived alerts carry the most restrictive marking"
+        "derived alerts carry the most restrictive marking, the corroborations' included"
     );
+    assert!(a[0].evidence.contains(&"quantity_shortfall:C1".to_string()));
+    // Stops alone (an unlisted truck stop the model has not learned looks the same): two or
+    // three do not alert, four do, and say that nothing else corroborates them.
+    let near = |k: usize| destination(lab, 90.0, 200.0 * k as f64);
+    let bare: Vec<SuspiciousPoint> = (0..4)
+        .map(|k| bare_point(&format!("B{k}"), near(k)))
+        .collect();
+    assert!(convergence(&bare[..2], &cfg).is_empty());
+    assert!(convergence(&bare[..3], &cfg).is_empty());
+    let four = convergence(&bare, &cfg);
+    assert_eq!(four.len(), 1);
+    assert!(four[0].score >= cfg.alert_threshold);
+    assert!(
+        four[0].summary.contains("none with another sign"),
+        "{}",
+        four[0].summary
+    );
+    // One corroborated stop among them restores the full score.
+    let mut mixed = bare[..2].to_vec();
+    mixed[0].corroboration = point("B0", lab).corroboration;
+    assert!(convergence(&mixed, &cfg)[0].score >= cfg.alert_threshold);
     assert!(convergence(
         &[
             point("C1", lab),

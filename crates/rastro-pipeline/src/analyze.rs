@@ -967,20 +967,60 @@ fn fleet(
         })
         .collect();
     let structuring = rastro_detect::structuring(&items, catalogue, cfg);
+    let of_typology = |t: Typology| {
+        store.alerts(
+            v.vid,
+            &AlertFilter {
+                typology: Some(t),
+                ..Default::default()
+            },
+        )
+    };
+    // What corroborates a stop: another alert of its consignment, in this view, saying the
+    // goods went astray (the first by id, so the choice is deterministic).
+    let mut support: HashMap<String, rastro_detect::Corroboration> = HashMap::default();
+    for t in [
+        Typology::RouteDeviation,
+        Typology::QuantityShortfall,
+        Typology::TrackingGap,
+        Typology::MisDeclaration,
+        Typology::UndeclaredDestination,
+        Typology::FrontConsignee,
+    ] {
+        for a in of_typology(t)? {
+            let c = rastro_detect::Corroboration {
+                alert: a.id.clone(),
+                marking: a.marking.clone(),
+            };
+            match support.entry(a.subject.clone()) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    if c.alert < o.get().alert {
+                        o.insert(c);
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(c);
+                }
+            }
+        }
+    }
     let mut points = Vec::new();
     for t in [
         Typology::UnscheduledStop,
         Typology::UndeclaredDestination,
         Typology::FrontConsignee,
     ] {
-        for a in store.alerts(
-            v.vid,
-            &AlertFilter {
-                typology: Some(t),
-                ..Default::default()
-            },
-        )? {
+        for a in of_typology(t)? {
             if let (Some(lat), Some(lon)) = (a.lat, a.lon) {
+                // A delivery away from the destination or a front's address says it itself.
+                let corroboration = if t == Typology::UnscheduledStop {
+                    support.get(&a.subject).cloned()
+                } else {
+                    Some(rastro_detect::Corroboration {
+                        alert: a.id.clone(),
+                        marking: a.marking.clone(),
+                    })
+                };
                 points.push(SuspiciousPoint {
                     alert: a.id.clone(),
                     consignment: a.subject.clone(),
@@ -988,6 +1028,7 @@ fn fleet(
                     lon,
                     time_ms: a.time_ms,
                     marking: a.marking.clone(),
+                    corroboration,
                 });
             }
         }
