@@ -2,9 +2,10 @@
 //! destination, quantity shortfall, mis-declaration and front consignee.
 //!
 //! Scores (all in [0, 1], alerts at >= the configured threshold, 0.5 by default):
-//! - route_deviation: with a warm learned model, a detour off the roads unrelated carriers
-//!   drive ([`crate::detour`]: 0.5 to 1 with depth and dwell); before that, 0.5 at the edge of
-//!   the corridor around the map's expected route, rising linearly to 1 at 5 corridor widths.
+//! - route_deviation: with a learned model (young or warm), a detour off the roads unrelated
+//!   carriers drive ([`crate::detour`]: 0.5 to 1 with depth and dwell); without any model, 0.5
+//!   at the edge of the corridor around the map's expected route, rising linearly to 1 at 5
+//!   corridor widths.
 //! - unscheduled_stop: 0.7 to 1 for a stop inside a city's built-up area (longer is higher);
 //!   0.2 to 0.45 outside, so rural stops (breakdowns) are scored but never alerted alone.
 //! - tracking_gap: 0.6 to 1 when the silence holds at least `stop_min_duration_s` of time the
@@ -37,7 +38,7 @@ pub struct Context<'a> {
     pub catalogue: &'a Catalogue,
     pub known_places: &'a [Place],
     pub config: &'a Config,
-    /// The view's learned normal, when there is one (route deviation reads it once warm).
+    /// The view's learned normal, when there is one (route deviation reads it, young or warm).
     pub normal: Option<crate::detour::Normal<'a>>,
 }
 

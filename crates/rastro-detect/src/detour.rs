@@ -262,16 +262,7 @@ fn judge(v: &View<'_>, a: usize, b: usize) -> Option<Detour> {
             (depth_m, deepest) = (d, k);
         }
     }
-    if let Some(m) = dwell_at {
-        // Where it went for something: the dwell's distance counts, not only the farthest fix.
-        let d = match x {
-            Some(x) => point_segment_m(pos(&gps[m]), e, x),
-            None => haversine_m(gps[m].lat, gps[m].lon, e.lat, e.lon),
-        };
-        if d < cfg.detour_min_depth_m && depth_m < cfg.detour_min_depth_m {
-            return None;
-        }
-    }
+    // The depth is over every fix of the stretch, its dwell's included.
     if depth_m < cfg.detour_min_depth_m {
         return None;
     }

@@ -22,4 +22,4 @@ pub use consignment::{analyse, Analysis, Case, Context};
 pub use detour::Normal;
 pub use fleet::{convergence, structuring, Corroboration, FleetItem, SuspiciousPoint};
 pub use links::{IdentifierLinks, PartyLinks};
-pub use normal::explain;
+pub use normal::{explain, explains_stop};

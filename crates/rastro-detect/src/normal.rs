@@ -2,16 +2,14 @@
 //! legitimate traffic does (a truck stop the registry does not list), whatever the registry
 //! says.
 //!
-//! Route deviations are deliberately not explained this way: a detour by another city runs on
-//! roads many carriers drive, so "a road others use" is no excuse (measured: it withdrew three
-//! in four true deviations of the medium scenario). Leaving what legitimate traffic does means
-//! leaving the corridors learned for the same origin and destination, which are not learned
-//! yet.
+//! Route deviations are not withdrawn by this rule: a detour by another city runs past places
+//! many carriers stop at, so "a place others use" is no excuse (measured: it withdrew three in
+//! four true deviations of the medium scenario). They are judged by [`crate::detour`] against
+//! the roads other carriers drive instead.
 //!
-//! Applied after learning, to alerts the per-consignment detectors raised from the public
-//! geography: the map is the prior, the data decide. Popularity counts distinct carriers other
-//! than the vehicle's own (`rastro_learn::Model`), so a carrier's own habits never make its
-//! detour normal, and a place a few complicit carriers share is not a truck stop.
+//! Popularity counts distinct carriers other than the vehicle's own (`rastro_learn::Model`),
+//! so a carrier's own habits never make its detour normal, and a place a few complicit
+//! carriers share is not a truck stop.
 
 use rastro_core::{Alert, Typology};
 use rastro_learn::{LearnConfig, Model};
@@ -21,15 +19,18 @@ use rastro_learn::{LearnConfig, Model};
 /// Nothing is explained by a model too young to say what is normal (`warm_carriers`).
 /// Returns how many were removed.
 pub fn explain(alerts: &mut Vec<Alert>, model: &Model, own: u32, cfg: &LearnConfig) -> usize {
-    if model.is_cold(cfg) {
-        return 0;
-    }
     let before = alerts.len();
     alerts.retain(|a| match (a.typology, a.lat.zip(a.lon)) {
-        (Typology::UnscheduledStop, Some((lat, lon))) => !model.is_stop_place(lat, lon, own, cfg),
+        (Typology::UnscheduledStop, Some((lat, lon))) => !explains_stop(model, lat, lon, own, cfg),
         _ => true,
     });
     before - alerts.len()
+}
+
+/// Whether the learned normal explains a stop of a vehicle of carrier `own` at a position: the
+/// model is warm and at least `stop_min_carriers` other carriers stop there.
+pub fn explains_stop(model: &Model, lat: f64, lon: f64, own: u32, cfg: &LearnConfig) -> bool {
+    !model.is_cold(cfg) && model.is_stop_place(lat, lon, own, cfg)
 }
 
 #[cfg(test)]

@@ -704,7 +704,6 @@ fn consignments(
                     // stop are rest, whatever the registry says (`rastro_detect::explain`).
                     let model = &env.models[p.view];
                     let lcfg = &env.settings.learn;
-                    let warm = !model.is_cold(lcfg);
                     let explained = rastro_detect::explain(&mut a.alerts, model, own, lcfg);
                     let mut state = ConsignmentState::new(a.status);
                     state.eta_ms = a.eta_ms;
@@ -724,17 +723,14 @@ fn consignments(
                     state.stops = a
                         .stops
                         .iter()
-                        .map(|s| {
-                            let popularity = model.stop_popularity(s.lat, s.lon, own);
-                            (s, popularity)
-                        })
-                        .map(|(s, popularity)| StopSummary {
+                        .map(|s| StopSummary {
                             start_ms: s.start_ms,
                             end_ms: s.end_ms,
                             lat: s.lat,
                             lon: s.lon,
+                            // The same rule that withdrew its alert above.
                             class: if s.known_place.is_some()
-                                || (warm && popularity >= lcfg.stop_min_carriers)
+                                || rastro_detect::explains_stop(model, s.lat, s.lon, own, lcfg)
                             {
                                 StopClass::Rest
                             } else {
@@ -742,7 +738,7 @@ fn consignments(
                             },
                             place: s.known_place.clone(),
                             urban: s.urban.clone(),
-                            popularity,
+                            popularity: model.stop_popularity(s.lat, s.lon, own),
                             first_obs: String::new(),
                             last_obs: String::new(),
                         })
@@ -967,70 +963,63 @@ fn fleet(
         })
         .collect();
     let structuring = rastro_detect::structuring(&items, catalogue, cfg);
-    let of_typology = |t: Typology| {
-        store.alerts(
+    // The per-consignment alerts convergence reads, each typology once.
+    let mut read: Vec<Alert> = Vec::new();
+    for t in [
+        Typology::UnscheduledStop,
+        Typology::UndeclaredDestination,
+        Typology::FrontConsignee,
+        Typology::RouteDeviation,
+        Typology::QuantityShortfall,
+        Typology::TrackingGap,
+        Typology::MisDeclaration,
+    ] {
+        read.extend(store.alerts(
             v.vid,
             &AlertFilter {
                 typology: Some(t),
                 ..Default::default()
             },
-        )
+        )?);
+    }
+    read.sort_by(|a, b| a.id.cmp(&b.id));
+    let corroboration = |a: &Alert| rastro_detect::Corroboration {
+        alert: a.id.clone(),
+        marking: a.marking.clone(),
     };
     // What corroborates a stop: another alert of its consignment, in this view, saying the
     // goods went astray (the first by id, so the choice is deterministic).
-    let mut support: HashMap<String, rastro_detect::Corroboration> = HashMap::default();
-    for t in [
-        Typology::RouteDeviation,
-        Typology::QuantityShortfall,
-        Typology::TrackingGap,
-        Typology::MisDeclaration,
-        Typology::UndeclaredDestination,
-        Typology::FrontConsignee,
-    ] {
-        for a in of_typology(t)? {
-            let c = rastro_detect::Corroboration {
-                alert: a.id.clone(),
-                marking: a.marking.clone(),
-            };
-            match support.entry(a.subject.clone()) {
-                std::collections::hash_map::Entry::Occupied(mut o) => {
-                    if c.alert < o.get().alert {
-                        o.insert(c);
-                    }
-                }
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    e.insert(c);
-                }
-            }
-        }
+    let mut support: HashMap<&str, rastro_detect::Corroboration> = HashMap::default();
+    for a in read
+        .iter()
+        .filter(|a| a.typology != Typology::UnscheduledStop)
+    {
+        support
+            .entry(a.subject.as_str())
+            .or_insert_with(|| corroboration(a));
     }
     let mut points = Vec::new();
-    for t in [
-        Typology::UnscheduledStop,
-        Typology::UndeclaredDestination,
-        Typology::FrontConsignee,
-    ] {
-        for a in of_typology(t)? {
-            if let (Some(lat), Some(lon)) = (a.lat, a.lon) {
+    for a in &read {
+        let stop = a.typology == Typology::UnscheduledStop;
+        let place = matches!(
+            a.typology,
+            Typology::UndeclaredDestination | Typology::FrontConsignee
+        );
+        if let (true, Some(lat), Some(lon)) = (stop || place, a.lat, a.lon) {
+            points.push(SuspiciousPoint {
+                alert: a.id.clone(),
+                consignment: a.subject.clone(),
+                lat,
+                lon,
+                time_ms: a.time_ms,
+                marking: a.marking.clone(),
                 // A delivery away from the destination or a front's address says it itself.
-                let corroboration = if t == Typology::UnscheduledStop {
-                    support.get(&a.subject).cloned()
+                corroboration: if stop {
+                    support.get(a.subject.as_str()).cloned()
                 } else {
-                    Some(rastro_detect::Corroboration {
-                        alert: a.id.clone(),
-                        marking: a.marking.clone(),
-                    })
-                };
-                points.push(SuspiciousPoint {
-                    alert: a.id.clone(),
-                    consignment: a.subject.clone(),
-                    lat,
-                    lon,
-                    time_ms: a.time_ms,
-                    marking: a.marking.clone(),
-                    corroboration,
-                });
-            }
+                    Some(corroboration(a))
+                },
+            });
         }
     }
     let convergence: Vec<Alert> = rastro_detect::convergence(&points, cfg);

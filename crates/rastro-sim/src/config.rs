@@ -224,40 +224,110 @@ impl Difficulty {
     }
 }
 
-impl Config {
-    /// Sets the realism knobs of a difficulty level (volumes and seed stay).
-    pub fn apply_difficulty(&mut self, d: Difficulty) {
-        let base = Config::default_config();
-        self.roads = base.roads;
-        self.noise = base.noise;
-        self.trucks = base.trucks;
-        match d {
-            Difficulty::Medium => {}
-            Difficulty::Easy => {
-                self.roads.meander = 0.3;
-                self.roads.ring_min_population = u64::MAX;
-                self.roads.alternative_share = 0.0;
-                self.roads.registry_listed = 1.0;
-                self.noise.unlisted_truck_stop = 0.01;
-                self.noise.breakdown = 0.01;
-                self.noise.battery_failure = 0.01;
-                self.trucks.gps_noise_m = 5.0;
-                self.trucks.gps_dropout = 0.005;
-            }
-            Difficulty::Hard => {
-                self.roads.meander = 2.0;
-                self.roads.ring_min_population = 500_000;
-                self.roads.alternative_share = 0.5;
-                self.roads.registry_listed = 0.6;
-                self.noise.unlisted_truck_stop = 0.10;
-                self.noise.breakdown = 0.05;
-                self.noise.battery_failure = 0.05;
-                self.trucks.gps_noise_m = 15.0;
-                self.trucks.gps_dropout = 0.03;
-                self.trucks.report_interval_s = 120;
-                self.trucks.plate_read_prob = 0.8;
-            }
+/// The knobs a difficulty level sets, and nothing else: volumes, seed, speeds, the diversion
+/// mix and every other knob keep the values they had (a `--config` file's included).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Realism {
+    meander: f64,
+    ring_min_population: u64,
+    alternative_share: f64,
+    registry_listed: f64,
+    unlisted_truck_stop: f64,
+    breakdown: f64,
+    battery_failure: f64,
+    gps_noise_m: f64,
+    gps_dropout: f64,
+    report_interval_s: u32,
+    plate_read_prob: f64,
+}
+
+impl Difficulty {
+    /// The level's knobs; `Medium` is the default configuration's (tested).
+    fn realism(self) -> Realism {
+        match self {
+            Difficulty::Easy => Realism {
+                meander: 0.3,
+                ring_min_population: u64::MAX,
+                alternative_share: 0.0,
+                registry_listed: 1.0,
+                unlisted_truck_stop: 0.01,
+                breakdown: 0.01,
+                battery_failure: 0.01,
+                gps_noise_m: 5.0,
+                gps_dropout: 0.005,
+                report_interval_s: 60,
+                plate_read_prob: 0.95,
+            },
+            Difficulty::Medium => Realism {
+                meander: 1.0,
+                ring_min_population: 1_000_000,
+                alternative_share: 0.25,
+                registry_listed: 0.8,
+                unlisted_truck_stop: 0.05,
+                breakdown: 0.03,
+                battery_failure: 0.03,
+                gps_noise_m: 8.0,
+                gps_dropout: 0.01,
+                report_interval_s: 60,
+                plate_read_prob: 0.95,
+            },
+            Difficulty::Hard => Realism {
+                meander: 2.0,
+                ring_min_population: 500_000,
+                alternative_share: 0.5,
+                registry_listed: 0.6,
+                unlisted_truck_stop: 0.10,
+                breakdown: 0.05,
+                battery_failure: 0.05,
+                gps_noise_m: 15.0,
+                gps_dropout: 0.03,
+                report_interval_s: 120,
+                plate_read_prob: 0.8,
+            },
         }
+    }
+}
+
+impl Config {
+    /// Sets the realism knobs of a difficulty level (only those: see [`Realism`]).
+    pub fn apply_difficulty(&mut self, d: Difficulty) {
+        let r = d.realism();
+        self.roads.meander = r.meander;
+        self.roads.ring_min_population = r.ring_min_population;
+        self.roads.alternative_share = r.alternative_share;
+        self.roads.registry_listed = r.registry_listed;
+        self.noise.unlisted_truck_stop = r.unlisted_truck_stop;
+        self.noise.breakdown = r.breakdown;
+        self.noise.battery_failure = r.battery_failure;
+        self.trucks.gps_noise_m = r.gps_noise_m;
+        self.trucks.gps_dropout = r.gps_dropout;
+        self.trucks.report_interval_s = r.report_interval_s;
+        self.trucks.plate_read_prob = r.plate_read_prob;
+    }
+
+    /// What a run cannot use: a knob outside its range, named with the range it must be in.
+    pub fn check(&self) -> Result<(), String> {
+        let within = |name: &str, v: f64, lo: f64, hi: f64| {
+            if v.is_finite() && (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} = {v}: must be between {lo} and {hi}"))
+            }
+        };
+        within("roads.meander", self.roads.meander, 0.0, 5.0)?;
+        within(
+            "roads.alternative_share",
+            self.roads.alternative_share,
+            0.0,
+            1.0,
+        )?;
+        within(
+            "roads.registry_listed",
+            self.roads.registry_listed,
+            0.0,
+            1.0,
+        )?;
+        Ok(())
     }
 
     pub fn default_config() -> Config {
@@ -291,5 +361,37 @@ mod tests {
         let again: Config = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
         assert_eq!(again.trucks.report_interval_s, 60);
         assert!(Config::from_toml("seed = 1\nbogus = 2").is_err());
+    }
+
+    #[test]
+    fn a_difficulty_sets_only_its_knobs_and_medium_is_the_default() {
+        let base = Config::default_config();
+        let mut medium = base.clone();
+        medium.apply_difficulty(Difficulty::Medium);
+        assert_eq!(
+            toml::to_string(&medium).unwrap(),
+            toml::to_string(&base).unwrap()
+        );
+        // A knob no level sets (here from a --config file) survives every level.
+        let mut c = base.clone();
+        c.trucks.aerial_prob = 0.5;
+        c.noise.late = 0.3;
+        c.apply_difficulty(Difficulty::Hard);
+        assert_eq!((c.trucks.aerial_prob, c.noise.late), (0.5, 0.3));
+        assert_eq!(c.trucks.report_interval_s, 120);
+        c.apply_difficulty(Difficulty::Easy);
+        assert_eq!((c.trucks.aerial_prob, c.noise.late), (0.5, 0.3));
+        assert!(c.check().is_ok());
+    }
+
+    #[test]
+    fn out_of_range_road_knobs_are_rejected_by_name() {
+        let mut c = Config::default_config();
+        c.roads.registry_listed = 1.5;
+        let e = c.check().unwrap_err();
+        assert!(e.contains("roads.registry_listed = 1.5"), "{e}");
+        c.roads.registry_listed = 0.8;
+        c.roads.meander = f64::NAN;
+        assert!(c.check().unwrap_err().contains("roads.meander"));
     }
 }

@@ -87,9 +87,7 @@ impl World<'_> {
             // Registries miss places: rest stops and fuel stations now and then; toll plazas
             // and checkpoints, which their operators run, never.
             let listed = matches!(r.kind, StopKind::Checkpoint | StopKind::TollPlaza)
-                || self
-                    .rng
-                    .random_bool(self.cfg.roads.registry_listed.clamp(0.0, 1.0));
+                || self.rng.random_bool(self.cfg.roads.registry_listed);
             if !listed {
                 continue;
             }

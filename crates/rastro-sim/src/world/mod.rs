@@ -169,6 +169,7 @@ struct World<'a> {
 pub fn run(cfg: &Config, out_dir: &Path) -> Result<Summary, SimError> {
     let start_ms = rastro_core::parse_time_ms(&cfg.start)
         .map_err(|e| SimError::Config(format!("start: {e}")))?;
+    cfg.check().map_err(SimError::Config)?;
     if cfg.consignments == 0 || cfg.period_days == 0 {
         return Err(SimError::Config(
             "consignments and period_days must be positive".into(),

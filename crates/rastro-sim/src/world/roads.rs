@@ -274,6 +274,12 @@ impl Roads {
         self.adj[a].iter().find(|x| x.0 == b).map(|x| x.1)
     }
 
+    /// The shortest path between two nodes. Every node is reachable (tested), so the direct
+    /// pair it falls back on is only a guard.
+    pub fn route(&self, from: usize, to: usize) -> Vec<usize> {
+        self.path(from, to, false).unwrap_or_else(|| vec![from, to])
+    }
+
     /// The path a carrier drives from one node to another: the shortest, or (`alternative`)
     /// the shortest once the edges of the shortest are made 60% longer: another corridor, where
     /// one exists within reason.

@@ -225,10 +225,7 @@ impl World<'_> {
                 }
                 let dest_city = self.sites[site].city;
                 let port_node = self.roads.port_node(port);
-                let declared_path = self
-                    .roads
-                    .path(port_node, dest_city, false)
-                    .unwrap_or_else(|| vec![port_node, dest_city]);
+                let declared_path = self.roads.route(port_node, dest_city);
                 let candidates: Vec<usize> = active
                     .iter()
                     .copied()
@@ -246,10 +243,7 @@ impl World<'_> {
         }
         let dest_city = self.sites[site].city;
         let port_node = self.roads.port_node(port);
-        let declared_path = self
-            .roads
-            .path(port_node, dest_city, false)
-            .unwrap_or_else(|| vec![port_node, dest_city]);
+        let declared_path = self.roads.route(port_node, dest_city);
         Route {
             scenario,
             port,
@@ -381,10 +375,7 @@ impl World<'_> {
         let mut lab_window = None;
         match (route.scenario, route.via, route.lab) {
             (Scenario::UndeclaredDelivery, Some(vc), Some(l)) => {
-                let p = self
-                    .roads
-                    .path(route.port_node, vc, false)
-                    .unwrap_or_else(|| vec![route.port_node, vc]);
+                let p = self.roads.route(route.port_node, vc);
                 self.waypoints(&p, speed_ms, &mut driven, &mut wps);
                 let lab_pos = self.labs[l].pos;
                 self.streets_to(lab_pos, &mut wps);
@@ -444,10 +435,7 @@ impl World<'_> {
         driven: &mut f64,
         wps: &mut Vec<Wp>,
     ) -> (usize, usize) {
-        let p1 = self
-            .roads
-            .path(route.port_node, vc, false)
-            .unwrap_or_else(|| vec![route.port_node, vc]);
+        let p1 = self.roads.route(route.port_node, vc);
         self.waypoints(&p1, speed_ms, driven, wps);
         let lab_pos = self.labs[l].pos;
         let start = wps.len();
@@ -504,10 +492,7 @@ impl World<'_> {
         for w in &mut wps[back_from..] {
             w.dark = dark;
         }
-        let p2 = self
-            .roads
-            .path(vc, route.dest_city, false)
-            .unwrap_or_else(|| vec![vc, route.dest_city]);
+        let p2 = self.roads.route(vc, route.dest_city);
         let window = (start, wps.len());
         if p2.len() > 1 {
             self.waypoints(&p2, speed_ms, driven, wps);
