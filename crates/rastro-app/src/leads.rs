@@ -37,9 +37,16 @@ impl Guard<'_> {
         l: &Lead,
         decisions: &[rastro_store::LeadDecision],
         releases: &[ReleaseRow],
+        rates: &[crate::ops_views::KindRateV1],
     ) -> LeadV1 {
         let (status, note) = self.decision_for(l, decisions);
         let mut v = LeadV1::new(l, status, note);
+        let kinds = rastro_ops::evidence_kinds(l);
+        v.hit_rates = rates
+            .iter()
+            .filter(|r| kinds.contains(&r.kind))
+            .cloned()
+            .collect();
         let org = self.org();
         let sha = content_sha256(l);
         v.releases = releases
@@ -66,9 +73,10 @@ impl Guard<'_> {
         let leads = self.store().leads(vid, limit)?;
         let decisions = self.store().lead_decisions(&org)?;
         let releases = self.store().releases()?;
+        let rates = self.hit_rates()?;
         let out: Vec<LeadV1> = leads
             .iter()
-            .map(|l| self.lead_view(l, &decisions, &releases))
+            .map(|l| self.lead_view(l, &decisions, &releases, &rates))
             .collect();
         self.log_read("leads", out.iter().map(|l| l.id.clone()).collect())?;
         Ok(out)
@@ -85,7 +93,8 @@ impl Guard<'_> {
         let org = self.org();
         let decisions = self.store().lead_decisions(&org)?;
         let releases = self.store().releases()?;
-        let v = self.lead_view(&l, &decisions, &releases);
+        let rates = self.hit_rates()?;
+        let v = self.lead_view(&l, &decisions, &releases, &rates);
         let mut ids = vec![l.id.clone()];
         ids.extend(l.evidence.iter().map(|c| c.evidence.origin.clone()));
         self.log_read("lead", ids)?;
@@ -178,7 +187,8 @@ impl Guard<'_> {
             .set_lead_status(&actor, &org, id, &l.cells, status, note, t_ms)?;
         let decisions = self.store().lead_decisions(&org)?;
         let releases = self.store().releases()?;
-        Ok(Some(self.lead_view(&l, &decisions, &releases)))
+        let rates = self.hit_rates()?;
+        Ok(Some(self.lead_view(&l, &decisions, &releases, &rates)))
     }
 
     /// Releases one of the viewer's leads, as the viewer sees it now, to named recipients:

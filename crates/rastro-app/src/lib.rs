@@ -22,6 +22,9 @@
 pub mod guard;
 pub mod ingest;
 pub mod leads;
+pub mod ops;
+pub mod ops_views;
+pub mod package;
 pub mod system;
 pub mod views;
 
@@ -52,6 +55,9 @@ pub enum AppError {
     /// The request itself is malformed (an unknown state, a missing reason, a bad name).
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// The change was made on an older version of what it changes; read it again and retry.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// A bound was reached (rejected lines per user and hour, say); try again later.
     #[error("too many requests: {0}")]
     TooMany(String),

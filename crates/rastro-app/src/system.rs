@@ -263,6 +263,42 @@ impl<'a> Admin<'a> {
         Ok(AnalysisSettings::load(self.store)?)
     }
 
+    /// The law for operations in force (the stored file, or the embedded default) and its
+    /// text.
+    pub fn law(&self) -> Result<(rastro_ops::Law, String), AppError> {
+        match self.store.setting(crate::ops::LAW_SETTING)? {
+            Some(t) => Ok((
+                rastro_ops::Law::parse("stored law (setting ops.law)", &t)
+                    .map_err(|e| AppError::Invalid(e.to_string()))?,
+                t,
+            )),
+            None => Ok((
+                rastro_ops::Law::default_law(),
+                rastro_ops::law::DEFAULT_LAW.to_string(),
+            )),
+        }
+    }
+
+    /// Puts a law file in force: refused, with its line, unless it parses and is coherent
+    /// (audited as a setting change).
+    pub fn set_law(&mut self, file: &str, text: &str) -> Result<rastro_ops::Law, AppError> {
+        let law =
+            rastro_ops::Law::parse(file, text).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let host = self
+            .store
+            .setting(rastro_pipeline::HOST_NATION_SETTING)?
+            .unwrap_or_else(|| rastro_pipeline::DEFAULT_HOST_NATION.to_string());
+        if law.host_nation != host {
+            return Err(AppError::Invalid(format!(
+                "{file}: the law is for host nation {}, but this node's host nation is {host}; set the host nation first",
+                law.host_nation
+            )));
+        }
+        self.store
+            .set_setting(&self.actor, crate::ops::LAW_SETTING, text)?;
+        Ok(law)
+    }
+
     /// Stores analysis settings (validated, audited).
     pub fn save_settings(&mut self, s: &AnalysisSettings) -> Result<(), AppError> {
         s.save(self.store, &self.actor)?;

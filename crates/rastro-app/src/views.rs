@@ -196,6 +196,10 @@ pub struct LeadV1 {
     pub summary: String,
     /// Releases of this lead made by the caller's organisation.
     pub releases: Vec<ReleaseRefV1>,
+    /// What closed operations of the caller's organisation taught about the evidence kinds
+    /// of this lead (Laplace-smoothed hit rates).
+    #[serde(default)]
+    pub hit_rates: Vec<crate::ops_views::KindRateV1>,
 }
 
 impl LeadV1 {
@@ -220,6 +224,7 @@ impl LeadV1 {
             last_seen: rastro_core::format_time_ms(l.last_seen_ms),
             summary: l.summary.clone(),
             releases: Vec::new(),
+            hit_rates: Vec::new(),
         }
     }
 }

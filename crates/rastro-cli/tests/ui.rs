@@ -59,4 +59,41 @@ fn the_ui_shows_each_user_what_they_may_see() {
             .unwrap_or(0);
         assert!(len > 10_000, "{shot} missing or empty");
     }
+
+    // The demo's lead package: its PDF (printed by Chromium) and a screenshot of its first
+    // printed page, kept with the other screenshots.
+    let packages: Vec<_> = std::fs::read_dir(d.join("packages"))
+        .expect("the demo writes lead packages")
+        .map(|e| e.unwrap().path())
+        .collect();
+    let pdf = packages
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "pdf"))
+        .expect("the demo prints its best lead's package to PDF");
+    let bytes = std::fs::read(pdf).unwrap();
+    assert!(
+        bytes.starts_with(b"%PDF-") && bytes.len() > 20_000,
+        "{} is no PDF",
+        pdf.display()
+    );
+    std::fs::copy(pdf, shots.join("package.pdf")).unwrap();
+    let html = pdf.with_extension("html");
+    let out = Command::new("node")
+        .current_dir(&web)
+        .arg("tests/package.mjs")
+        .arg(&html)
+        .arg(shots.join("package-print-es.png"))
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "package test failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let len = std::fs::metadata(shots.join("package-print-es.png"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert!(len > 10_000, "package-print-es.png missing or empty");
 }

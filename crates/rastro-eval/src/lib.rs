@@ -326,6 +326,24 @@ pub fn evaluate(
     Ok(out)
 }
 
+/// Distance within which an operation at a site finds a true laboratory (the simulator's
+/// outcome of an operation, issue 15).
+pub const OPERATION_FINDS_M: f64 = 250.0;
+
+/// Whether a true laboratory lies within `radius_m` of (`lat`, `lon`): how the simulator
+/// decides what an operation at that site finds.
+pub fn lab_within(truth_dir: &Path, lat: f64, lon: f64, radius_m: f64) -> Result<bool, EvalError> {
+    let dir = if truth_dir.join("truth").is_dir() {
+        truth_dir.join("truth")
+    } else {
+        truth_dir.to_path_buf()
+    };
+    let labs: Vec<LabTruth> = read_jsonl(&dir.join("labs.jsonl"))?;
+    Ok(labs
+        .iter()
+        .any(|l| haversine_m(lat, lon, l.lat, l.lon) <= radius_m))
+}
+
 /// The evaluation as a text table.
 pub fn table(e: &Evaluation) -> String {
     let f = |v: Option<f64>| {

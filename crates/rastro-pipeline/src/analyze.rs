@@ -229,20 +229,20 @@ pub fn analyze(
         r.learned_vehicles = *vehicles;
         r.learned_carriers = *carriers;
     }
+    // What closed operations taught, read once for every view.
+    let trials = crate::feedback::trials(store)?;
     // 6. Fleet detectors, 7. leads, 8. cursors and models: one transaction per view.
     for (i, v) in views.iter().enumerate() {
+        let lead_cfg = crate::feedback::calibrated(
+            &opts.settings.leads,
+            &crate::feedback::rates_for(&v.audiences, &trials),
+        );
         store.begin()?;
         let r = (|| -> Result<(), AnalyzeError> {
             fleet(store, v, &data[i], &catalogue, &opts.settings.detect)?;
             step("fleet");
-            reports[i].leads = crate::leads::compute_leads(
-                store,
-                actor,
-                v,
-                &data[i],
-                opts.now_ms,
-                &opts.settings.leads,
-            )?;
+            reports[i].leads =
+                crate::leads::compute_leads(store, actor, v, &data[i], opts.now_ms, &lead_cfg)?;
             step("leads");
             store.set_view_model(v.vid, &models[i].encode())?;
             store.set_view_cursors(v.vid, obs_max, rec_max, opts.now_ms)?;

@@ -12,6 +12,7 @@
 
 pub mod analyze;
 pub mod audit;
+pub mod feedback;
 pub mod ingest;
 pub mod inputs;
 pub mod leads;

@@ -17,6 +17,8 @@ pub enum ApiError {
     Unauthenticated,
     Forbidden(String),
     NotFound(String),
+    /// The change was made on an older version; the client reads again and retries.
+    Conflict(String),
     Unprocessable(String),
     UnsupportedMedia,
     TooMany(String),
@@ -62,6 +64,7 @@ impl IntoResponse for ApiError {
             ),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m),
             ApiError::Unprocessable(m) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable", m),
             ApiError::UnsupportedMedia => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -90,6 +93,7 @@ impl From<AppError> for ApiError {
             AppError::Forbidden(m) => ApiError::Forbidden(m),
             AppError::Invalid(m) => ApiError::BadRequest(m),
             AppError::TooMany(m) => ApiError::TooMany(m),
+            AppError::Conflict(m) => ApiError::Conflict(m),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -23,6 +23,7 @@ mod auth;
 pub use auth::{MAX_FAILURES, WINDOW_S as FAILURE_WINDOW_S};
 mod error;
 mod extract;
+mod ops;
 mod pool;
 mod reads;
 pub mod state;
@@ -214,6 +215,16 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(writes::lead_release))
         .routes(routes!(writes::release_revoke))
         .routes(routes!(writes::ingest))
+        .routes(routes!(ops::operations, ops::create_operation))
+        .routes(routes!(ops::operation))
+        .routes(routes!(ops::operation_action))
+        .routes(routes!(ops::feedback))
+        .routes(routes!(ops::requests, ops::create_request))
+        .routes(routes!(ops::request))
+        .routes(routes!(ops::request_decision))
+        .routes(routes!(ops::create_package))
+        .routes(routes!(ops::package))
+        .routes(routes!(ops::package_html))
 }
 
 /// The OpenAPI document as JSON text (for tests and `rastro serve --openapi`).

@@ -654,3 +654,124 @@ async fn a_client_that_never_finishes_its_body_is_cut_off() {
     let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     assert!(v["message"].is_string(), "{v}");
 }
+
+#[tokio::test]
+async fn operations_over_the_api_follow_the_law_and_refuse_stale_versions() {
+    let w = world();
+    let (carla, bob, ana, fer) = (
+        &w.tokens["carla"],
+        &w.tokens["bob"],
+        &w.tokens["ana"],
+        &w.tokens["fer"],
+    );
+    let (_, leads) = send(&w.app, Call::get("/api/v1/leads").token(carla)).await;
+    let lead = leads[0]["id"]
+        .as_str()
+        .expect("SEMAR has a lead")
+        .to_string();
+    let body = format!(r#"{{"id": "op-a", "objective": "verify", "leads": ["{lead}"]}}"#);
+    // A partner does not plan operations on national territory; the rule is quoted.
+    let (s, v) = send(&w.app, Call::post("/api/v1/operations", &body).token(bob)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("[rule territory.host_nation (line"),
+        "{v}"
+    );
+    let (s, op) = send(&w.app, Call::post("/api/v1/operations", &body).token(ana)).await;
+    assert_eq!(s, StatusCode::OK, "{op}");
+    assert_eq!(
+        (op["state"].as_str(), op["view"].as_str()),
+        (Some("draft"), Some("full"))
+    );
+    let v0 = op["version"].as_u64().unwrap();
+    let act = |json: String| {
+        Call::post(
+            "/api/v1/operations/op-a/actions",
+            Box::leak(json.into_boxed_str()),
+        )
+    };
+    let (s, v) = send(&w.app, act(format!(r#"{{"action": "edit", "version": {v0}, "commander": "carla", "sites": [{{"label": "s", "lat": 24.8, "lon": -107.4, "radius_m": 250}}], "start": "2026-05-01T00:00:00Z", "end": "2026-05-02T00:00:00Z"}}"#)).token(ana)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // The same version again is a conflict, not a merge; the API always names a version.
+    let (s, v) = send(
+        &w.app,
+        act(format!(r#"{{"action": "propose", "version": {v0}}}"#)).token(ana),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, v) = send(&w.app, act(r#"{"action": "propose"}"#.into()).token(ana)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // A foreign adviser joins; the partner then sees the operation, as the law allows.
+    let (s, _) = send(&w.app, Call::get("/api/v1/operations/op-a").token(bob)).await;
+    assert_eq!(
+        s,
+        StatusCode::NOT_FOUND,
+        "not a participant: as if it did not exist"
+    );
+    let (s, v) = send(
+        &w.app,
+        act(format!(
+            r#"{{"action": "join", "version": {}, "user": "bob", "role": "ground"}}"#,
+            v0 + 1
+        ))
+        .token(ana),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = send(
+        &w.app,
+        act(format!(
+            r#"{{"action": "join", "version": {}, "user": "bob", "role": "advisory"}}"#,
+            v0 + 1
+        ))
+        .token(ana),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, p) = send(&w.app, Call::get("/api/v1/operations/op-a").token(bob)).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(p["view"], "partner");
+    assert!(
+        p["sites"].is_null() && p["start"].is_null() && p["version"].is_null(),
+        "{p}"
+    );
+    assert!(p["leads"].as_array().unwrap().is_empty(), "{p}");
+    // FGR has no part in it.
+    let (_, list) = send(&w.app, Call::get("/api/v1/operations").token(fer)).await;
+    assert_eq!(list, serde_json::json!([]));
+    // A package over the API, and its printable page.
+    let (s, pkg) = send(
+        &w.app,
+        Call::post(
+            "/api/v1/packages",
+            &format!(r#"{{"leads": ["{lead}"], "lang": "en", "pap": "PAP:AMBER"}}"#),
+        )
+        .token(carla),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{pkg}");
+    let id = pkg["id"].as_str().unwrap();
+    assert_eq!(pkg["marking"]["tlp"], "RED");
+    let req = Request::builder()
+        .uri(format!("/api/v1/packages/{id}/html"))
+        .header("authorization", format!("Bearer {carla}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = w.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = resp.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&html).contains("Intelligence package"));
+    let (s, _) = send(
+        &w.app,
+        Call::get(&format!("/api/v1/packages/{id}")).token(bob),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "another organisation's package");
+}

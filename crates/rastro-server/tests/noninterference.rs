@@ -36,6 +36,11 @@ fn user_of(org: &str) -> String {
 }
 
 fn build(dir: &Path, name: &str, records: &[Record]) -> Db {
+    build_with(dir, name, records, true)
+}
+
+/// [`build`], with or without SEMAR's operation.
+fn build_with(dir: &Path, name: &str, records: &[Record], with_ops: bool) -> Db {
     let path = dir.join(format!("{name}.db"));
     let mut node = Node::open(&path).unwrap();
     let mut tokens = BTreeMap::new();
@@ -64,7 +69,151 @@ fn build(dir: &Path, name: &str, records: &[Record]) -> Db {
     node.system("analysis")
         .analyze(now, true, &|_, _| {})
         .unwrap();
+    request(&mut node, now);
+    if with_ops {
+        operations(&mut node, now);
+    }
+    // Again, so lead scoring learns from the operation's outcome.
+    node.system("analysis")
+        .analyze(now, true, &|_, _| {})
+        .unwrap();
     Db { path, tokens }
+}
+
+/// DEA asks for a surveillance of an area, with content of its own, at a fixed time.
+fn request(node: &mut Node, now: i64) {
+    let mut g = node.as_user("u-dea").unwrap();
+    let area = rastro_ops::RequestKind::Surveillance {
+        of: rastro_ops::Target::Area {
+            min_lat: 19.0,
+            min_lon: -100.0,
+            max_lat: 20.0,
+            max_lon: -99.0,
+        },
+    };
+    let _ = g.create_request(
+        "req-ni",
+        area,
+        "aerial watch",
+        "MLAT (synthetic)",
+        (now, now + 86_400_000),
+        now + 86_400_000,
+        now,
+    );
+    drop(g);
+}
+
+/// SEMAR, if it has a lead, runs an operation on its best lead to a close (a laboratory confirmed), with a package, and DEA
+/// makes a surveillance request, all at fixed times. What the operation teaches the owner's
+/// lead scoring, and the operation itself, must reach no other organisation's answers; the
+/// request, with content of its own, reads the same in both databases. Always SEMAR, never
+/// whichever organisation has a lead: which organisation acts is a human choice, and a
+/// harness that let the data choose would make one organisation's action depend on
+/// another's records. Returns the owner.
+fn operations(node: &mut Node, now: i64) -> Option<&'static str> {
+    use rastro_app::ops::OpsCommand as C;
+    for (name, role) in [
+        ("ops-cmdr", Role::Commander),
+        ("ops-c2", Role::Commander),
+        ("ops-c3", Role::Commander),
+        ("ops-legal", Role::Analyst),
+    ] {
+        node.admin()
+            .add_user(&format!("{name}-semar"), "SEMAR", role, 0)
+            .unwrap();
+    }
+    for org in ["SEMAR"] {
+        let u = |n: &str| format!("{n}-{}", org.to_ascii_lowercase());
+        let mut g = node.as_user(&u("ops-cmdr")).unwrap();
+        let Some(lead) = g.leads(1).unwrap().into_iter().next() else {
+            continue;
+        };
+        g.create_package(
+            std::slice::from_ref(&lead.id),
+            "es",
+            rastro_app::package::Pap::Amber,
+            now,
+        )
+        .unwrap();
+        g.create_operation("op-ni", "verify", std::slice::from_ref(&lead.id), None, now)
+            .unwrap();
+        drop(g);
+        let steps: Vec<(String, C)> = vec![
+            (
+                u("ops-cmdr"),
+                C::Edit {
+                    objective: None,
+                    commander: Some(u("ops-cmdr")),
+                    sites: Some(vec![rastro_ops::Site {
+                        label: "s".into(),
+                        lat: lead.lat,
+                        lon: lead.lon,
+                        radius_m: 250.0,
+                    }]),
+                    schedule: Some(rastro_ops::Schedule {
+                        start_ms: now,
+                        end_ms: now + 3_600_000,
+                    }),
+                    add_leads: vec![],
+                    add_packages: vec![],
+                    why: "plan".into(),
+                },
+            ),
+            (
+                u("ops-cmdr"),
+                C::Join {
+                    user: u("ops-legal"),
+                    role: rastro_ops::OpRole::LegalReview,
+                },
+            ),
+            (
+                u("ops-legal"),
+                C::Task {
+                    name: "legal_review".into(),
+                    note: "ok".into(),
+                },
+            ),
+            (
+                u("ops-cmdr"),
+                C::Task {
+                    name: "deconfliction".into(),
+                    note: "ok".into(),
+                },
+            ),
+            (u("ops-cmdr"), C::Propose { why: "p".into() }),
+            (u("ops-c2"), C::Approve { reason: "a".into() }),
+            (u("ops-c3"), C::Approve { reason: "a".into() }),
+            (u("ops-cmdr"), C::Execute { why: "e".into() }),
+            (
+                u("ops-cmdr"),
+                C::Task {
+                    name: "after_action_report".into(),
+                    note: "r".into(),
+                },
+            ),
+            (
+                u("ops-cmdr"),
+                C::Close {
+                    outcome: rastro_ops::Outcome {
+                        laboratory: rastro_ops::LabFinding::Confirmed,
+                        seized: vec![],
+                        equipment: vec![],
+                        arrests: 0,
+                        notes: String::new(),
+                    },
+                    why: "c".into(),
+                },
+            ),
+        ];
+        for (user, cmd) in steps {
+            let mut g = node.as_user(&user).unwrap();
+            g.act_on_operation("op-ni", None, cmd, now)
+                .unwrap()
+                .unwrap();
+        }
+        return Some(org);
+    }
+    None
 }
 
 /// Every answer the application layer gives `user`, by read path.
@@ -101,6 +250,10 @@ fn app_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, serde_json::V
         put(format!("lead/{id}"), j(&g.lead(id).unwrap()));
     }
     put("releases".into(), j(&g.releases().unwrap()));
+    put("operations".into(), j(&g.operations().unwrap()));
+    put("operation/op-ni".into(), j(&g.operation("op-ni").unwrap()));
+    put("requests".into(), j(&g.requests(0).unwrap()));
+    put("feedback".into(), j(&g.hit_rates().unwrap()));
     put(
         "consignments".into(),
         j(&g.consignments(None, 1000).unwrap()),
@@ -196,6 +349,12 @@ async fn http_answers(
         "/api/v1/audit",
         "/api/v1/observations?subject=V-0",
         "/api/v1/observations?cell=8749a9a8affffff",
+        "/api/v1/operations",
+        "/api/v1/operations/op-ni",
+        "/api/v1/requests",
+        "/api/v1/requests/req-ni",
+        "/api/v1/feedback",
+        "/api/v1/packages/pkg-0000000000000000",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -423,6 +582,82 @@ fn a_dense_scenario_changes_nothing_either() {
     drop(op);
     drop(node);
     check(&s).unwrap();
+}
+
+/// An operation is the owning organisation's document: run to a close, it teaches that
+/// organisation's lead scoring and nobody else's, and no other organisation learns it exists.
+#[test]
+fn one_organisations_operation_changes_nothing_another_is_told() {
+    // Evidence at a laboratory that SEMAR sees (its own RED reports, ANAM's AMBER ones).
+    let mut reports = at_lab(&[
+        (1, 0, 0),
+        (1, 1, 3),
+        (1, 1, 25),
+        (3, 0, 9),
+        (3, 1, 12),
+        (3, 1, 50),
+        (1, 0, 70),
+    ]);
+    reports.extend(background(|k| (k % 5) as usize));
+    let s = Scenario {
+        marks: marks(),
+        parties: vec![party(0, 0, 0)],
+        vehicles: vec![VehicleSpec {
+            mark: 0,
+            carrier: 0,
+        }],
+        trips: vec![TripSpec {
+            to_lab: true,
+            ..trip(0, [0, 0, 0, 0], 0, 0)
+        }],
+        reports,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let records = gen::records(&s);
+    let with = build_with(dir.path(), "with-ops", &records, true);
+    let without = build_with(dir.path(), "without-ops", &records, false);
+    let ids = ids_of(&with, &records);
+    // Meaningful: the owner's own answers do change (the operation, its feedback).
+    let owner = ["SEMAR"]
+        .into_iter()
+        .find(|o| {
+            app_answers(&with, &user_of(o), &ids)["operations"]
+                .as_array()
+                .is_some_and(|x| x.len() == 1)
+        })
+        .expect("SEMAR has a lead in the scenario");
+    let a = app_answers(&with, &user_of(owner), &ids);
+    let b = app_answers(&without, &user_of(owner), &ids);
+    assert!(
+        a["feedback"].as_array().is_some_and(|f| !f.is_empty()),
+        "{}",
+        a["feedback"]
+    );
+    assert_ne!(
+        a["leads"], b["leads"],
+        "the owner's lead scoring learns from its operation"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    for (org, _, _) in ORGS.iter().filter(|o| o.0 != owner) {
+        let user = user_of(org);
+        let a = app_answers(&with, &user, &ids);
+        let b = app_answers(&without, &user, &ids);
+        assert_eq!(
+            first_difference(&a, &b),
+            None,
+            "{org} learns of {owner}'s operation through the application layer"
+        );
+        let a = rt.block_on(http_answers(&with, &user, &ids));
+        let b = rt.block_on(http_answers(&without, &user, &ids));
+        assert_eq!(
+            first_difference(&a, &b),
+            None,
+            "{org} learns of {owner}'s operation through the HTTP API"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ mod analysis;
 mod audit;
 mod leads;
 mod obs;
+mod ops;
 mod query;
 mod records;
 mod schema;
@@ -33,6 +34,7 @@ pub use access::{MarkingCount, OrgRow, QuotaUse, UserRow};
 pub use analysis::{AlertFilter, AlertScope, Triage};
 pub use leads::{LeadDecision, ReleaseRow};
 pub use obs::{key_of, BLOCK_ROWS, CELL_RESOLUTION, MIN_QUERY_RESOLUTION};
+pub use ops::{DocKind, DocRow};
 pub use records::{
     ClassRow, GpsPoint, QuarantineFilter, QuarantineRow, StoredObs, StoredRecord, Submitter,
     TrackObs,

@@ -472,6 +472,30 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER policy_gen_audience_view_update AFTER UPDATE ON audience_view BEGIN UPDATE policy_generation SET n = n + 1; END;
     CREATE TRIGGER policy_gen_audience_view_delete AFTER DELETE ON audience_view BEGIN UPDATE policy_generation SET n = n + 1; END;
     "#,
+    // 13: operations, partner requests and lead packages (versioned bodies, compare-and-swap).
+    r#"
+    CREATE TABLE operation (
+        id TEXT PRIMARY KEY,
+        org TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        t_ms INTEGER NOT NULL
+    );
+    CREATE TABLE partner_request (
+        id TEXT PRIMARY KEY,
+        org TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        t_ms INTEGER NOT NULL
+    );
+    CREATE TABLE lead_package (
+        id TEXT PRIMARY KEY,
+        org TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        t_ms INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The migration that moves observations into blocks; its data step runs in Rust.

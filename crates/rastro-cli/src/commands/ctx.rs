@@ -56,7 +56,10 @@ pub fn sign_after_write(node: &mut Node) -> anyhow::Result<()> {
 /// errors propagate.
 pub fn refused(e: AppError) -> anyhow::Result<ExitCode> {
     match e {
-        AppError::Forbidden(m) | AppError::Invalid(m) | AppError::TooMany(m) => {
+        AppError::Forbidden(m)
+        | AppError::Invalid(m)
+        | AppError::TooMany(m)
+        | AppError::Conflict(m) => {
             eprintln!("error: {m}");
             Ok(ExitCode::from(REFUSED))
         }

@@ -13,6 +13,9 @@ use rastro_sim::{Config, Difficulty, Scale};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Operations the demo runs on the commander's best leads.
+const OPERATIONS: usize = 5;
+
 /// Marks a folder as made by `rastro demo`, so a re-run may replace it.
 const MARKER: &str = ".rastro-demo";
 
@@ -71,7 +74,7 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
     cfg.seed = a.seed;
     let data = a.dir.join("scenario");
     say(format!(
-        "1/4 simulating a {} scenario ({} difficulty, seed {}) into {}",
+        "1/5 simulating a {} scenario ({} difficulty, seed {}) into {}",
         a.scale,
         a.difficulty,
         a.seed,
@@ -87,7 +90,7 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
         db: db.clone(),
         ..g.clone()
     };
-    say(format!("2/4 ingesting into {}", db.display()));
+    say(format!("2/5 ingesting into {}", db.display()));
     // The agencies first: markings are judged against the organisations a deployment knows.
     let tokens = setup_access(&db, &a.dir)?;
     {
@@ -113,7 +116,7 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
             ));
         }
     }
-    say("3/4 analysing".to_string());
+    say("3/5 analysing".to_string());
     let end = rastro_core::parse_time_ms(&cfg.start).unwrap_or(0)
         + i64::from(cfg.period_days + 30) * 86_400_000;
     let report = run_analyze(
@@ -130,13 +133,60 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
         report.alerts.values().sum::<u64>(),
         report.leads.leads
     ));
-    say("4/4 evaluating against the simulator's truth".to_string());
+    say("4/5 evaluating against the simulator's truth".to_string());
     let mut node = ctx::node(&g2)?;
     let (alerts, leads, states) = node.system("evaluation").operator_results()?;
     drop(node);
     let e = rastro_eval::evaluate(&alerts, &leads, &states, &data)?;
     print!("{}", rastro_eval::table(&e));
     println!();
+    say("5/5 closing the loop: operations on the commander's best leads, outcomes from the truth, analysis again".to_string());
+    let lp = super::demo_ops::close_the_loop(&g2, &a.dir, &data, OPERATIONS)?;
+    run_analyze(
+        &g2,
+        &AnalyzeArgs {
+            full: false,
+            now: Some(rastro_core::format_time_ms(end)),
+            json: false,
+        },
+    )?;
+    let mut node = ctx::node(&g2)?;
+    let (alerts, leads, states) = node.system("evaluation").operator_results()?;
+    let rates = node.operator()?.hit_rates()?;
+    drop(node);
+    let after = rastro_eval::evaluate(&alerts, &leads, &states, &data)?;
+    let p10 = |e: &rastro_eval::Evaluation| {
+        e.leads
+            .as_ref()
+            .and_then(|l| l.precision_at_10)
+            .map(|p| format!("{p:.3}"))
+            .unwrap_or_else(|| "-".into())
+    };
+    let found = lp.operations.iter().filter(|o| o.2).count();
+    println!(
+        "operations: {} run end to end (package, plan, legal review, two approvals, execution, outcome); {} found a laboratory",
+        lp.operations.len(),
+        found
+    );
+    for (id, lead, hit) in &lp.operations {
+        println!(
+            "  {id} on {lead}: laboratory {}",
+            if *hit { "confirmed" } else { "not found" }
+        );
+    }
+    println!(
+        "feedback: leads precision@10 {} before the outcomes, {} after; hit rates {}",
+        p10(&e),
+        p10(&after),
+        rates
+            .iter()
+            .map(|r| format!("{} {}/{} ({:.2})", r.kind, r.hits, r.trials, r.rate))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some(pdf) = &lp.pdf {
+        say(format!("    package of the best lead: {pdf}"));
+    }
     println!("scenario files: {}", data.display());
     println!("truth (never ingested): {}", data.join("truth").display());
     println!("database: {}", db.display());
@@ -228,6 +278,8 @@ fn setup_access(db: &std::path::Path, dir: &std::path::Path) -> anyhow::Result<P
         ("comandante", "SEMAR", "commander"),
         ("enlace-dea", "DEA", "liaison"),
         ("auditora", "SFP", "auditor"),
+        ("comandante-gn", "GN", "commander"),
+        ("juridico", "FGR", "analyst"),
     ];
     let mut lines =
         String::from("# demo users (synthetic): name token; shown once, keep private\n");

@@ -192,6 +192,15 @@ pub fn lead(g: &Global, cmd: LeadCmd) -> anyhow::Result<ExitCode> {
                     c.contribution, c.kind, c.detail, c.time, c.marking.tlp, c.origin
                 );
             }
+            if l.hit_rates.is_empty() {
+                println!("no closed operation of your organisation has acted on these evidence kinds yet");
+            }
+            for r in &l.hit_rates {
+                println!(
+                    "operations taught: {} found a laboratory {} of {} times (rate {:.2}, Laplace-smoothed)",
+                    r.kind, r.hits, r.trials, r.rate
+                );
+            }
         }
         LeadCmd::Status { id, status, note } => {
             let outcome = ctx::guard(g, &mut node)?.set_lead_status(

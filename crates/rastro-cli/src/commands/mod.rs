@@ -6,9 +6,13 @@ mod audit;
 mod ctx;
 mod data;
 mod demo;
+mod demo_ops;
 mod eval;
 mod fuse;
 mod leads;
+mod ops;
+mod package;
+mod requests;
 mod serve;
 mod settings;
 mod sim;
@@ -98,6 +102,18 @@ pub enum Command {
     /// Users, their roles and API tokens.
     #[command(subcommand)]
     User(access::UserCmd),
+    /// Operations under host-nation command: plan, approve, execute, close (as --as USER).
+    #[command(subcommand)]
+    Ops(ops::OpsCmd),
+    /// Partner requests to the host nation: operations, surveillance, information.
+    #[command(subcommand)]
+    Request(requests::RequestCmd),
+    /// Lead packages for commanders, as printable HTML or PDF.
+    #[command(subcommand)]
+    Package(package::PackageCmd),
+    /// The host nation's law for operations, as a policy file.
+    #[command(subcommand)]
+    Law(ops::LawCmd),
     /// Getis-Ord local G / Gi* hot spots on any point CSV (esda G_Local semantics).
     Hotspots(fuse::HotspotsArgs),
     /// Find stops in any point CSV (MovingPandas TrajectoryStopDetector semantics).
@@ -128,5 +144,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Releases(a) => leads::releases(&cli.global, a),
         Command::Release(c) => leads::release(&cli.global, c),
         Command::Settings(c) => settings::settings(&cli.global, c),
+        Command::Ops(c) => ops::ops(&cli.global, c),
+        Command::Request(c) => requests::request(&cli.global, c),
+        Command::Package(c) => package::package(&cli.global, c),
+        Command::Law(c) => ops::law(&cli.global, c),
     }
 }
