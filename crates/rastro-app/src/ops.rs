@@ -98,14 +98,23 @@ impl From<RequestError> for AppError {
     }
 }
 
-impl Guard<'_> {
-    /// The law in force: the stored file, or the embedded default.
-    pub fn law(&mut self) -> Result<Law, AppError> {
-        let law = match self.store().setting(LAW_SETTING)? {
-            Some(text) => Law::parse("stored law (setting ops.law)", &text)
+/// The law in force and its text: the stored file, or the embedded default. The one place
+/// that reads it, for the guard and the operator alike.
+pub(crate) fn stored_law(store: &rastro_store::Store) -> Result<(Law, String), AppError> {
+    match store.setting(LAW_SETTING)? {
+        Some(text) => Ok((
+            Law::parse("stored law (setting ops.law)", &text)
                 .map_err(|e| AppError::Invalid(e.to_string()))?,
-            None => Law::default_law(),
-        };
+            text,
+        )),
+        None => Ok((Law::default_law(), rastro_ops::law::DEFAULT_LAW.to_string())),
+    }
+}
+
+impl Guard<'_> {
+    /// The law in force, refused if it is not for this node's host nation.
+    pub fn law(&mut self) -> Result<Law, AppError> {
+        let (law, _) = stored_law(self.store())?;
         if law.host_nation != self.policy().host_nation {
             return Err(AppError::Invalid(format!(
                 "the law in force is for host nation {} but this node's host nation is {}; the operator puts the right one in force with `rastro law set FILE`",

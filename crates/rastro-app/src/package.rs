@@ -101,9 +101,9 @@ pub struct PackageV1 {
     pub parties: Vec<PackagePartyV1>,
     /// What closed operations taught about each evidence kind in these leads.
     pub hit_rates: Vec<KindRateV1>,
-    /// The software that built it and the audit log size when it was built.
+    /// The software that built it. (Not the audit log's size: that grows with activity on
+    /// records the builder may not see.)
     pub generator: String,
-    pub audit_size: u64,
 }
 
 fn content_sha(p: &PackageV1) -> String {
@@ -216,7 +216,6 @@ impl Guard<'_> {
             .into_iter()
             .filter(|r| kinds.contains(&r.kind))
             .collect();
-        let audit_size = self.store().audit_len()?;
         let v = self.viewer().cloned().expect("checked above");
         let mut p = PackageV1 {
             id: String::new(),
@@ -233,7 +232,6 @@ impl Guard<'_> {
             parties,
             hit_rates,
             generator: format!("rastro {}", env!("CARGO_PKG_VERSION")),
-            audit_size,
         };
         p.sha256 = content_sha(&p);
         p.id = format!("pkg-{}", &p.sha256[..16]);

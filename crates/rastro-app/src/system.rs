@@ -266,17 +266,7 @@ impl<'a> Admin<'a> {
     /// The law for operations in force (the stored file, or the embedded default) and its
     /// text.
     pub fn law(&self) -> Result<(rastro_ops::Law, String), AppError> {
-        match self.store.setting(crate::ops::LAW_SETTING)? {
-            Some(t) => Ok((
-                rastro_ops::Law::parse("stored law (setting ops.law)", &t)
-                    .map_err(|e| AppError::Invalid(e.to_string()))?,
-                t,
-            )),
-            None => Ok((
-                rastro_ops::Law::default_law(),
-                rastro_ops::law::DEFAULT_LAW.to_string(),
-            )),
-        }
+        crate::ops::stored_law(self.store)
     }
 
     /// Puts a law file in force: refused, with its line, unless it parses and is coherent

@@ -468,7 +468,6 @@ pub fn package_html(p: &PackageV1) -> String {
         ("created_by", p.created_by.clone()),
         ("org", p.org.clone()),
         ("generator", p.generator.clone()),
-        ("audit_size", p.audit_size.to_string()),
     ] {
         let _ = write!(
             h,

@@ -11,6 +11,12 @@ use std::process::ExitCode;
 /// permitted, invalid request); errors are 1 too, usage errors 2 (clap).
 pub const REFUSED: u8 = 1;
 
+/// An RFC 3339 time argument, in milliseconds.
+pub fn parse_time(s: &str) -> Result<i64, String> {
+    rastro_core::parse_time_ms(s)
+        .map_err(|e| format!("{s:?} is not an RFC 3339 time such as 2026-05-01T06:00:00Z: {e}"))
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

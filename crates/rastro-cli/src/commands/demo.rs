@@ -119,14 +119,24 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
     say("3/5 analysing".to_string());
     let end = rastro_core::parse_time_ms(&cfg.start).unwrap_or(0)
         + i64::from(cfg.period_days + 30) * 86_400_000;
-    let report = run_analyze(
-        &g2,
-        &AnalyzeArgs {
-            full: false,
-            now: Some(rastro_core::format_time_ms(end)),
-            json: false,
-        },
-    )?;
+    // Analysis at the end of the period, then the operator's results against the truth: done
+    // once before the operations and once after their outcomes.
+    let analyse = || {
+        run_analyze(
+            &g2,
+            &AnalyzeArgs {
+                full: false,
+                now: Some(rastro_core::format_time_ms(end)),
+                json: false,
+            },
+        )
+    };
+    let evaluate = || -> anyhow::Result<rastro_eval::Evaluation> {
+        let mut node = ctx::node(&g2)?;
+        let (alerts, leads, states) = node.system("evaluation").operator_results()?;
+        Ok(rastro_eval::evaluate(&alerts, &leads, &states, &data)?)
+    };
+    let report = analyse()?;
     say(format!(
         "    {} consignments analysed, {} alerts, {} leads",
         report.consignments_analysed,
@@ -134,27 +144,14 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
         report.leads.leads
     ));
     say("4/5 evaluating against the simulator's truth".to_string());
-    let mut node = ctx::node(&g2)?;
-    let (alerts, leads, states) = node.system("evaluation").operator_results()?;
-    drop(node);
-    let e = rastro_eval::evaluate(&alerts, &leads, &states, &data)?;
+    let e = evaluate()?;
     print!("{}", rastro_eval::table(&e));
     println!();
     say("5/5 closing the loop: operations on the commander's best leads, outcomes from the truth, analysis again".to_string());
     let lp = super::demo_ops::close_the_loop(&g2, &a.dir, &data, OPERATIONS)?;
-    run_analyze(
-        &g2,
-        &AnalyzeArgs {
-            full: false,
-            now: Some(rastro_core::format_time_ms(end)),
-            json: false,
-        },
-    )?;
-    let mut node = ctx::node(&g2)?;
-    let (alerts, leads, states) = node.system("evaluation").operator_results()?;
-    let rates = node.operator()?.hit_rates()?;
-    drop(node);
-    let after = rastro_eval::evaluate(&alerts, &leads, &states, &data)?;
+    analyse()?;
+    let after = evaluate()?;
+    let rates = ctx::node(&g2)?.operator()?.hit_rates()?;
     let p10 = |e: &rastro_eval::Evaluation| {
         e.leads
             .as_ref()

@@ -3,6 +3,7 @@
 //! when `--version` is not given), checked against the law and audited.
 
 use super::ctx;
+use super::ctx::parse_time;
 use super::Global;
 use crate::output::print_json;
 use anyhow::Context;
@@ -22,45 +23,30 @@ fn parse_role(s: &str) -> Result<OpRole, String> {
     })
 }
 
-fn parse_time(s: &str) -> Result<i64, String> {
-    rastro_core::parse_time_ms(s)
-        .map_err(|e| format!("{s:?} is not an RFC 3339 time such as 2026-05-01T06:00:00Z: {e}"))
-}
-
-/// `label,lat,lon[,radius_m]`.
+/// `label,lat,lon[,radius_m]` (the label may hold commas; the radius defaults to 250 m).
 fn parse_site(s: &str) -> Result<Site, String> {
-    let parts: Vec<&str> = s.rsplitn(4, ',').collect();
-    let num = |x: &str, what: &str| {
-        x.trim()
-            .parse::<f64>()
-            .map_err(|_| format!("site {s:?}: {what} {x:?} is not a number"))
-    };
-    match parts.as_slice() {
-        [r, lon, lat, label]
-            if r.trim().parse::<f64>().is_ok() && lat.trim().parse::<f64>().is_ok() =>
-        {
-            Ok(Site {
-                label: label.trim().into(),
-                lat: num(lat, "latitude")?,
-                lon: num(lon, "longitude")?,
-                radius_m: num(r, "radius_m")?,
-            })
-        }
+    let fields: Vec<&str> = s.split(',').map(str::trim).collect();
+    let numeric = fields
+        .iter()
+        .rev()
+        .take_while(|f| f.parse::<f64>().is_ok())
+        .count();
+    let n = match numeric.min(fields.len().saturating_sub(1)) {
+        n @ (2 | 3) => n,
         _ => {
-            let p: Vec<&str> = s.rsplitn(3, ',').collect();
-            match p.as_slice() {
-                [lon, lat, label] => Ok(Site {
-                    label: label.trim().into(),
-                    lat: num(lat, "latitude")?,
-                    lon: num(lon, "longitude")?,
-                    radius_m: 250.0,
-                }),
-                _ => Err(format!(
-                    "site {s:?}: give label,lat,lon or label,lat,lon,radius_m"
-                )),
-            }
+            return Err(format!(
+                "site {s:?}: give label,lat,lon or label,lat,lon,radius_m"
+            ))
         }
-    }
+    };
+    let (label, nums) = fields.split_at(fields.len() - n);
+    let v: Vec<f64> = nums.iter().filter_map(|x| x.parse().ok()).collect();
+    Ok(Site {
+        label: label.join(","),
+        lat: v[0],
+        lon: v[1],
+        radius_m: v.get(2).copied().unwrap_or(250.0),
+    })
 }
 
 /// `CAS:QUANTITY:UNIT`, such as `79-03-8:120:kg`.

@@ -2,6 +2,7 @@
 //! with purpose, legal basis, period and expiry, decided by the host nation with a reason.
 
 use super::ctx;
+use super::ctx::parse_time;
 use super::Global;
 use crate::output::print_json;
 use clap::{Subcommand, ValueEnum};
@@ -14,11 +15,6 @@ pub enum KindArg {
     Operation,
     Surveillance,
     Information,
-}
-
-fn parse_time(s: &str) -> Result<i64, String> {
-    rastro_core::parse_time_ms(s)
-        .map_err(|e| format!("{s:?} is not an RFC 3339 time such as 2026-05-01T06:00:00Z: {e}"))
 }
 
 /// `min_lat,min_lon,max_lat,max_lon`.

@@ -47,7 +47,7 @@ pub fn package(n: usize, lang: &str) -> PackageV1 {
         "parties": [{"id": "P-2", "kind": "consignee", "name": "Químicos \"del\" <Pacífico>", "rfc": "QPA010101AB1",
             "city": "Culiacán", "marking": marking}],
         "hit_rates": [{"kind": "alert:route_deviation", "hits": 3, "trials": 5, "rate": 0.571}, {"kind": "tip", "hits": 1, "trials": 1, "rate": 0.667}],
-        "generator": "rastro test", "audit_size": 42
+        "generator": "rastro test"
     }))
     .expect("a valid package")
 }
