@@ -309,6 +309,7 @@ async function showLeads() {
         } catch (e) { alert(e.message); }
       }));
     }
+    actions.append(button(t("package"), () => createPackage(l)));
     const changed = (l.releases || []).some((r) => !r.revoked && r.changed_since_release);
     if (changed) {
       const warn = document.createElement("span");
@@ -359,6 +360,191 @@ function leadDetail(l) {
   d.append(table);
 }
 
+// ---- operations ----
+const OP_STATES = ["draft", "proposed", "approved", "executed", "closed", "cancelled"];
+let opsMap = null, selectedOp = null;
+function fmtTime(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (isNaN(d)) return iso;
+  return d.toLocaleString(lang === "es" ? "es-MX" : "en-GB", { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" }) + " UTC";
+}
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+}
+// A name from the law file, translated when the UI knows it (the default law's tasks).
+function lawName(prefix, name) {
+  const m = bundles[lang].getMessage(prefix + name);
+  return m ? t(prefix + name) : name;
+}
+function hiddenFacet() { return el("span", "hidden-facet", t("op-hidden")); }
+async function showOperations() {
+  const ops = await api("/operations");
+  const board = $("#ops-board");
+  board.replaceChildren();
+  const cols = {};
+  for (const s of [...OP_STATES, "unknown"]) {
+    const c = el("div", "column");
+    c.dataset.state = s;
+    c.append(el("h3", null, t("op-state-" + s)));
+    cols[s] = c;
+  }
+  for (const o of ops) {
+    const card = el("div", "op-card");
+    card.dataset.id = o.id;
+    card.append(el("div", "op-id", o.id), el("div", "op-obj", o.objective ?? t("op-hidden")), el("div", "op-owner", o.owner_org + " · " + t("op-view-" + o.view)));
+    card.title = o.objective ?? "";
+    card.addEventListener("click", () => operationDetail(o.id));
+    (cols[o.state] || cols.unknown).append(card);
+  }
+  for (const s of OP_STATES) board.append(cols[s]);
+  if (cols.unknown.children.length > 1) board.append(cols.unknown);
+  if (!ops.length) board.append(el("p", null, t("operations-none")));
+  document.body.dataset.opsReady = "1";
+  if (selectedOp && ops.some((o) => o.id === selectedOp)) await operationDetail(selectedOp);
+  else $("#operation-detail").replaceChildren();
+}
+async function operationDetail(id) {
+  selectedOp = id;
+  document.querySelectorAll(".op-card").forEach((c) => c.classList.toggle("selected", c.dataset.id === id));
+  const o = await api("/operations/" + encodeURIComponent(id));
+  const d = $("#operation-detail");
+  d.replaceChildren();
+  d.dataset.view = o.view;
+  const h = el("h3", null, o.id);
+  h.append(el("span", "op-state", o.state ? t("op-state-" + o.state) : t("op-hidden")), el("span", "op-view", t("op-view-" + o.view)));
+  d.append(h);
+  const grid = el("div", "op-grid");
+  const left = el("div"), right = el("div");
+  grid.append(left, right);
+  d.append(grid);
+  // Plan.
+  const plan = el("table", "op-plan");
+  const row = (k, v) => { const tr = document.createElement("tr"); tr.append(el("th", null, t(k)), td(v ?? hiddenFacet())); plan.append(tr); };
+  row("op-objective", o.objective);
+  row("op-owner", o.owner_org);
+  row("op-commander", o.commander);
+  row("op-schedule", o.start ? fmtTime(o.start) + " → " + fmtTime(o.end) : (o.view === "full" ? "—" : null));
+  row("op-sites", o.sites ? (o.sites.map((s) => s.label + " (" + s.lat.toFixed(4) + ", " + s.lon.toFixed(4) + ", " + s.radius_m + " m)").join("; ") || "—") : null);
+  row("op-leads", o.leads.join(", ") || "—");
+  const pk = document.createElement("span");
+  for (const p of o.packages) pk.append(button(p, () => openPackage(p)));
+  row("op-packages", o.packages.length ? pk : "—");
+  left.append(el("h4", null, t("op-plan")), plan);
+  // Participants.
+  left.append(el("h4", null, t("op-participants")));
+  if (o.participants) {
+    const tb = el("table", "op-participants");
+    for (const p of o.participants) {
+      const tr = document.createElement("tr");
+      tr.append(td(p.user), td(p.org + " (" + p.nation + ")"), td(t("op-role-" + p.role)));
+      tb.append(tr);
+    }
+    left.append(tb);
+  } else left.append(hiddenFacet());
+  // Tasks.
+  left.append(el("h4", null, t("op-tasks")));
+  if (o.tasks) {
+    const tb = el("table", "op-tasks");
+    for (const k of o.tasks) {
+      const tr = document.createElement("tr");
+      const state = k.done_by ? el("span", "task-done", "✓ " + k.done_by + " · " + fmtTime(k.done_time) + (k.note ? " — " + k.note : "")) : el("span", "task-open", t("op-task-open"));
+      const act = document.createElement("td");
+      if (!k.done_by && o.view === "full") act.append(button(t("op-do-task"), () => { const n = prompt(t("op-task-note")); if (n) opAction(o, { action: "task", name: k.name, note: n }); }));
+      tr.append(td(lawName("task-", k.name)), td(k.mandatory ? t("op-mandatory") : t("op-optional")), td(t("op-role-" + k.done_by_role)), td(state), act);
+      tb.append(tr);
+    }
+    left.append(tb);
+  } else left.append(hiddenFacet());
+  // Approvals.
+  left.append(el("h4", null, t("op-approvals")));
+  if (o.approvals) {
+    const p = el("p", "op-approval-count", t("op-approvals-of", { n: o.approvals.length, of: o.approvals_required }));
+    left.append(p);
+    const tb = el("table", "op-approvals");
+    for (const a of o.approvals) {
+      const tr = document.createElement("tr");
+      tr.append(td(a.user), td(a.org), td(fmtTime(a.time)), td(a.reason));
+      tb.append(tr);
+    }
+    left.append(tb);
+  } else left.append(hiddenFacet());
+  // Outcome.
+  left.append(el("h4", null, t("op-outcome")));
+  if (o.outcome) {
+    const p = el("p", "op-outcome");
+    p.textContent = t("op-lab-" + o.outcome.laboratory) + " · " + t("op-arrests", { n: o.outcome.arrests }) +
+      (o.outcome.seized.length ? " · " + o.outcome.seized.map((s) => s.cas + " " + s.quantity + " " + s.unit).join(", ") : "") +
+      (o.outcome.notes ? " — " + o.outcome.notes : "");
+    left.append(p);
+  } else left.append(el("p", "hidden-facet", o.state === "closed" || o.view !== "full" ? t("op-hidden") : t("op-no-outcome")));
+  // Actions: the server decides; a refusal quotes the rule it breaks.
+  if (o.view === "full") {
+    const acts = el("div", "op-actions");
+    const ask = (key, body) => () => { const why = prompt(t(key)); if (why) opAction(o, { ...body(why) }); };
+    if (o.state === "draft") acts.append(button(t("op-propose"), ask("op-why", (why) => ({ action: "propose", why }))));
+    if (o.state === "proposed") acts.append(button(t("op-approve"), ask("op-reason", (reason) => ({ action: "approve", reason }))), button(t("op-withdraw"), ask("op-why", (why) => ({ action: "withdraw", why }))));
+    if (o.state === "approved") acts.append(button(t("op-execute"), ask("op-why", (why) => ({ action: "execute", why }))));
+    if (o.state === "executed") acts.append(button(t("op-close"), () => {
+      const found = confirm(t("op-close-found"));
+      const notes = prompt(t("op-close-notes")) || "";
+      opAction(o, { action: "close", laboratory: found ? "confirmed" : "not_found", notes });
+    }));
+    if (["draft", "proposed", "approved"].includes(o.state)) acts.append(button(t("op-cancel"), ask("op-why", (why) => ({ action: "cancel", why }))));
+    if (acts.children.length) left.append(acts);
+  }
+  // Map and timeline.
+  right.append(el("h4", null, t("op-map")));
+  const m = el("div");
+  m.id = "op-map";
+  right.append(m);
+  if (opsMap) { opsMap.remove(); opsMap = null; }
+  opsMap = L.map(m, { attributionControl: false }).setView([23.5, -102], 4);
+  const world = await (await fetch("/assets/countries-50m.json")).json();
+  L.geoJSON(feature(world, world.objects.countries), { style: (f) => ({ color: "#6b7c93", weight: f.id === "484" ? 1.5 : 0.6, fillColor: f.id === "484" ? "#f7f3e8" : "#e3e6ea", fillOpacity: 1 }), interactive: false }).addTo(opsMap);
+  if (o.sites && o.sites.length) {
+    const g = L.featureGroup(o.sites.map((s) => L.circle([s.lat, s.lon], { radius: s.radius_m, color: "#c2410c", weight: 2, fillOpacity: 0.3, className: "op-site" }).bindTooltip(s.label)));
+    g.addTo(opsMap);
+    for (const s of o.sites) L.circleMarker([s.lat, s.lon], { radius: 6, color: "#c2410c", weight: 2, fillOpacity: 0.9 }).addTo(opsMap);
+    // Regional context (state outlines are not drawn; country outlines are): the site
+    // ring is drawn to scale, its centre marked.
+    opsMap.fitBounds(g.getBounds(), { maxZoom: 7, padding: [20, 20] });
+  } else {
+    right.append(el("p", "hidden-facet", o.sites ? "—" : t("op-hidden")));
+  }
+  right.append(el("h4", null, t("op-timeline")));
+  const ul = el("ul", "timeline");
+  for (const h of o.history) {
+    const li = el("li");
+    li.textContent = fmtTime(h.time) + " · " + t("op-state-" + h.to) + (h.actor ? " · " + h.actor : "") + (h.action ? " (" + t("op-action-" + h.action.replace("ops.", "").replaceAll(".", "-")) + ")" : "") + (h.why ? " — " + h.why : "");
+    ul.append(li);
+  }
+  right.append(ul);
+  d.dataset.ready = "1";
+}
+async function opAction(o, body) {
+  try {
+    await api("/operations/" + encodeURIComponent(o.id) + "/actions", { method: "POST", body: JSON.stringify({ version: o.version, ...body }) });
+  } catch (e) { alert(e.message); }
+  await showOperations();
+}
+async function openPackage(id) {
+  // The package page needs the token, so it is fetched here and opened as a blob.
+  const r = await fetch("/api/v1/packages/" + encodeURIComponent(id) + "/html", { headers: { Authorization: "Bearer " + token } });
+  if (!r.ok) { alert(t("package-missing")); return; }
+  const url = URL.createObjectURL(new Blob([await r.text()], { type: "text/html" }));
+  window.open(url, "_blank");
+}
+async function createPackage(l) {
+  try {
+    const p = await api("/packages", { method: "POST", body: JSON.stringify({ leads: [l.id], lang, pap: "PAP:AMBER" }) });
+    await openPackage(p.id);
+  } catch (e) { alert(e.message); }
+}
+
 // ---- audit ----
 async function showAudit() {
   const rows = $("#audit-rows");
@@ -381,6 +567,7 @@ async function show(v) {
     if (v === "alerts") await showAlerts();
     if (v === "consignments") await showConsignments();
     if (v === "leads") { await showLeads(); await showReleases(); }
+    if (v === "operations") await showOperations();
     if (v === "audit") await showAudit();
   } catch (e) { console.error(e); }
 }

@@ -1,11 +1,16 @@
 // Measures the map's first render: from navigation (with a logged-in session) until the page
-// marks the map ready, i.e. outlines, ports, alerts and leads are drawn. Prints each run and
-// the median. Usage: node tests/first-render.mjs BASE_URL TOKENS_FILE  (RUNS, default 5)
+// marks the map ready, i.e. outlines, ports, alerts and leads are drawn. With VIEW=operations,
+// the operations board's first render instead: from the click on its tab until every card
+// is drawn. Prints each run and the median.
+// Usage: node tests/first-render.mjs BASE_URL TOKENS_FILE  (RUNS, default 5; USER_NAME, default
+// analista; VIEW, map or operations)
 import { chromium } from "playwright-core";
 import { readFileSync } from "node:fs";
 
 const [base, tokensFile] = process.argv.slice(2);
-const token = readFileSync(tokensFile, "utf8").split("\n").find((l) => l.startsWith("analista ")).split(" ")[1];
+const user = process.env.USER_NAME || "analista";
+const view = process.env.VIEW || "map";
+const token = readFileSync(tokensFile, "utf8").split("\n").find((l) => l.startsWith(user + " ")).split(" ")[1];
 const runs = Number(process.env.RUNS || 5);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -17,13 +22,18 @@ for (let i = 0; i < runs; i++) {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
   await ctx.addInitScript((t) => sessionStorage.setItem("rastro-token", t), token);
   const page = await ctx.newPage();
-  const t0 = Date.now();
+  let t0 = Date.now();
   await page.goto(base + "/");
   await page.waitForSelector("body[data-map-ready='1']", { timeout: 60000 });
+  if (view === "operations") {
+    t0 = Date.now();
+    await page.click("#nav [data-view=operations]");
+    await page.waitForSelector("body[data-ops-ready='1']", { timeout: 60000 });
+  }
   // One more frame, so the drawing has been painted.
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
   const ms = Date.now() - t0;
-  const stats = await page.textContent("#map-stats");
+  const stats = view === "operations" ? (await page.locator(".op-card").count()) + " operations" : await page.textContent("#map-stats");
   times.push(ms);
   console.log(`run ${i + 1}: ${ms} ms (${stats})`);
   await ctx.close();

@@ -100,6 +100,39 @@ try {
   check(dialogs.some((d) => d.startsWith("alert") && d.includes("DEA")), "the release names its recipient");
   check((await page.locator("tr.release-row").first().textContent()).includes("DEA"), "the release is listed with its recipient");
 
+  // The commander builds a package from the UI: it opens in a new tab, self-contained.
+  const [pkg] = await Promise.all([
+    page.context().waitForEvent("page"),
+    page.locator("tr.lead-row").first().locator("button", { hasText: /^(Paquete|Package)$/ }).click(),
+  ]);
+  await pkg.waitForLoadState();
+  const pkgHeadings = await pkg.$$eval("h2", (hs) => hs.map((h) => h.textContent));
+  check(pkgHeadings.includes("Summary") || pkgHeadings.includes("Resumen"), "a package built from the UI opens with its sections: " + pkgHeadings.join(", "));
+  await pkg.close();
+
+  // The operations board as the commander: the demo's operations by state; the first one
+  // in full (plan, participants, tasks, approvals, map, timeline, outcome).
+  async function openOperation(p, id) {
+    await p.click("#nav [data-view=operations]");
+    await p.waitForSelector("body[data-ops-ready='1'] .op-card");
+    await p.locator(`.op-card[data-id='${id}']`).click();
+    await p.waitForSelector(`#operation-detail[data-ready='1'] h3:has-text('${id}')`);
+  }
+  await openOperation(page, "op-1");
+  const closedCards = await page.locator(".column[data-state='closed'] .op-card").count();
+  check(closedCards >= 1, `the board shows the demo's closed operations (${closedCards})`);
+  check(await page.getAttribute("#operation-detail", "data-view") === "full", "the commander has the full view");
+  check(await page.locator("table.op-participants tr").count() >= 3, "participants are listed with their roles");
+  check(await page.locator("table.op-tasks .task-done").count() >= 3, "the mandatory tasks are done, each by whom and when");
+  check(await page.locator("table.op-approvals tr").count() === 2, "two approvals, neither by the proposer");
+  check(await page.locator("path.op-site").count() >= 1, "the site is drawn on the operation's map");
+  check(await page.locator(".timeline li").count() >= 8, "the timeline lists each step");
+  check((await page.textContent(".op-outcome")).length > 0, "the outcome is shown");
+  // The view scrolls inside the page: a tall viewport shows all of it.
+  await page.setViewportSize({ width: 1366, height: 1700 });
+  await page.screenshot({ path: `${out}/operations-commander-1366.png` });
+  await page.setViewportSize({ width: 1366, height: 768 });
+
   // Partner liaison: nothing of the host's AMBER/RED analytics was released to the US but
   // the one lead the commander released, which it sees as released, not among its leads.
   await page.click("#logout");
@@ -119,6 +152,40 @@ try {
   await page.waitForSelector("#consignment-rows tr");
   check(await page.locator("tr.consignment-row").count() === 0, "no host consignments for the liaison (AMBER for Mexico)");
   await page.screenshot({ path: `${out}/alerts-liaison-1366x768.png` });
+
+  // The liaison's view of the same operation: what the law shows a partner after execution
+  // (existence, objective, state, outcome, site, schedule), never who took part or approved.
+  await openOperation(page, "op-1");
+  check(await page.getAttribute("#operation-detail", "data-view") === "partner", "the liaison has the partner view");
+  check(await page.locator("table.op-participants").count() === 0 && await page.locator("table.op-approvals").count() === 0, "no participants or approvals for the partner");
+  check(await page.locator("#operation-detail .hidden-facet").count() >= 3, "hidden facets say so");
+  check(await page.locator(".op-outcome").count() === 1 && await page.locator("path.op-site").count() >= 1, "the outcome and the site are shown once executed");
+  check(await page.locator(".timeline li").count() < 8 && await page.locator(".op-actions").count() === 0, "state changes only, and no actions");
+  await page.setViewportSize({ width: 1366, height: 1700 });
+  await page.screenshot({ path: `${out}/operations-liaison-1366.png` });
+  await page.setViewportSize({ width: 1366, height: 768 });
+
+  // The two views side by side: the commander's and the liaison's, in two sessions at once.
+  {
+    const shots = [];
+    for (const who of ["comandante", "enlace-dea"]) {
+      const c = await browser.newContext({ viewport: { width: 960, height: 1600 } });
+      await c.addInitScript(([tok, l]) => { sessionStorage.setItem("rastro-token", tok); localStorage.setItem("rastro-lang", l); }, [tokens[who], "es"]);
+      const p = await c.newPage();
+      p.on("pageerror", (e) => errors.push(String(e)));
+      await p.goto(base + "/");
+      await p.waitForSelector("body[data-map-ready='1']", { timeout: 20000 });
+      await openOperation(p, "op-1");
+      shots.push((await p.screenshot({ fullPage: false })).toString("base64"));
+      await c.close();
+    }
+    const c = await browser.newContext({ viewport: { width: 1920, height: 1600 } });
+    const p = await c.newPage();
+    await p.setContent(`<body style="margin:0;display:flex">${shots.map((b) => `<img style="width:960px" src="data:image/png;base64,${b}">`).join("")}</body>`);
+    await p.screenshot({ path: `${out}/operations-commander-beside-liaison-es.png` });
+    await c.close();
+    check(true, "the commander's and the liaison's views saved side by side");
+  }
 
   // Auditor: the audit screen shows the analyst's triage.
   await page.click("#logout");

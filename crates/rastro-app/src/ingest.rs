@@ -187,6 +187,9 @@ impl Guard<'_> {
             quarantined: report.stats.quarantined,
             rejected: report.rejected,
             examples: report.examples.iter().map(quarantine_view).collect(),
+            collected_under_request: report.collected_under_request,
+            collection_flagged: report.collection_flagged,
+            flags: report.flag_examples.clone(),
         })
     }
 }

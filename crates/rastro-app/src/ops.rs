@@ -675,22 +675,51 @@ impl Guard<'_> {
         Ok(Some(RequestV1::new(&next, now_ms)))
     }
 
-    /// Approved, unexpired surveillance requests of an organisation covering a point at a
-    /// time: what makes a partner's collection over national territory lawful.
-    pub fn covering_request(
+    /// Collection verdicts on partner observations the caller may see, oldest first: the
+    /// request each was collected under, or why it is flagged.
+    pub fn collection(
         &mut self,
-        org: &str,
-        lat: f64,
-        lon: f64,
-        t_ms: i64,
-    ) -> Result<Option<String>, AppError> {
-        let rows = self.store().docs(DocKind::Request)?;
-        for row in rows.iter().filter(|r| r.org == org) {
-            let r: Request = decode(DocKind::Request, row)?;
-            if r.covers_area(lat, lon, t_ms) {
-                return Ok(Some(r.id));
-            }
+        flagged_only: bool,
+        limit: u32,
+    ) -> Result<Vec<CollectionV1>, AppError> {
+        let (policy, viewer) = (self.policy().clone(), self.viewer().cloned());
+        let out: Vec<CollectionV1> = self
+            .store()
+            .collection(flagged_only, limit, |r| {
+                may_see_collection(&policy, viewer.as_ref(), r)
+            })?
+            .iter()
+            .map(CollectionV1::new)
+            .collect();
+        self.log_read(
+            "collection",
+            out.iter()
+                .map(|c| format!("observation:{}/{}", c.originator, c.observation))
+                .collect(),
+        )?;
+        Ok(out)
+    }
+}
+
+/// Whether a viewer (`None`: the operator) may see the collection verdict on a partner's
+/// observation: it may read the observation, and it is of the contributing organisation or a
+/// host-nation commander or analyst (who decide requests; a verdict tells of the
+/// contributor's requests, which no one else may see).
+fn may_see_collection(
+    policy: &rastro_policy::Policy,
+    viewer: Option<&rastro_policy::Viewer>,
+    row: &rastro_store::CollectionRow,
+) -> bool {
+    match viewer {
+        None => true,
+        Some(v) => {
+            policy.may_read(v, &row.originator, &row.marking)
+                && (v.org == row.originator
+                    || (v.nation == policy.host_nation
+                        && matches!(
+                            v.role,
+                            rastro_policy::Role::Commander | rastro_policy::Role::Analyst
+                        )))
         }
-        Ok(None)
     }
 }

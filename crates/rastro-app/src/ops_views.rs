@@ -307,3 +307,32 @@ pub struct KindRateV1 {
     pub trials: u32,
     pub rate: f64,
 }
+
+/// The collection verdict on one partner observation: the approved request it was collected
+/// under, or the reason it is flagged (kept, not dropped).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CollectionV1 {
+    pub originator: String,
+    pub observation: String,
+    pub subject: String,
+    pub time: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub request: Option<String>,
+    pub flag: Option<String>,
+}
+
+impl CollectionV1 {
+    pub fn new(r: &rastro_store::CollectionRow) -> CollectionV1 {
+        CollectionV1 {
+            originator: r.originator.clone(),
+            observation: r.obs_id.clone(),
+            subject: r.subject.clone(),
+            time: t(r.time_ms),
+            lat: r.lat,
+            lon: r.lon,
+            request: r.request.clone(),
+            flag: r.flag.clone(),
+        }
+    }
+}

@@ -332,6 +332,11 @@ pub struct IngestReportV1 {
     pub rejected: u64,
     /// The first few rejections.
     pub examples: Vec<QuarantineV1>,
+    /// Of the submitter's observations: collected under an approved request, and flagged
+    /// because none covers them (kept; the host nation decides), with the first few reasons.
+    pub collected_under_request: u64,
+    pub collection_flagged: u64,
+    pub flags: Vec<String>,
 }
 
 /// An audit log entry.

@@ -57,6 +57,23 @@ fn operations_follow_the_law_from_plan_to_outcome() {
         .unwrap()
         .contains("operation op-1"));
     assert!(!l["hit_rates"].as_array().unwrap().is_empty());
+    // `rastro evaluate` shows what the closed operations taught, as text and as JSON.
+    let truth = d.join("scenario");
+    let ev = rastro(&db, &["evaluate", "--truth", truth.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&ev.stdout).contains("feedback: hit rates per evidence kind"));
+    let ej = json(&rastro(
+        &db,
+        &["evaluate", "--truth", truth.to_str().unwrap(), "--json"],
+    ));
+    assert!(ej["feedback"]["hit_rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["trials"].as_u64().unwrap() >= r["hits"].as_u64().unwrap()));
+    assert!(
+        ej["leads"].is_object(),
+        "the evaluation itself is still there"
+    );
     // The partner adviser sees the law's facets after execution, never who decided or why.
     let p = json(&rastro(
         &db,
@@ -643,4 +660,132 @@ fn a_law_file_is_checked_before_it_is_used() {
         ],
         "does not take --as",
     );
+}
+
+/// Partner sightings are checked against the host's approved requests on ingest: stamped with
+/// the request they were collected under, or flagged with the reason (kept, not dropped); the
+/// first verdict stands; a verdict is shown to the contributor and the host's deciders only.
+#[test]
+fn partner_collection_is_stamped_or_flagged_on_ingest() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _d) = small_demo(dir.path());
+    // The demo's DEA flights: some under its approved corridor requests, some flagged.
+    let all = json(&rastro(
+        &db,
+        &["--as", "comandante", "request", "collection", "--json"],
+    ));
+    let all = all.as_array().unwrap();
+    let under = all.iter().filter(|c| c["request"].is_string()).count();
+    let flagged = all.iter().filter(|c| c["flag"].is_string()).count();
+    assert!(under > 0 && flagged > 0, "{under} under, {flagged} flagged");
+    assert_eq!(under + flagged, all.len(), "each has exactly one verdict");
+    for c in all.iter().filter(|c| c["request"].is_string()) {
+        let (lat, lon) = (c["lat"].as_f64().unwrap(), c["lon"].as_f64().unwrap());
+        assert!(
+            (17.5..=21.5).contains(&lat) && (-105.0..=-98.5).contains(&lon),
+            "stamped outside the corridor: {c}"
+        );
+    }
+    // The contributor sees its own verdicts; an auditor, who decides no requests, none.
+    let dea = json(&rastro(
+        &db,
+        &["--as", "enlace-dea", "request", "collection", "--json"],
+    ));
+    assert_eq!(dea.as_array().unwrap().len(), all.len());
+    let aud = json(&rastro(
+        &db,
+        &["--as", "auditora", "request", "collection", "--json"],
+    ));
+    assert!(aud.as_array().unwrap().is_empty());
+
+    // New sightings: under the first request; outside its area; naming a request that is not
+    // DEA's; SEMAR naming a request (host units need none, and cannot claim one).
+    let t = "2026-01-10T12:00:00Z";
+    let csv = dir.path().join("flights.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "id,originator,tlp,releasable_to,source,subject_kind,subject,time,lat,lon,accuracy_m,confidence,request\n\
+             F-1,DEA,AMBER,MX,aerial,vehicle,SYN-V-T1,{t},19.5,-103.0,150,0.8,SYN-DEA-SURV-1\n\
+             F-2,DEA,AMBER,MX,aerial,vehicle,SYN-V-T1,{t},25.0,-109.0,150,0.8,SYN-DEA-SURV-1\n\
+             F-3,DEA,AMBER,MX,aerial,vehicle,SYN-V-T1,{t},19.5,-103.0,150,0.8,REQ-OF-SOMEONE\n\
+             F-4,DEA,AMBER,MX,aerial,vehicle,SYN-V-T1,{t},25.0,-109.0,150,0.8,\n\
+             F-5,SEMAR,RED,,aerial,vehicle,SYN-V-T1,{t},19.5,-103.0,150,0.8,SYN-DEA-SURV-1\n"
+        ),
+    )
+    .unwrap();
+    let o = run(&db, &["ingest", csv.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("collected without an approved request"),
+        "{}",
+        stderr(&o)
+    );
+    let v = json(&rastro(
+        &db,
+        &["request", "collection", "--json", "--limit", "10000"],
+    ));
+    let get = |org: &str, id: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["originator"] == org && c["observation"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("no verdict on {org}/{id}"))
+    };
+    assert_eq!(get("DEA", "F-1")["request"], "SYN-DEA-SURV-1");
+    assert!(get("DEA", "F-2")["flag"]
+        .as_str()
+        .unwrap()
+        .contains("outside request SYN-DEA-SURV-1's area"));
+    assert!(get("DEA", "F-3")["flag"]
+        .as_str()
+        .unwrap()
+        .contains("not a request of DEA"));
+    assert!(get("DEA", "F-4")["flag"]
+        .as_str()
+        .unwrap()
+        .contains("no approved surveillance request of DEA covers"));
+    assert!(get("SEMAR", "F-5")["flag"]
+        .as_str()
+        .unwrap()
+        .contains("not a request of SEMAR"));
+    // The sightings were kept: all five inserted.
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("5 inserted"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    // Re-sending the flagged sighting naming a covering request does not clear its flag.
+    std::fs::write(
+        &csv,
+        format!(
+            "id,originator,tlp,releasable_to,source,subject_kind,subject,time,lat,lon,accuracy_m,confidence,request\n\
+             F-4,DEA,AMBER,MX,aerial,vehicle,SYN-V-T1,{t},25.0,-109.0,150,0.8,SYN-DEA-SURV-1\n"
+        ),
+    )
+    .unwrap();
+    assert!(run(&db, &["ingest", csv.to_str().unwrap()])
+        .status
+        .success());
+    let again = json(&rastro(
+        &db,
+        &[
+            "request",
+            "collection",
+            "--flagged",
+            "--json",
+            "--limit",
+            "10000",
+        ],
+    ));
+    assert!(again
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["observation"] == "F-4"
+            && c["flag"]
+                .as_str()
+                .unwrap()
+                .contains("no approved surveillance")));
 }

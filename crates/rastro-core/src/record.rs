@@ -271,6 +271,11 @@ pub struct Observation {
     pub ignition: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub power: Option<PowerState>,
+    /// The partner request it was collected under, as its contributor claims. Provenance,
+    /// not content: it is checked on ingest and kept in the store's collection table (the
+    /// first verdict stands), and is left out of the content hash and the observation blocks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
 }
 
 impl Observation {

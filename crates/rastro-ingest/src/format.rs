@@ -144,6 +144,7 @@ pub fn columns(kind: Kind) -> &'static [&'static str] {
             "heading_deg",
             "ignition",
             "power",
+            "request",
         ],
         Kind::Report => &[
             "id",
@@ -718,6 +719,10 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                 },
                 ignition: opt_bool(f, "ignition")?,
                 power: opt_enum(f, "power", PowerState::parse, PowerState::choices)?,
+                request: match f.get("request") {
+                    Some(_) => Some(ident(f, "request")?),
+                    None => None,
+                },
             })
         }
         Kind::Report => {

@@ -119,6 +119,7 @@ pub fn record_to_row(r: &Record) -> Vec<String> {
                 .map(|b| if b { "on" } else { "off" }.to_string())
                 .unwrap_or_default(),
             opt(&o.power),
+            o.request.clone().unwrap_or_default(),
         ]),
         Record::Report(p) => row.extend([
             p.report_kind.as_str().into(),

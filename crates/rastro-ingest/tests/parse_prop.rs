@@ -69,6 +69,7 @@ fn observation() -> impl Strategy<Value = Observation> {
                 heading_deg,
                 ignition,
                 power: power.and_then(rastro_core::PowerState::from_code),
+                request: None,
             },
         )
         .prop_filter("subject must not be blank", |o| !o.subject.is_empty())

@@ -113,24 +113,79 @@ impl Request {
     /// Whether this request, approved and unexpired at `t_ms`, covers a collection at
     /// (`lat`, `lon`, `t_ms`): a surveillance of an area containing the point, within the
     /// request's period.
-    pub fn covers_area(&self, lat: f64, lon: f64, t_ms: i64) -> bool {
-        if self.state_at(t_ms) != RequestState::Approved
-            || t_ms < self.start_ms
-            || t_ms > self.end_ms
-        {
-            return false;
+    /// Why this request does not cover a sighting by `org` of `subject` at a point and time,
+    /// or `None` when it does: the request is `org`'s, a surveillance request approved before
+    /// the sighting and not expired at it, the sighting falls in its window, and its target
+    /// is the area around the point or the subject itself.
+    pub fn why_not_covering(
+        &self,
+        org: &str,
+        subject: &str,
+        lat: f64,
+        lon: f64,
+        t_ms: i64,
+    ) -> Option<String> {
+        let when = rastro_core::format_time_ms(t_ms);
+        if self.org != org {
+            return Some(format!(
+                "request {} is {}'s, not {org}'s",
+                self.id, self.org
+            ));
         }
-        match &self.kind {
-            RequestKind::Surveillance {
-                of:
-                    Target::Area {
-                        min_lat,
-                        min_lon,
-                        max_lat,
-                        max_lon,
-                    },
-            } => (*min_lat..=*max_lat).contains(&lat) && (*min_lon..=*max_lon).contains(&lon),
-            _ => false,
+        let RequestKind::Surveillance { of } = &self.kind else {
+            return Some(format!(
+                "request {} asks for {}, not for surveillance",
+                self.id,
+                self.kind.as_str()
+            ));
+        };
+        match (self.state_at(t_ms), self.decided_ms) {
+            (RequestState::Approved, Some(d)) if d <= t_ms => {}
+            (RequestState::Approved, _) => {
+                return Some(format!(
+                    "request {} was approved after the sighting at {when}",
+                    self.id
+                ))
+            }
+            (s, _) => {
+                return Some(format!(
+                    "request {} was {} at {when}",
+                    self.id,
+                    match s {
+                        RequestState::Pending => "not yet decided",
+                        RequestState::Refused => "refused",
+                        _ => "expired",
+                    }
+                ))
+            }
+        }
+        if t_ms < self.start_ms || t_ms > self.end_ms {
+            return Some(format!(
+                "the sighting at {when} is outside request {}'s window {} to {}",
+                self.id,
+                rastro_core::format_time_ms(self.start_ms),
+                rastro_core::format_time_ms(self.end_ms)
+            ));
+        }
+        match of {
+            Target::Area {
+                min_lat,
+                min_lon,
+                max_lat,
+                max_lon,
+            } => (!((*min_lat..=*max_lat).contains(&lat) && (*min_lon..=*max_lon).contains(&lon)))
+                .then(|| {
+                    format!(
+                        "the sighting at {lat:.4},{lon:.4} is outside request {}'s area",
+                        self.id
+                    )
+                }),
+            Target::Consignment { id } | Target::Vehicle { id } => (id != subject).then(|| {
+                format!(
+                    "request {} is for {id}, not for the sighting's subject {subject}",
+                    self.id
+                )
+            }),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use rastro_ops::law::{Law, DEFAULT_LAW, EXAMPLE_LAW_CO};
 use rastro_ops::operation::{apply, create, Command, Edit, OpError, OpRole, OpState, Operation};
-use rastro_ops::request::{self, RequestKind, RequestState, Target};
+use rastro_ops::request::{self, Request, RequestKind, RequestState, Target};
 use rastro_ops::sight::{sight, Sight};
 use rastro_ops::{Facet, LabFinding, Outcome, Person, Schedule, Site};
 use rastro_policy::{OrgKind, Role};
@@ -589,8 +589,10 @@ fn requests_are_decided_by_the_host_and_expire() {
     )
     .unwrap();
     assert_eq!(r.state, RequestState::Pending);
+    let org = w.liaison.org.clone();
+    let why = |r: &Request, lat: f64, t: i64| r.why_not_covering(&org, "SYN-V-1", lat, -107.5, t);
     assert!(
-        !r.covers_area(24.5, -107.5, T0 + day),
+        why(&r, 24.5, T0 + day).unwrap().contains("not yet decided"),
         "pending covers nothing"
     );
     // Host units do not ask; too long a validity; period reversed.
@@ -668,14 +670,28 @@ fn requests_are_decided_by_the_host_and_expire() {
             .contains("expired")
     );
     let ok = request::decide(&r, &w.law, &w.cmdr, 1, true, "ok", T0 + day).unwrap();
-    assert!(ok.covers_area(24.5, -107.5, T0 + 2 * day));
+    assert_eq!(why(&ok, 24.5, T0 + 2 * day), None);
     assert!(
-        !ok.covers_area(26.0, -107.5, T0 + 2 * day),
+        why(&ok, 26.0, T0 + 2 * day)
+            .unwrap()
+            .contains("outside request req-1's area"),
         "outside the area"
     );
     assert!(
-        !ok.covers_area(24.5, -107.5, T0 + 6 * day),
+        why(&ok, 24.5, T0 + 6 * day).unwrap().contains("window"),
         "outside the period"
+    );
+    assert!(
+        why(&ok, 24.5, T0 + day / 2)
+            .unwrap()
+            .contains("approved after the sighting"),
+        "collected before the approval"
+    );
+    assert!(
+        ok.why_not_covering("SEMAR", "SYN-V-1", 24.5, -107.5, T0 + 2 * day)
+            .unwrap()
+            .contains("not SEMAR's"),
+        "another organisation's request covers nothing of SEMAR's"
     );
     assert_eq!(ok.state_at(T0 + 7 * day), RequestState::Expired);
     assert!(

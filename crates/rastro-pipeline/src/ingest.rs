@@ -70,6 +70,12 @@ pub struct FileReport {
     pub rejected: u64,
     /// The first few rejections, for the terminal.
     pub examples: Vec<Quarantine>,
+    /// Partner observations (and any naming a request) checked against the approved
+    /// requests: under one, and flagged because none covers them (kept, not dropped).
+    pub collected_under_request: u64,
+    pub collection_flagged: u64,
+    /// The first few flags, for the terminal.
+    pub flag_examples: Vec<String>,
 }
 
 struct Batch {
@@ -151,7 +157,12 @@ pub fn ingest_stream<R: std::io::BufRead + Send>(
         stats: BatchStats::default(),
         rejected: 0,
         examples: Vec::new(),
+        collected_under_request: 0,
+        collection_flagged: 0,
+        flag_examples: Vec::new(),
     };
+    // Read once: requests decided during this ingest apply to the next one.
+    let collection = crate::collection::CollectionCheck::load(store, &crate::load_policy(store)?)?;
     progress.start(&source, total);
 
     let reader = match open(input, &source, opts.kind) {
@@ -286,6 +297,27 @@ pub fn ingest_stream<R: std::io::BufRead + Send>(
                     }
                 })?;
             written += batch.records.len() as u64;
+            // After the batch: a kill in between leaves the records, and the re-run, whose
+            // records are duplicates, still checks them (the first verdict stands).
+            let verdicts: Vec<_> = batch
+                .records
+                .iter()
+                .filter_map(|p| collection.check(&p.record))
+                .collect();
+            for v in &verdicts {
+                match &v.flag {
+                    None => report.collected_under_request += 1,
+                    Some(why) => {
+                        report.collection_flagged += 1;
+                        if report.flag_examples.len() < EXAMPLES {
+                            report
+                                .flag_examples
+                                .push(format!("{} {}: {why}", v.originator, v.obs_id));
+                        }
+                    }
+                }
+            }
+            store.put_collection(&verdicts)?;
             report.rejected += stats.conflicts;
             report.stats.add(stats);
             progress.advance(batch.bytes);

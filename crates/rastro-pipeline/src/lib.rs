@@ -12,6 +12,7 @@
 
 pub mod analyze;
 pub mod audit;
+pub mod collection;
 pub mod feedback;
 pub mod ingest;
 pub mod inputs;

@@ -222,6 +222,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::requests, ops::create_request))
         .routes(routes!(ops::request))
         .routes(routes!(ops::request_decision))
+        .routes(routes!(ops::collection))
         .routes(routes!(ops::create_package))
         .routes(routes!(ops::package))
         .routes(routes!(ops::package_html))

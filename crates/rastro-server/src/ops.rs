@@ -4,18 +4,18 @@
 
 use crate::auth::Caller;
 use crate::error::{bounded, not_found, ApiError};
-use crate::extract::{J, P};
+use crate::extract::{J, P, Q};
 use crate::state::{now_ms, AppState};
 use crate::Errors;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rastro_app::ops::OpsCommand;
-use rastro_app::ops_views::{KindRateV1, OperationV1, RequestV1};
+use rastro_app::ops_views::{CollectionV1, KindRateV1, OperationV1, RequestV1};
 use rastro_app::package::{PackageV1, Pap};
 use rastro_ops::{LabFinding, OpRole, Outcome, RequestKind, Schedule, Seized, Site};
 use serde::Deserialize;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 fn time(field: &str, s: &str) -> Result<i64, ApiError> {
     rastro_core::parse_time_ms(s).map_err(|e| {
@@ -329,6 +329,30 @@ pub async fn requests(
 ) -> Result<Json<Vec<RequestV1>>, ApiError> {
     Ok(Json(
         s.guarded(c, move |g| Ok(g.requests(now_ms())?)).await?,
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CollectionQuery {
+    /// Only observations flagged as collected without an approved request.
+    #[serde(default)]
+    pub flagged: bool,
+    /// At most this many (default 1000, at most 10000).
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/collection", params(CollectionQuery), security(("token" = [])),
+    responses((status = 200, description = "Partner observations checked on ingest, with the approved request each was collected under or why it is flagged", body = Vec<CollectionV1>), Errors))]
+pub async fn collection(
+    State(s): State<AppState>,
+    c: Caller,
+    Q(q): Q<CollectionQuery>,
+) -> Result<Json<Vec<CollectionV1>>, ApiError> {
+    let limit = q.limit.unwrap_or(1000);
+    Ok(Json(
+        s.guarded(c, move |g| Ok(g.collection(q.flagged, limit)?))
+            .await?,
     ))
 }
 

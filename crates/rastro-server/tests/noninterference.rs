@@ -254,6 +254,11 @@ fn app_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, serde_json::V
     put("operation/op-ni".into(), j(&g.operation("op-ni").unwrap()));
     put("requests".into(), j(&g.requests(0).unwrap()));
     put("feedback".into(), j(&g.hit_rates().unwrap()));
+    put("collection".into(), j(&g.collection(false, 1000).unwrap()));
+    put(
+        "collection?flagged&limit=2".into(),
+        j(&g.collection(true, 2).unwrap()),
+    );
     // Building a package is a write, but what it hands back is a read of the leads and the
     // records behind them: the same content gives the same stored package, so it runs here.
     for id in &ids.leads {
@@ -371,6 +376,8 @@ async fn http_answers(
         "/api/v1/requests",
         "/api/v1/requests/req-ni",
         "/api/v1/feedback",
+        "/api/v1/collection",
+        "/api/v1/collection?flagged=true&limit=2",
         "/api/v1/packages/pkg-0000000000000000",
     ]
     .iter()

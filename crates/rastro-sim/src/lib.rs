@@ -13,4 +13,4 @@ mod world;
 mod writer;
 
 pub use config::{Config, Difficulty, Scale, DEFAULT_CONFIG};
-pub use world::{run, SimError, Summary};
+pub use world::{run, SimError, Summary, PARTNER_REQUEST_DAYS, PARTNER_REQUEST_PREFIX};

@@ -16,6 +16,9 @@ pub struct Out {
     pub custody: CsvWriter<BufWriter<File>>,
     pub reports: CsvWriter<BufWriter<File>>,
     pub observations: BufWriter<File>,
+    /// Sightings from partner surveillance flights, each naming the request it flew under.
+    pub partner_observations: CsvWriter<BufWriter<File>>,
+    partner_count: u64,
     pub truth: Truth,
     line: Vec<u8>,
     pub observation_count: u64,
@@ -62,6 +65,8 @@ impl Out {
             },
             line: Vec::with_capacity(256),
             observation_count: 0,
+            partner_observations: csv("partner-observations.csv", Kind::Observation)?,
+            partner_count: 0,
         })
     }
 
@@ -116,6 +121,14 @@ impl Out {
         self.observations.write_all(&self.line)
     }
 
+    /// Writes one partner sighting (not the hot path: flights are sparse).
+    pub fn partner_observation(&mut self, mut o: rastro_core::Observation) -> io::Result<()> {
+        self.partner_count += 1;
+        o.id = format!("SYN-OP-{:09}", self.partner_count);
+        self.observation_count += 1;
+        self.partner_observations.write(&Record::Observation(o))
+    }
+
     pub fn truth<T: Serialize>(w: &mut BufWriter<File>, v: &T) -> io::Result<()> {
         serde_json::to_writer(&mut *w, v)?;
         w.write_all(b"\n")
@@ -129,6 +142,7 @@ impl Out {
         self.custody.inner_mut().flush()?;
         self.reports.inner_mut().flush()?;
         self.observations.flush()?;
+        self.partner_observations.inner_mut().flush()?;
         for w in [
             &mut self.truth.diversions,
             &mut self.truth.labs,

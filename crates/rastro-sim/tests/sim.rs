@@ -32,7 +32,7 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     run(&cfg, a.path()).unwrap();
     run(&cfg, b.path()).unwrap();
     let (fa, fb) = (files(a.path()), files(b.path()));
-    assert_eq!(fa.len(), 12, "{:?}", fa.keys());
+    assert_eq!(fa.len(), 13, "{:?}", fa.keys());
     for (name, bytes) in &fa {
         assert!(
             fb.get(name) == Some(bytes),
@@ -93,6 +93,8 @@ fn everything_written_is_accepted_by_the_readers() {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = Config::default_config();
     cfg.consignments = 60;
+    // Enough flights that some are the partner's.
+    cfg.trucks.aerial_prob = 1.0;
     run(&cfg, dir.path()).unwrap();
     for name in [
         "parties",
@@ -101,6 +103,7 @@ fn everything_written_is_accepted_by_the_readers() {
         "vehicles",
         "custody",
         "observations",
+        "partner-observations",
         "reports",
     ] {
         let f = std::fs::File::open(dir.path().join(format!("{name}.csv"))).unwrap();

@@ -435,6 +435,8 @@ impl Block {
                     heading_deg: r.heading_deg,
                     ignition: r.ignition,
                     power: r.power,
+                    // Provenance lives in the collection table, not in the blocks.
+                    request: None,
                 },
             ));
             Some(())
@@ -700,6 +702,7 @@ pub(crate) fn migrate_rows(conn: &Connection) -> Result<()> {
                 heading_deg: None,
                 ignition: None,
                 power: None,
+                request: None,
             };
             batch.push((
                 r.get(3)?,
@@ -960,6 +963,7 @@ mod tests {
                         heading_deg: heading,
                         ignition,
                         power: power.and_then(rastro_core::PowerState::from_code),
+                        request: None,
                     },
                 )
             })

@@ -496,6 +496,24 @@ const MIGRATIONS: &[&str] = &[
         t_ms INTEGER NOT NULL
     );
     "#,
+    // 14: the provenance of partner collection: each partner observation, or one naming a
+    // request, with the approved request it was collected under or the reason it is flagged.
+    r#"
+    CREATE TABLE collection (
+        originator TEXT NOT NULL,
+        obs_id TEXT NOT NULL,
+        tlp INTEGER NOT NULL,
+        rel TEXT,
+        subject TEXT NOT NULL,
+        time_ms INTEGER NOT NULL,
+        lat REAL NOT NULL,
+        lon REAL NOT NULL,
+        request TEXT,
+        flag TEXT,
+        PRIMARY KEY (originator, obs_id)
+    );
+    CREATE INDEX collection_flagged ON collection(originator, time_ms) WHERE flag IS NOT NULL;
+    "#,
 ];
 
 /// The migration that moves observations into blocks; its data step runs in Rust.

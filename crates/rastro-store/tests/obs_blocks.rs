@@ -24,6 +24,7 @@ fn obs(id: &str, subject: &str, t_s: i64, lat: f64, lon: f64) -> Observation {
         heading_deg: None,
         ignition: None,
         power: None,
+        request: None,
     }
 }
 

@@ -63,6 +63,16 @@ pub fn ingest(g: &Global, a: IngestArgs) -> anyhow::Result<ExitCode> {
             for q in &r.examples {
                 eprintln!("warning: {q}");
             }
+            for f in &r.flag_examples {
+                eprintln!("warning: collected without an approved request: {f}");
+            }
+            if r.collection_flagged > r.flag_examples.len() as u64 {
+                eprintln!(
+                    "warning: … and {} more flagged in {}; see `rastro request collection --flagged`",
+                    r.collection_flagged - r.flag_examples.len() as u64,
+                    r.source
+                );
+            }
             if r.rejected > r.examples.len() as u64 {
                 eprintln!(
                     "warning: … and {} more rejected in {}; see `rastro quarantine`",

@@ -15,6 +15,8 @@ use std::process::ExitCode;
 
 /// Operations the demo runs on the commander's best leads.
 const OPERATIONS: usize = 5;
+/// Cycles of operations the demo runs, each on the best leads not yet acted on.
+const CYCLES: usize = 3;
 
 /// Marks a folder as made by `rastro demo`, so a re-run may replace it.
 const MARKER: &str = ".rastro-demo";
@@ -115,6 +117,17 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
                 r.rejected
             ));
         }
+        // The partner's flights: their requests first, then their sightings, checked against
+        // them on ingest.
+        let start_ms = rastro_core::parse_time_ms(&cfg.start).unwrap_or(0);
+        let n = super::demo_ops::partner_requests(&g2, start_ms, i64::from(cfg.period_days) + 30)?;
+        let r = node
+            .console()
+            .ingest_path(&data.join("partner-observations.csv"), &opts, &bar)?;
+        say(format!(
+            "    partner sightings {:>4} inserted: {} under one of {n} approved requests, {} flagged (see `rastro request collection --flagged`)",
+            r.stats.inserted, r.collected_under_request, r.collection_flagged
+        ));
     }
     say("3/5 analysing".to_string());
     let end = rastro_core::parse_time_ms(&cfg.start).unwrap_or(0)
@@ -148,8 +161,58 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
     print!("{}", rastro_eval::table(&e));
     println!();
     say("5/5 closing the loop: operations on the commander's best leads, outcomes from the truth, analysis again".to_string());
-    let lp = super::demo_ops::close_the_loop(&g2, &a.dir, &data, OPERATIONS)?;
-    analyse()?;
+    // Cycles of operations (a month's worth each): the commander acts on the best leads not
+    // yet acted on, the outcomes teach the scoring, and the next cycle picks from the
+    // re-ranked leads. Each cycle compares the next picks ranked with and without what the
+    // operations so far taught (the same leads, the first analysis's order).
+    let operator_leads = || -> anyhow::Result<Vec<rastro_core::Lead>> {
+        let mut node = ctx::node(&g2)?;
+        Ok(node.system("evaluation").operator_results()?.1)
+    };
+    let before = operator_leads()?;
+    let mut done = std::collections::BTreeSet::new();
+    let mut sites: Vec<(f64, f64)> = Vec::new();
+    let mut ops: Vec<(String, String, bool)> = Vec::new();
+    let mut pdf = None;
+    let mut cycles = Vec::new();
+    for cycle in 1..=CYCLES {
+        let lp =
+            super::demo_ops::close_the_loop(&g2, &a.dir, &data, OPERATIONS, &done, ops.len() + 1)?;
+        if lp.operations.is_empty() {
+            break;
+        }
+        pdf = pdf.or(lp.pdf);
+        for (_, lead, _) in &lp.operations {
+            done.insert(lead.clone());
+        }
+        sites.extend(lp.sites.iter().copied());
+        analyse()?;
+        let now = operator_leads()?;
+        let acted = |l: &&rastro_core::Lead| {
+            sites.iter().any(|&(la, lo)| {
+                rastro_core::geo::haversine_m(la, lo, l.lat, l.lon)
+                    <= rastro_eval::OPERATION_FINDS_M
+            })
+        };
+        let fmt = |p: Option<f64>| p.map(|p| format!("{p:.3}")).unwrap_or_else(|| "-".into());
+        cycles.push(format!(
+            "{cycle:<5}  {:>10}  {:>5}  {:>12}  {:>23}  {:>20}",
+            lp.operations.len(),
+            lp.operations.iter().filter(|o| o.2).count(),
+            fmt(rastro_eval::lead_precision_at(&data, &now, 10)?),
+            fmt(rastro_eval::lead_precision_at(
+                &data,
+                before.iter().filter(|l| !acted(l)),
+                OPERATIONS
+            )?),
+            fmt(rastro_eval::lead_precision_at(
+                &data,
+                now.iter().filter(|l| !acted(l)),
+                OPERATIONS
+            )?),
+        ));
+        ops.extend(lp.operations);
+    }
     let after = evaluate()?;
     let rates = ctx::node(&g2)?.operator()?.hit_rates()?;
     let p10 = |e: &rastro_eval::Evaluation| {
@@ -159,17 +222,25 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
             .map(|p| format!("{p:.3}"))
             .unwrap_or_else(|| "-".into())
     };
-    let found = lp.operations.iter().filter(|o| o.2).count();
+    let found = ops.iter().filter(|o| o.2).count();
     println!(
         "operations: {} run end to end (package, plan, legal review, two approvals, execution, outcome); {} found a laboratory",
-        lp.operations.len(),
+        ops.len(),
         found
     );
-    for (id, lead, hit) in &lp.operations {
+    for (id, lead, hit) in &ops {
         println!(
             "  {id} on {lead}: laboratory {}",
             if *hit { "confirmed" } else { "not found" }
         );
+    }
+    println!(
+        "feedback by cycle ({OPERATIONS} operations a cycle on the best leads not yet acted on; a lead is correct within {:.0} m of a laboratory):",
+        rastro_eval::LEAD_MATCH_M
+    );
+    println!("cycle  operations  found  precision@10  next {OPERATIONS} without feedback  next {OPERATIONS} with feedback");
+    for c in &cycles {
+        println!("{c}");
     }
     println!(
         "feedback: leads precision@10 {} before the outcomes, {} after; hit rates {}",
@@ -181,6 +252,11 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    let lp = super::demo_ops::LoopReport {
+        operations: ops,
+        pdf,
+        sites,
+    };
     if let Some(pdf) = &lp.pdf {
         say(format!("    package of the best lead: {pdf}"));
     }

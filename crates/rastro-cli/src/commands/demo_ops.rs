@@ -15,6 +15,8 @@ use std::path::Path;
 pub struct LoopReport {
     pub operations: Vec<(String, String, bool)>,
     pub pdf: Option<String>,
+    /// The sites acted on.
+    pub sites: Vec<(f64, f64)>,
 }
 
 fn act(g: &Global, user: &str, id: &str, cmd: OpsCommand) -> anyhow::Result<()> {
@@ -30,20 +32,85 @@ fn act(g: &Global, user: &str, id: &str, cmd: OpsCommand) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// Runs an operation on each of the commander's `k` best leads.
-pub fn close_the_loop(g: &Global, dir: &Path, data: &Path, k: usize) -> anyhow::Result<LoopReport> {
+/// The partner's paperwork for its surveillance flights, before their sightings arrive: the
+/// DEA liaison asks for one 30-day surveillance request per period over the Pacific corridor
+/// (Manzanillo and Lázaro Cárdenas to Guadalajara and Mexico City), and the host commander
+/// approves each an hour later. Sightings outside the corridor, in that first hour, or naming
+/// no request that covers them are flagged on ingest.
+pub fn partner_requests(g: &Global, start_ms: i64, days: i64) -> anyhow::Result<usize> {
+    const DAY_MS: i64 = 86_400_000;
+    let period_ms = rastro_sim::PARTNER_REQUEST_DAYS * DAY_MS;
+    let n = (days * DAY_MS + period_ms - 1) / period_ms;
+    let as_user = |u: &str| Global {
+        as_user: Some(u.into()),
+        ..g.clone()
+    };
+    let (liaison, cmdr) = (as_user("enlace-dea"), as_user("comandante"));
+    for k in 1..=n {
+        let id = format!("{}{k}", rastro_sim::PARTNER_REQUEST_PREFIX);
+        let from = start_ms + (k - 1) * period_ms;
+        let mut node = ctx::node(&liaison)?;
+        let r = ctx::guard(&liaison, &mut node)?
+            .create_request(
+                &id,
+                rastro_ops::RequestKind::Surveillance {
+                    of: rastro_ops::Target::Area {
+                        min_lat: 17.5,
+                        min_lon: -105.0,
+                        max_lat: 21.5,
+                        max_lon: -98.5,
+                    },
+                },
+                "vuelos de vigilancia sobre el corredor del Pacífico (sintético)",
+                "acuerdo bilateral de cooperación (sintético)",
+                (from, from + period_ms),
+                from + period_ms,
+                from,
+            )
+            .map_err(|e| anyhow::anyhow!("demo request {id}: {e}"))?;
+        drop(node);
+        let mut node = ctx::node(&cmdr)?;
+        ctx::guard(&cmdr, &mut node)?
+            .decide_request(
+                &id,
+                r.version,
+                true,
+                "vuelos coordinados con SEMAR",
+                from + 3_600_000,
+            )
+            .map_err(|e| anyhow::anyhow!("demo request {id}: {e}"))?;
+    }
+    Ok(n as usize)
+}
+
+/// Runs an operation on each of the commander's `k` best leads not in `done` (leads already
+/// acted on), numbering operations from `first`.
+pub fn close_the_loop(
+    g: &Global,
+    dir: &Path,
+    data: &Path,
+    k: usize,
+    done: &std::collections::BTreeSet<String>,
+    first: usize,
+) -> anyhow::Result<LoopReport> {
     let cmdr = Global {
         as_user: Some("comandante".into()),
         ..g.clone()
     };
     let mut node = ctx::node(&cmdr)?;
-    let leads = ctx::guard(&cmdr, &mut node)?.leads(k as u32)?;
+    let leads: Vec<_> = ctx::guard(&cmdr, &mut node)?
+        .leads(1000)?
+        .into_iter()
+        .filter(|l| !done.contains(&l.id))
+        .take(k)
+        .collect();
     drop(node);
     let pkg_dir = dir.join("packages");
     std::fs::create_dir_all(&pkg_dir)?;
     let mut report = LoopReport {
         operations: Vec::new(),
         pdf: None,
+        sites: Vec::new(),
     };
     let analyst = Global {
         as_user: Some("analista".into()),
@@ -62,14 +129,14 @@ pub fn close_the_loop(g: &Global, dir: &Path, data: &Path, k: usize) -> anyhow::
             .map_err(|e| anyhow::anyhow!("demo package for {}: {e}", lead.id))?;
         drop(node);
         super::package::write(&p, &pkg_dir.join(format!("{}.html", lead.id)))?;
-        if i == 0 {
+        if i == 0 && first == 1 {
             let pdf = pkg_dir.join(format!("{}.pdf", lead.id));
             match super::package::write(&p, &pdf) {
                 Ok(()) => report.pdf = Some(pdf.display().to_string()),
                 Err(e) => eprintln!("    (no PDF: {e})"),
             }
         }
-        let id = format!("op-{}", i + 1);
+        let id = format!("op-{}", first + i);
         let mut node = ctx::node(&analyst)?;
         ctx::guard(&analyst, &mut node)?
             .create_operation(
@@ -204,6 +271,7 @@ pub fn close_the_loop(g: &Global, dir: &Path, data: &Path, k: usize) -> anyhow::
             },
         )?;
         report.operations.push((id, lead.id.clone(), found));
+        report.sites.push((lead.lat, lead.lon));
     }
     Ok(report)
 }

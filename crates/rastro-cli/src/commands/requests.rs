@@ -84,6 +84,17 @@ pub enum RequestCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Partner observations checked on ingest: the approved request each was collected
+    /// under, or why it is flagged.
+    Collection {
+        /// Only flagged observations.
+        #[arg(long)]
+        flagged: bool,
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn line(r: &RequestV1) {
@@ -202,6 +213,36 @@ pub fn request(g: &Global, cmd: RequestCmd) -> anyhow::Result<ExitCode> {
                 list.iter().for_each(line);
                 if list.is_empty() {
                     eprintln!("no requests you may see");
+                }
+            }
+        }
+        RequestCmd::Collection {
+            flagged,
+            limit,
+            json,
+        } => {
+            let list = ctx::guard(g, &mut node)?.collection(flagged, limit)?;
+            if json {
+                print_json(&list)?;
+            } else {
+                for c in &list {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{:.5},{:.5}\t{}",
+                        c.originator,
+                        c.observation,
+                        c.subject,
+                        c.time,
+                        c.lat,
+                        c.lon,
+                        match (&c.request, &c.flag) {
+                            (Some(r), _) => format!("under {r}"),
+                            (None, Some(f)) => format!("FLAGGED: {f}"),
+                            (None, None) => String::new(),
+                        }
+                    );
+                }
+                if list.is_empty() {
+                    eprintln!("no partner collection you may see");
                 }
             }
         }

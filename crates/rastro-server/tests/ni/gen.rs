@@ -356,6 +356,7 @@ pub fn records(s: &Scenario) -> Vec<Record> {
                         heading_deg: None,
                         ignition: None,
                         power: None,
+                        request: None,
                     }));
                 }
                 tm += 120_000;
@@ -380,6 +381,7 @@ pub fn records(s: &Scenario) -> Vec<Record> {
                     heading_deg: None,
                     ignition: None,
                     power: None,
+                    request: None,
                 }));
                 tm += 120_000;
             }

@@ -197,10 +197,42 @@ impl World<'_> {
             self.rng.random_range(0.0..360.0),
             self.rng.random_range(0.0..150.0),
         );
-        let conf = self.rng.random_range(0.5..0.9);
-        self.out.observation(
-            "SEMAR", "RED", "MX", "aerial", "vehicle", id, t as i64, q.lat, q.lon, 150.0, conf,
-        )?;
+        let conf: f64 = self.rng.random_range(0.5..0.9);
+        // About three flights in ten are the partner's (DEA, flying under a surveillance
+        // request of the host nation, one per 30-day period); one in eight of those names no
+        // request. Chosen by a hash of the sighting, not the random stream, so every other
+        // draw of a seed is unchanged.
+        let h = mix(id, t as i64);
+        if h % 10 < 3 {
+            let period =
+                (t as i64 * 1000 - self.start_ms).div_euclid(PARTNER_REQUEST_DAYS * 86_400_000) + 1;
+            self.out.partner_observation(rastro_core::Observation {
+                id: String::new(),
+                originator: "DEA".into(),
+                marking: rastro_core::Marking {
+                    tlp: rastro_core::Tlp::Amber,
+                    releasable_to: ["MX".to_string()].into(),
+                },
+                source: rastro_core::ObservationSource::Aerial,
+                subject_kind: rastro_core::SubjectKind::Vehicle,
+                subject: id.to_string(),
+                time_ms: t as i64 * 1000,
+                lat: (q.lat * 1e6).round() / 1e6,
+                lon: (q.lon * 1e6).round() / 1e6,
+                accuracy_m: Some(150.0),
+                confidence: (conf * 100.0).round() / 100.0,
+                speed_kmh: None,
+                heading_deg: None,
+                ignition: None,
+                power: None,
+                request: (!(h / 10).is_multiple_of(8))
+                    .then(|| format!("{PARTNER_REQUEST_PREFIX}{period}")),
+            })?;
+        } else {
+            self.out.observation(
+                "SEMAR", "RED", "MX", "aerial", "vehicle", id, t as i64, q.lat, q.lon, 150.0, conf,
+            )?;
+        }
         Ok(())
     }
 
@@ -236,4 +268,21 @@ impl World<'_> {
         }
         0
     }
+}
+
+/// The partner's surveillance requests are named this, then the 30-day period (from 1).
+pub const PARTNER_REQUEST_PREFIX: &str = "SYN-DEA-SURV-";
+/// The period one partner request covers (the default law's longest validity).
+pub const PARTNER_REQUEST_DAYS: i64 = 30;
+
+/// A 64-bit mix of a subject and a time (FNV-1a, then a finaliser), for choices that must
+/// not consume the random stream.
+fn mix(id: &str, t_s: i64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes().chain(t_s.to_le_bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
 }

@@ -8,6 +8,7 @@
 mod actors;
 mod consignments;
 mod drive;
+pub use drive::{PARTNER_REQUEST_DAYS, PARTNER_REQUEST_PREFIX};
 mod reports;
 mod roads;
 mod trip;
