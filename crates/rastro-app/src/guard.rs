@@ -135,6 +135,11 @@ impl<'a> Guard<'a> {
         self.visible.contains(&class)
     }
 
+    /// The marking classes the viewer may see.
+    pub(crate) fn visible_classes(&self) -> Arc<HashSet<i64>> {
+        self.visible.clone()
+    }
+
     /// Read entries not yet written (server mode); the caller must commit them before it
     /// sends the data they describe.
     pub fn take_pending(&mut self) -> Vec<(Actor, AuditEvent)> {

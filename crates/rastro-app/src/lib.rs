@@ -25,6 +25,7 @@ pub mod leads;
 pub mod ops;
 pub mod ops_views;
 pub mod package;
+pub mod share;
 pub mod system;
 pub mod views;
 

@@ -136,6 +136,15 @@ impl<'a> System<'a> {
         Ok((alerts, leads, states))
     }
 
+    /// The operator view's leads as ranked without feedback, as (id, score, lat, lon) by
+    /// rank; empty when no closed operation calibrated them.
+    pub fn operator_baseline(&mut self) -> Result<Vec<(String, f64, f64, f64)>, AppError> {
+        let Some(vid) = self.store.audience_view("*")? else {
+            return Ok(Vec::new());
+        };
+        Ok(self.store.lead_baseline(vid)?)
+    }
+
     /// What the store holds (counts, digest): the operator's overview.
     pub fn stats(&self) -> Result<(rastro_store::Stats, String), AppError> {
         Ok((self.store.stats()?, self.store.content_digest()?))

@@ -60,7 +60,12 @@ fn operations_follow_the_law_from_plan_to_outcome() {
     // `rastro evaluate` shows what the closed operations taught, as text and as JSON.
     let truth = d.join("scenario");
     let ev = rastro(&db, &["evaluate", "--truth", truth.to_str().unwrap()]);
-    assert!(String::from_utf8_lossy(&ev.stdout).contains("feedback: hit rates per evidence kind"));
+    let text = String::from_utf8_lossy(&ev.stdout);
+    assert!(
+        text.contains("feedback: hit rates per evidence kind"),
+        "{text}"
+    );
+    assert!(text.contains("as ranked without feedback"), "{text}");
     let ej = json(&rastro(
         &db,
         &["evaluate", "--truth", truth.to_str().unwrap(), "--json"],
@@ -74,6 +79,13 @@ fn operations_follow_the_law_from_plan_to_outcome() {
         ej["leads"].is_object(),
         "the evaluation itself is still there"
     );
+    for k in [
+        "precision_at_10_without_feedback",
+        "precision_at_10_with_feedback",
+    ] {
+        let p = ej["feedback"][k].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{k} {p}");
+    }
     // The partner adviser sees the law's facets after execution, never who decided or why.
     let p = json(&rastro(
         &db,

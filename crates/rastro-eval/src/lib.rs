@@ -423,12 +423,12 @@ pub fn table(e: &Evaluation) -> String {
     s
 }
 
-/// Precision of the first `k` of `leads` (in rank order): the share within [`LEAD_MATCH_M`] of
-/// a true laboratory; `None` for no leads. How the demo compares rankings of the leads not
-/// yet acted on, with and without what operations taught.
-pub fn lead_precision_at<'a>(
+/// Precision of the first `k` of the leads at `sites` (in rank order): the share within
+/// [`LEAD_MATCH_M`] of a true laboratory; `None` for no leads. How the demo and `rastro
+/// evaluate` compare rankings with and without what operations taught.
+pub fn lead_precision_at(
     truth_dir: &Path,
-    leads: impl IntoIterator<Item = &'a rastro_core::Lead>,
+    sites: impl IntoIterator<Item = (f64, f64)>,
     k: usize,
 ) -> Result<Option<f64>, EvalError> {
     let dir = if truth_dir.join("truth").is_dir() {
@@ -437,12 +437,12 @@ pub fn lead_precision_at<'a>(
         truth_dir.to_path_buf()
     };
     let labs: Vec<LabTruth> = read_jsonl(&dir.join("labs.jsonl"))?;
-    let top: Vec<&rastro_core::Lead> = leads.into_iter().take(k).collect();
+    let top: Vec<(f64, f64)> = sites.into_iter().take(k).collect();
     let hits = top
         .iter()
-        .filter(|ld| {
+        .filter(|&&(lat, lon)| {
             labs.iter()
-                .any(|l| haversine_m(ld.lat, ld.lon, l.lat, l.lon) <= LEAD_MATCH_M)
+                .any(|l| haversine_m(lat, lon, l.lat, l.lon) <= LEAD_MATCH_M)
         })
         .count();
     Ok((!top.is_empty()).then(|| hits as f64 / top.len() as f64))

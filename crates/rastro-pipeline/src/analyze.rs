@@ -233,16 +233,23 @@ pub fn analyze(
     let trials = crate::feedback::trials(store)?;
     // 6. Fleet detectors, 7. leads, 8. cursors and models: one transaction per view.
     for (i, v) in views.iter().enumerate() {
-        let lead_cfg = crate::feedback::calibrated(
-            &opts.settings.leads,
-            &crate::feedback::rates_for(&v.audiences, &trials),
-        );
+        let rates = crate::feedback::rates_for(&v.audiences, &trials);
+        let lead_cfg = crate::feedback::calibrated(&opts.settings.leads, &rates);
+        // A calibrated view keeps its uncalibrated ranking too, for the evaluation.
+        let baseline = (!rates.0.is_empty()).then_some(&opts.settings.leads);
         store.begin()?;
         let r = (|| -> Result<(), AnalyzeError> {
             fleet(store, v, &data[i], &catalogue, &opts.settings.detect)?;
             step("fleet");
-            reports[i].leads =
-                crate::leads::compute_leads(store, actor, v, &data[i], opts.now_ms, &lead_cfg)?;
+            reports[i].leads = crate::leads::compute_leads(
+                store,
+                actor,
+                v,
+                &data[i],
+                opts.now_ms,
+                &lead_cfg,
+                baseline,
+            )?;
             step("leads");
             store.set_view_model(v.vid, &models[i].encode())?;
             store.set_view_cursors(v.vid, obs_max, rec_max, opts.now_ms)?;

@@ -39,6 +39,10 @@ pub struct LeadsReport {
 
 /// Recomputes the leads of view `v` at analysis clock `now_ms`, inside the caller's
 /// transaction.
+///
+/// With `baseline`, the leads are also built with that configuration (the one without
+/// feedback) from the same inputs and kept as the view's baseline ranking, so an evaluation
+/// can compare the rankings; without it the view's baseline is cleared.
 pub fn compute_leads(
     store: &mut Store,
     actor: &Actor,
@@ -46,7 +50,59 @@ pub fn compute_leads(
     d: &ViewData<'_>,
     now_ms: i64,
     cfg: &LeadConfig,
+    baseline: Option<&LeadConfig>,
 ) -> Result<LeadsReport, LeadsError> {
+    let prior: Vec<PriorLead> = store
+        .leads(v.vid, u32::MAX)?
+        .into_iter()
+        .map(|l| PriorLead {
+            id: l.id,
+            cells: l.cells,
+        })
+        .collect();
+    let base = match baseline {
+        Some(b) => build(store, v, d, now_ms, b, &prior)?.0.leads,
+        None => Vec::new(),
+    };
+    store.replace_lead_baseline(v.vid, &base)?;
+    let (set, evidence, deliveries) = build(store, v, d, now_ms, cfg, &prior)?;
+    store.replace_leads(v.vid, &set.leads)?;
+    let mut ids = <sha2::Sha256 as sha2::Digest>::new();
+    for l in &set.leads {
+        sha2::Digest::update(&mut ids, l.id.as_bytes());
+        sha2::Digest::update(&mut ids, b"\n");
+    }
+    let mut report = LeadsReport {
+        evidence_unplaced: set.evidence_unplaced,
+        routine_deliveries: deliveries,
+        cells_analysed: set.cells_analysed,
+        cells_with_evidence: set.cells_with_evidence,
+        significant_cells: set.significant_cells,
+        leads: set.leads.len(),
+        ..Default::default()
+    };
+    for e in &evidence {
+        *report
+            .evidence
+            .entry(e.kind.as_str().to_string())
+            .or_default() += 1;
+    }
+    let mut ev = rastro_store::AuditEvent::new("leads.replace");
+    ev.detail = serde_json::json!({"view": v.vid, "leads": set.leads.len(), "ids_sha256": hex::encode(sha2::Digest::finalize(ids)), "baseline_leads": base.len()});
+    store.audit(actor, ev)?;
+    Ok(report)
+}
+
+/// The view's evidence under `cfg` and the leads built from it: the set, the evidence, and
+/// how many routine deliveries made the background.
+fn build(
+    store: &mut Store,
+    v: &PlannedView,
+    d: &ViewData<'_>,
+    now_ms: i64,
+    cfg: &LeadConfig,
+    prior: &[PriorLead],
+) -> Result<(rastro_fuse::LeadSet, Vec<Evidence>, usize), LeadsError> {
     cfg.validate()?;
     let mut evidence: Vec<Evidence> = Vec::new();
     let alerts = store.alerts(v.vid, &AlertFilter::default())?;
@@ -144,47 +200,15 @@ pub fn compute_leads(
         })
         .collect();
 
-    let prior: Vec<PriorLead> = store
-        .leads(v.vid, u32::MAX)?
-        .into_iter()
-        .map(|l| PriorLead {
-            id: l.id,
-            cells: l.cells,
-        })
-        .collect();
     let set = build_leads(
         &evidence,
         &Background {
             deliveries: &deliveries,
             urban: &urban,
         },
-        &prior,
+        prior,
         now_ms,
         cfg,
     )?;
-    store.replace_leads(v.vid, &set.leads)?;
-    let mut ids = <sha2::Sha256 as sha2::Digest>::new();
-    for l in &set.leads {
-        sha2::Digest::update(&mut ids, l.id.as_bytes());
-        sha2::Digest::update(&mut ids, b"\n");
-    }
-    let mut report = LeadsReport {
-        evidence_unplaced: set.evidence_unplaced,
-        routine_deliveries: deliveries.len(),
-        cells_analysed: set.cells_analysed,
-        cells_with_evidence: set.cells_with_evidence,
-        significant_cells: set.significant_cells,
-        leads: set.leads.len(),
-        ..Default::default()
-    };
-    for e in &evidence {
-        *report
-            .evidence
-            .entry(e.kind.as_str().to_string())
-            .or_default() += 1;
-    }
-    let mut ev = rastro_store::AuditEvent::new("leads.replace");
-    ev.detail = serde_json::json!({"view": v.vid, "leads": set.leads.len(), "ids_sha256": hex::encode(sha2::Digest::finalize(ids))});
-    store.audit(actor, ev)?;
-    Ok(report)
+    Ok((set, evidence, deliveries.len()))
 }

@@ -154,9 +154,23 @@ impl Policy {
             .unwrap_or(&self.host_nation)
     }
 
-    /// The record's marking with its default audience spelled out.
+    /// The record's marking with its default audience spelled out, and every nation it names
+    /// spelled out as that nation's registered organisations too. A nation admits its
+    /// organisations, so a list naming `MX` and one naming `FGR` (a Mexican agency) share
+    /// FGR; with the organisations spelled out, combining two explicit markings (an
+    /// intersection of lists) keeps exactly whom both admit. The nation stays listed, so an
+    /// organisation registered later is admitted as before.
     pub fn explicit(&self, originator: &str, marking: &Marking) -> Marking {
-        marking.explicit(originator, self.nation_of(originator))
+        let mut m = marking.explicit(originator, self.nation_of(originator));
+        if m.tlp > Tlp::Green {
+            let named: Vec<String> = m.releasable_to.iter().cloned().collect();
+            for o in self.orgs.values() {
+                if named.contains(&o.nation) {
+                    m.releasable_to.insert(o.code.clone());
+                }
+            }
+        }
+        m
     }
 
     /// Whether an explicit marking admits the viewer.
@@ -337,6 +351,24 @@ mod tests {
                     prop_assert!(p.may_read(&v, o, m), "{v:?} sees {combined} derived from {o} {m}");
                 }
             }
+        }
+
+        /// Derived data reaches every viewer all of its inputs admit: nothing is lost when a
+        /// list names a nation and another one of its organisations.
+        #[test]
+        fn derived_data_admits_everyone_every_input_admits(
+            inputs in proptest::collection::vec((org_code(), marking()), 1..6),
+            who in org_code(),
+        ) {
+            let p = policy();
+            // Users belong to registered organisations (an unregistered originator's records
+            // are still read exactly, but no one reads as an unregistered organisation).
+            prop_assume!(p.org(&who).is_some());
+            let v = viewer(&who, &p);
+            let explicit: Vec<Marking> = inputs.iter().map(|(o, m)| p.explicit(o, m)).collect();
+            let combined = Marking::combine(explicit.iter());
+            let all = inputs.iter().all(|(o, m)| p.may_read(&v, o, m));
+            prop_assert_eq!(p.may_read_derived(&v, &combined), all, "{:?} and {}", v, combined);
         }
 
         /// A more restrictive marking never admits more viewers.

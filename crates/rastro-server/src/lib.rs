@@ -26,6 +26,7 @@ mod extract;
 mod ops;
 mod pool;
 mod reads;
+mod share;
 pub mod state;
 mod ui;
 mod writes;
@@ -223,6 +224,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::request))
         .routes(routes!(ops::request_decision))
         .routes(routes!(ops::collection))
+        .routes(routes!(share::export))
+        .routes(routes!(share::import))
         .routes(routes!(ops::create_package))
         .routes(routes!(ops::package))
         .routes(routes!(ops::package_html))

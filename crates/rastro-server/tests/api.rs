@@ -775,3 +775,65 @@ async fn operations_over_the_api_follow_the_law_and_refuse_stale_versions() {
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "another organisation's package");
 }
+
+#[tokio::test]
+async fn stix_bundles_over_the_api_hold_what_both_may_read_and_speak_for_the_caller() {
+    let w = world();
+    let (carla, bob) = (&w.tokens["carla"], &w.tokens["bob"]);
+    let (s, b) = send(
+        &w.app,
+        Call::get("/api/v1/share/export?for=DEA").token(carla),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["type"], "bundle");
+    // For FGR (a Mexican agency) the bundle holds at least as much as for DEA.
+    let (_, f) = send(
+        &w.app,
+        Call::get("/api/v1/share/export?for=FGR").token(carla),
+    )
+    .await;
+    let n = |v: &serde_json::Value| v["objects"].as_array().unwrap().len();
+    assert!(n(&f) >= n(&b), "{} for FGR, {} for DEA", n(&f), n(&b));
+    let (s, v) = send(
+        &w.app,
+        Call::get("/api/v1/share/export?for=NOBODY").token(carla),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    // The liaison may not post SEMAR's bundle as DEA's.
+    let text = f.to_string();
+    let (s, v) = send(&w.app, Call::post("/api/v1/share/import", &text).token(bob)).await;
+    assert!(
+        f["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["type"] == "location"),
+        "the bundle holds the host's records"
+    );
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("a partner imports only what its organisation created"),
+        "{v}"
+    );
+    // Its own object, no creator named, AMBER for Mexico: kept as it came.
+    let own = r#"{"type": "bundle", "id": "bundle--5d0f3a52-1c1e-4a8e-9d55-2f1c9b8f7a10", "objects": [
+        {"type": "indicator", "spec_version": "2.1", "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+         "created": "2026-01-10T00:00:00.000Z", "modified": "2026-01-10T00:00:00.000Z",
+         "name": "n", "pattern": "[ipv4-addr:value = '198.51.100.1']", "pattern_type": "stix",
+         "valid_from": "2026-01-10T00:00:00Z",
+         "object_marking_refs": ["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"]}]}"#;
+    let (s, v) = send(&w.app, Call::post("/api/v1/share/import", own).token(bob)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["stored"], 1, "{v}");
+    let (s, v) = send(
+        &w.app,
+        Call::post("/api/v1/share/import", "{not json").token(bob),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+}

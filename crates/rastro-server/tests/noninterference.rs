@@ -255,6 +255,14 @@ fn app_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, serde_json::V
     put("requests".into(), j(&g.requests(0).unwrap()));
     put("feedback".into(), j(&g.hit_rates().unwrap()));
     put("collection".into(), j(&g.collection(false, 1000).unwrap()));
+    // A STIX bundle for a partner and for a host agency: what both may read, nothing else.
+    let now = rastro_core::parse_time_ms(gen::NOW).unwrap();
+    for to in ["DEA", "FGR"] {
+        put(
+            format!("share/export?for={to}"),
+            g.export_bundle(to, None, now).unwrap().0,
+        );
+    }
     put(
         "collection?flagged&limit=2".into(),
         j(&g.collection(true, 2).unwrap()),

@@ -101,6 +101,30 @@ impl Store {
         Ok(())
     }
 
+    /// Replaces view `vid`'s uncalibrated ranking (empty: the view has no feedback, so its
+    /// leads are that ranking).
+    pub fn replace_lead_baseline(&mut self, vid: i64, leads: &[Lead]) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM lead_baseline WHERE vid = ?1", [vid])?;
+        let mut st = self.conn.prepare_cached(
+            "INSERT INTO lead_baseline(vid, rank, id, score, lat, lon) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for l in leads {
+            st.execute(params![vid, l.rank, l.id, l.score, l.lat, l.lon])?;
+        }
+        Ok(())
+    }
+
+    /// View `vid`'s uncalibrated ranking as (id, score, lat, lon) by rank; empty when the
+    /// view's leads were not calibrated.
+    pub fn lead_baseline(&self, vid: i64) -> Result<Vec<(String, f64, f64, f64)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, score, lat, lon FROM lead_baseline WHERE vid = ?1 ORDER BY rank",
+        )?;
+        let rows = st.query_map([vid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
     /// Leads of view `vid` by rank, at most `limit`.
     pub fn leads(&self, vid: i64, limit: u32) -> Result<Vec<Lead>> {
         let mut st = self

@@ -27,6 +27,7 @@ mod ops;
 mod query;
 mod records;
 mod schema;
+mod stix;
 mod views;
 
 pub use audit::{AuditEvent, AuditFilter, AuditRow, MAX_RECORDS_PER_ENTRY};
@@ -41,6 +42,7 @@ pub use records::{
     ClassRow, GpsPoint, QuarantineFilter, QuarantineRow, StoredObs, StoredRecord, Submitter,
     TrackObs,
 };
+pub use stix::{StixRow, MAX_STIX_ROWS};
 pub use views::ViewRow;
 
 use rastro_core::{Marking, Record};

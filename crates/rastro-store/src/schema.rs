@@ -514,6 +514,34 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX collection_flagged ON collection(originator, time_ms) WHERE flag IS NOT NULL;
     "#,
+    // 15: each view's leads as ranked without what closed operations taught, so an
+    // evaluation can compare the two rankings.
+    r#"
+    CREATE TABLE lead_baseline (
+        vid INTEGER NOT NULL,
+        rank INTEGER NOT NULL,
+        id TEXT NOT NULL,
+        score REAL NOT NULL,
+        lat REAL NOT NULL,
+        lon REAL NOT NULL,
+        PRIMARY KEY (vid, rank)
+    );
+    "#,
+    // 16: STIX objects imported that map to no Rastro record, every version kept by
+    // (id, modified), with the originator and marking they came under.
+    r#"
+    CREATE TABLE stix_object (
+        id TEXT NOT NULL,
+        modified TEXT NOT NULL,
+        type TEXT NOT NULL,
+        originator TEXT NOT NULL,
+        tlp INTEGER NOT NULL,
+        rel TEXT,
+        body TEXT NOT NULL,
+        added_ms INTEGER NOT NULL,
+        PRIMARY KEY (id, modified)
+    );
+    "#,
 ];
 
 /// The migration that moves observations into blocks; its data step runs in Rust.

@@ -124,6 +124,7 @@ impl Store {
             "DELETE FROM alert WHERE vid = ?1",
             "DELETE FROM consignment_state WHERE vid = ?1",
             "DELETE FROM lead WHERE vid = ?1",
+            "DELETE FROM lead_baseline WHERE vid = ?1",
             "DELETE FROM audience_view WHERE vid = ?1",
             "DELETE FROM derived_view WHERE vid = ?1",
         ] {

@@ -199,15 +199,19 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
             "{cycle:<5}  {:>10}  {:>5}  {:>12}  {:>23}  {:>20}",
             lp.operations.len(),
             lp.operations.iter().filter(|o| o.2).count(),
-            fmt(rastro_eval::lead_precision_at(&data, &now, 10)?),
             fmt(rastro_eval::lead_precision_at(
                 &data,
-                before.iter().filter(|l| !acted(l)),
+                now.iter().map(|l| (l.lat, l.lon)),
+                10
+            )?),
+            fmt(rastro_eval::lead_precision_at(
+                &data,
+                before.iter().filter(|l| !acted(l)).map(|l| (l.lat, l.lon)),
                 OPERATIONS
             )?),
             fmt(rastro_eval::lead_precision_at(
                 &data,
-                now.iter().filter(|l| !acted(l)),
+                now.iter().filter(|l| !acted(l)).map(|l| (l.lat, l.lon)),
                 OPERATIONS
             )?),
         ));

@@ -21,11 +21,26 @@ pub fn evaluate(g: &Global, a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let mut node = ctx::node(g)?;
     let (alerts, leads, states) = node.system("evaluation").operator_results()?;
     let e = rastro_eval::evaluate(&alerts, &leads, &states, &a.truth)?;
-    // What closed operations taught the scoring (the operator's view learns from all).
+    // What closed operations taught the scoring (the operator's view learns from all), and
+    // the leads' precision as ranked with it and without it.
     let rates = node.operator()?.hit_rates()?;
+    let baseline = node.system("evaluation").operator_baseline()?;
+    let p10 = |sites: Vec<(f64, f64)>| rastro_eval::lead_precision_at(&a.truth, sites, 10);
+    let (without, with) = if baseline.is_empty() {
+        (None, None)
+    } else {
+        (
+            p10(baseline.iter().map(|b| (b.2, b.3)).collect())?,
+            p10(leads.iter().map(|l| (l.lat, l.lon)).collect())?,
+        )
+    };
     if a.json {
         let mut v = serde_json::to_value(&e)?;
-        v["feedback"] = serde_json::json!({ "hit_rates": rates });
+        v["feedback"] = serde_json::json!({
+            "hit_rates": rates,
+            "precision_at_10_without_feedback": without,
+            "precision_at_10_with_feedback": with,
+        });
         print_json(&v)?;
     } else {
         print!("{}", rastro_eval::table(&e));
@@ -39,6 +54,12 @@ pub fn evaluate(g: &Global, a: EvaluateArgs) -> anyhow::Result<ExitCode> {
                     .map(|r| format!("{} {}/{} ({:.2})", r.kind, r.hits, r.trials, r.rate))
                     .collect::<Vec<_>>()
                     .join(", ")
+            );
+            let f = |p: Option<f64>| p.map(|p| format!("{p:.3}")).unwrap_or_else(|| "-".into());
+            println!(
+                "feedback: leads precision@10 {} as ranked without feedback, {} with it",
+                f(without),
+                f(with)
             );
         }
     }

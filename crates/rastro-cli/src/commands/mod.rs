@@ -15,6 +15,7 @@ mod package;
 mod requests;
 mod serve;
 mod settings;
+mod share;
 mod sim;
 mod track;
 
@@ -114,6 +115,9 @@ pub enum Command {
     /// The host nation's law for operations, as a policy file.
     #[command(subcommand)]
     Law(ops::LawCmd),
+    /// STIX 2.1 bundles to and from other nodes and tools (as --as USER).
+    #[command(subcommand)]
+    Share(share::ShareCmd),
     /// Getis-Ord local G / Gi* hot spots on any point CSV (esda G_Local semantics).
     Hotspots(fuse::HotspotsArgs),
     /// Find stops in any point CSV (MovingPandas TrajectoryStopDetector semantics).
@@ -148,5 +152,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Request(c) => requests::request(&cli.global, c),
         Command::Package(c) => package::package(&cli.global, c),
         Command::Law(c) => ops::law(&cli.global, c),
+        Command::Share(c) => share::share(&cli.global, c),
     }
 }
