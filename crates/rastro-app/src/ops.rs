@@ -282,6 +282,17 @@ impl Guard<'_> {
         action: &str,
         t_ms: i64,
     ) -> Result<(), AppError> {
+        // Executing and closing set the status of the operation's leads for its owner, in
+        // the same transaction as the change.
+        let statuses = match prev {
+            Some(p)
+                if p.state != op.state
+                    && matches!(op.state, OpState::Executed | OpState::Closed) =>
+            {
+                self.lead_statuses(op, t_ms)?
+            }
+            _ => Vec::new(),
+        };
         let row = DocRow {
             id: op.id.clone(),
             org: op.owner_org.clone(),
@@ -307,6 +318,7 @@ impl Guard<'_> {
             prev.map(|p| p.version as i64),
             &row,
             ev,
+            &statuses,
         )?;
         if !ok {
             return Err(AppError::Conflict(match prev {
@@ -453,17 +465,18 @@ impl Guard<'_> {
         let action = cmd.action();
         let next = operation::apply(&op, &law, &me, version.unwrap_or(op.version), cmd, t_ms)?;
         self.write_op(Some(&op), &next, action, t_ms)?;
-        if next.state != op.state && matches!(next.state, OpState::Executed | OpState::Closed) {
-            self.mark_leads(&next, t_ms)?;
-        }
         self.op_view(&next, &law)
     }
 
     /// The outcome sets the status of the leads behind the operation, for the owning
     /// organisation (whose view the commander reads).
-    fn mark_leads(&mut self, op: &Operation, t_ms: i64) -> Result<(), AppError> {
+    fn lead_statuses(
+        &mut self,
+        op: &Operation,
+        t_ms: i64,
+    ) -> Result<Vec<rastro_store::LeadStatusChange>, AppError> {
         let Some(vid) = self.vid() else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let (status, note) = match (&op.state, &op.outcome) {
             (OpState::Closed, Some(o)) => (
@@ -479,21 +492,20 @@ impl Guard<'_> {
                 format!("operation {} executed", op.id),
             ),
         };
-        let actor = self.actor().clone();
+        let mut out = Vec::new();
         for id in &op.leads {
             if let Some(l) = self.store().lead(vid, id)? {
-                self.store().set_lead_status(
-                    &actor,
-                    &op.owner_org,
-                    id,
-                    &l.cells,
+                out.push(rastro_store::LeadStatusChange {
+                    org: op.owner_org.clone(),
+                    id: id.clone(),
+                    cells: l.cells,
                     status,
-                    Some(&note),
+                    note: Some(note.clone()),
                     t_ms,
-                )?;
+                });
             }
         }
-        Ok(())
+        Ok(out)
     }
 
     /// Hit rates per evidence kind over the closed operations the caller's organisation owns
@@ -593,6 +605,7 @@ impl Guard<'_> {
             prev.map(|p| p.version as i64),
             &row,
             ev,
+            &[],
         )? {
             return Err(AppError::Conflict(match prev {
                 None => format!(

@@ -250,7 +250,7 @@ impl Guard<'_> {
         let actor = self.actor().clone();
         // The same content twice is the same package (its id is its hash): not an error.
         self.store()
-            .put_doc(&actor, DocKind::Package, None, &row, ev)?;
+            .put_doc(&actor, DocKind::Package, None, &row, ev, &[])?;
         Ok(p)
     }
 

@@ -204,15 +204,15 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO lead_decision(org, id, status, note, actor, t_ms, cells) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT(org, id) DO UPDATE SET status = ?3, note = ?4, actor = ?5, t_ms = ?6, cells = ?7",
-            params![org, id, status.as_str(), note, actor.as_str(), t_ms, cells.join(";")],
-        )?;
-        let mut ev = AuditEvent::new("lead.status");
-        ev.records = vec![id.to_string()];
-        ev.detail = serde_json::json!({"org": org, "status": status.as_str(), "note": note});
-        append(&tx, actor.as_str(), ev)?;
+        let change = LeadStatusChange {
+            org: org.to_string(),
+            id: id.to_string(),
+            cells: cells.to_vec(),
+            status,
+            note: note.map(str::to_string),
+            t_ms,
+        };
+        apply_lead_status(&tx, actor, &change)?;
         tx.commit()?;
         Ok(())
     }
@@ -268,4 +268,33 @@ impl Store {
             .prepare_cached(&format!("{RELEASE_SELECT} WHERE rid = ?1"))?;
         Ok(st.query_row([rid], release_row).optional()?)
     }
+}
+
+/// A lead status an organisation sets, written with its audit entry inside a caller's
+/// transaction (an operation's outcome and the statuses it sets commit together).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadStatusChange {
+    pub org: String,
+    pub id: String,
+    pub cells: Vec<String>,
+    pub status: LeadStatus,
+    pub note: Option<String>,
+    pub t_ms: i64,
+}
+
+pub(crate) fn apply_lead_status(
+    tx: &rusqlite::Transaction<'_>,
+    actor: &Actor,
+    c: &LeadStatusChange,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO lead_decision(org, id, status, note, actor, t_ms, cells) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT(org, id) DO UPDATE SET status = ?3, note = ?4, actor = ?5, t_ms = ?6, cells = ?7",
+        params![c.org, c.id, c.status.as_str(), c.note, actor.as_str(), c.t_ms, c.cells.join(";")],
+    )?;
+    let mut ev = AuditEvent::new("lead.status");
+    ev.records = vec![c.id.clone()];
+    ev.detail = serde_json::json!({"org": c.org, "status": c.status.as_str(), "note": c.note});
+    append(tx, actor.as_str(), ev)?;
+    Ok(())
 }

@@ -35,7 +35,7 @@ pub use audit::{AuditEvent, AuditFilter, AuditRow, MAX_RECORDS_PER_ENTRY};
 pub use access::{MarkingCount, OrgRow, QuotaUse, UserRow};
 pub use analysis::{AlertFilter, AlertScope, Triage};
 pub use collection::{CollectionRow, MAX_COLLECTION_ROWS};
-pub use leads::{LeadDecision, ReleaseRow};
+pub use leads::{LeadDecision, LeadStatusChange, ReleaseRow};
 pub use obs::{key_of, BLOCK_ROWS, CELL_RESOLUTION, MIN_QUERY_RESOLUTION};
 pub use ops::{DocKind, DocRow};
 pub use records::{

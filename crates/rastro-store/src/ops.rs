@@ -47,8 +47,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocRow> {
 
 impl Store {
     /// Writes `doc` (at `doc.version`) if the stored version is `prev` (`None`: the id must be
-    /// new), with its audit entry, in one transaction. `Ok(false)` is a conflict: nothing was
-    /// written.
+    /// new), with its audit entry and the lead statuses it sets, in one transaction.
+    /// `Ok(false)` is a conflict: nothing was written.
     pub fn put_doc(
         &mut self,
         actor: &Actor,
@@ -56,6 +56,7 @@ impl Store {
         prev: Option<i64>,
         doc: &DocRow,
         ev: AuditEvent,
+        statuses: &[crate::LeadStatusChange],
     ) -> Result<bool> {
         let tx = self
             .conn
@@ -75,6 +76,9 @@ impl Store {
             return Ok(false);
         }
         append(&tx, actor.as_str(), ev)?;
+        for c in statuses {
+            crate::leads::apply_lead_status(&tx, actor, c)?;
+        }
         tx.commit()?;
         Ok(true)
     }
