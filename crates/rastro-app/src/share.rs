@@ -54,6 +54,16 @@ pub struct StixObjectV1 {
     pub object: serde_json::Value,
 }
 
+/// Objects one export holds at most: the bundle is built in memory (about 650 bytes an
+/// object), so a larger one is refused with what to do.
+pub const MAX_EXPORT_OBJECTS: usize = 500_000;
+
+fn too_many(to: &str) -> AppError {
+    AppError::Invalid(format!(
+        "the bundle for {to} would hold more than {MAX_EXPORT_OBJECTS} objects; narrow it with --since (the API's `since`)"
+    ))
+}
+
 /// The record kinds an export reads by kind (observations come with their vehicles), in the
 /// order an import ingests them: what is referred to before what refers to it.
 const RECORD_KINDS: [Kind; 6] = [
@@ -125,6 +135,9 @@ impl Guard<'_> {
                         vehicles.push(v.id.clone());
                     }
                     originators.insert(rec.originator().to_string());
+                    if ex.len() >= MAX_EXPORT_OBJECTS {
+                        return Err(too_many(to));
+                    }
                     ex.record(rec);
                     shared.push(format!("{}:{}", kind.as_str(), rec.id()));
                     *by_kind.entry(kind.as_str().into()).or_default() += 1;
@@ -138,6 +151,9 @@ impl Guard<'_> {
                 .observations_of(v, since, now_ms, &|c| visible.contains(&c))?;
             for o in obs {
                 if admits(&o.obs.originator, &o.obs.marking) {
+                    if ex.len() >= MAX_EXPORT_OBJECTS {
+                        return Err(too_many(to));
+                    }
                     originators.insert(o.obs.originator.clone());
                     ex.record(&Record::Observation(o.obs));
                     *by_kind.entry("observation".into()).or_default() += 1;

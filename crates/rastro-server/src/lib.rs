@@ -226,6 +226,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(ops::collection))
         .routes(routes!(share::export))
         .routes(routes!(share::import))
+        .routes(routes!(share::objects))
         .routes(routes!(ops::create_package))
         .routes(routes!(ops::package))
         .routes(routes!(ops::package_html))

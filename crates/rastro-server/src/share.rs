@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use rastro_app::share::ImportReportV1;
+use rastro_app::share::{ImportReportV1, StixObjectV1};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -70,4 +70,28 @@ pub async fn import(
         s.request_analysis();
     }
     Ok(Json(report))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ObjectsQuery {
+    /// Every version, not only the newest of each object.
+    #[serde(default)]
+    all_versions: bool,
+    /// At most this many (default 1000, at most 10000).
+    limit: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/share/objects", params(ObjectsQuery), security(("token" = [])),
+    responses((status = 200, description = "Imported STIX objects the caller may read that map to no record, as they came", body = Vec<StixObjectV1>), Errors))]
+pub async fn objects(
+    State(s): State<AppState>,
+    c: Caller,
+    Q(q): Q<ObjectsQuery>,
+) -> Result<Json<Vec<StixObjectV1>>, ApiError> {
+    let limit = q.limit.unwrap_or(1000);
+    Ok(Json(
+        s.guarded(c, move |g| Ok(g.stix_objects(q.all_versions, limit)?))
+            .await?,
+    ))
 }

@@ -830,6 +830,23 @@ async fn stix_bundles_over_the_api_hold_what_both_may_read_and_speak_for_the_cal
     let (s, v) = send(&w.app, Call::post("/api/v1/share/import", own).token(bob)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["stored"], 1, "{v}");
+    // The sender reads its own; a Mexican analyst does not (DEA's AMBER is for the US).
+    let (s, seen) = send(&w.app, Call::get("/api/v1/share/objects").token(bob)).await;
+    assert_eq!(s, StatusCode::OK, "{seen}");
+    assert_eq!(
+        seen.as_array().unwrap().len(),
+        1,
+        "the sender reads its own"
+    );
+    let (_, ana_sees) = send(
+        &w.app,
+        Call::get("/api/v1/share/objects").token(&w.tokens["ana"]),
+    )
+    .await;
+    assert!(
+        ana_sees.as_array().unwrap().is_empty(),
+        "DEA's AMBER is for the US: {ana_sees}"
+    );
     let (s, v) = send(
         &w.app,
         Call::post("/api/v1/share/import", "{not json").token(bob),

@@ -386,6 +386,8 @@ async fn http_answers(
         "/api/v1/feedback",
         "/api/v1/collection",
         "/api/v1/collection?flagged=true&limit=2",
+        "/api/v1/share/export?for=DEA",
+        "/api/v1/share/objects",
         "/api/v1/packages/pkg-0000000000000000",
     ]
     .iter()
