@@ -105,6 +105,10 @@ impl Guard<'_> {
         let admits = |originator: &str, m: &Marking| {
             originator == to || policy.admits_org(to, &rnation, &policy.explicit(originator, m))
         };
+        // An alert's or lead's marking is already the combination of its inputs' explicit
+        // markings: it is read as it is (making it explicit again for the exporting
+        // organisation would add that organisation's defaults and widen it).
+        let admits_derived = |m: &Marking| policy.admits_org(to, &rnation, m);
         let since = since_ms.unwrap_or(i64::MIN);
         let mut ex = Exporter::new();
         let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
@@ -164,14 +168,14 @@ impl Guard<'_> {
         let org = self.org();
         if let Some(vid) = self.vid() {
             for a in self.store().alerts(vid, &AlertFilter::default())? {
-                if a.time_ms >= since && admits(&org, &a.marking) {
+                if a.time_ms >= since && admits_derived(&a.marking) {
                     ex.alert(&a, &org);
                     shared.push(format!("alert:{}", a.id));
                     *by_kind.entry("alert".into()).or_default() += 1;
                 }
             }
             for l in self.store().leads(vid, u32::MAX)? {
-                if l.last_seen_ms >= since && admits(&org, &l.marking) {
+                if l.last_seen_ms >= since && admits_derived(&l.marking) {
                     ex.lead(&l, &org);
                     shared.push(format!("lead:{}", l.id));
                     *by_kind.entry("lead".into()).or_default() += 1;

@@ -60,6 +60,24 @@ print("VALID" if r.is_valid else "INVALID")
     lines[..lines.len() - 1].to_vec()
 }
 
+/// Whether an object's marking is a TLP 2.0 definition that is open (CLEAR, GREEN) or whose
+/// releasable-to list names one of `names`.
+fn lists(o: &Value, names: &[&str]) -> bool {
+    let refs = o["object_marking_refs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let rel = o["extensions"]
+        .as_object()
+        .and_then(|e| e.values().find_map(|x| x.get("releasable_to")))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    refs.iter().all(|r| TLP2.contains(&r.as_str().unwrap()))
+        && (refs.iter().all(|r| r == TLP2[0] || r == TLP2[1])
+            || rel.iter().any(|x| names.iter().any(|n| x == n)))
+}
+
 fn objects(bundle: &Value) -> &Vec<Value> {
     bundle["objects"].as_array().unwrap()
 }
@@ -95,24 +113,9 @@ fn a_partner_bundle_holds_what_both_may_read_and_passes_the_validator() {
     assert_eq!(validator_errors(&out), Vec::<String>::new());
     let bundle: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     // Every marking is an official TLP 2.0 definition, and each admits DEA.
-    let admits = |o: &Value| -> bool {
-        let refs = o["object_marking_refs"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let rel = o["extensions"]
-            .as_object()
-            .and_then(|e| e.values().find_map(|x| x.get("releasable_to")))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        refs.iter().all(|r| TLP2.contains(&r.as_str().unwrap()))
-            && (refs.iter().all(|r| r == TLP2[0] || r == TLP2[1])
-                || rel.iter().any(|x| x == "DEA" || x == "US"))
-    };
     for o in objects(&bundle) {
         if o["type"] != "marking-definition" {
-            assert!(admits(o), "DEA may not read {o}");
+            assert!(lists(o, &["DEA", "US"]), "DEA may not read {o}");
         }
     }
     // The host's consignments are AMBER for Mexico: none travels.
@@ -171,6 +174,14 @@ fn a_partner_bundle_holds_what_both_may_read_and_passes_the_validator() {
     }
     assert!(g["objects"].as_u64() > s["objects"].as_u64(), "{g} vs {s}");
     assert_eq!(validator_errors(&gn), Vec::<String>::new());
+    // Alerts and leads carry their combined, explicit marking as it is: each names GN or its
+    // nation (their defaults were spelled out before combining, never added again on export).
+    let gb: Value = serde_json::from_slice(&std::fs::read(&gn).unwrap()).unwrap();
+    for o in objects(&gb) {
+        if o["type"] == "note" || o["type"] == "grouping" {
+            assert!(lists(o, &["GN", "MX"]), "GN may not read {o}");
+        }
+    }
     // The export is in the log with what it held.
     let log =
         String::from_utf8_lossy(&rastro(&db, &["audit", "log", "--json"]).stdout).into_owned();

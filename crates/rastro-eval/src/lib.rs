@@ -155,11 +155,7 @@ pub fn evaluate(
     states: &[(String, ConsignmentState)],
     truth_dir: &Path,
 ) -> Result<Evaluation, EvalError> {
-    let dir = if truth_dir.join("truth").is_dir() {
-        truth_dir.join("truth")
-    } else {
-        truth_dir.to_path_buf()
-    };
+    let dir = truth_folder(truth_dir);
     let diversions: Vec<DiversionTruth> = read_jsonl(&dir.join("diversions.jsonl"))?;
     let labs: Vec<LabTruth> = read_jsonl(&dir.join("labs.jsonl"))?;
     let mut truth: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -333,11 +329,7 @@ pub const OPERATION_FINDS_M: f64 = 250.0;
 /// Whether a true laboratory lies within `radius_m` of (`lat`, `lon`): how the simulator
 /// decides what an operation at that site finds.
 pub fn lab_within(truth_dir: &Path, lat: f64, lon: f64, radius_m: f64) -> Result<bool, EvalError> {
-    let dir = if truth_dir.join("truth").is_dir() {
-        truth_dir.join("truth")
-    } else {
-        truth_dir.to_path_buf()
-    };
+    let dir = truth_folder(truth_dir);
     let labs: Vec<LabTruth> = read_jsonl(&dir.join("labs.jsonl"))?;
     Ok(labs
         .iter()
@@ -431,11 +423,7 @@ pub fn lead_precision_at(
     sites: impl IntoIterator<Item = (f64, f64)>,
     k: usize,
 ) -> Result<Option<f64>, EvalError> {
-    let dir = if truth_dir.join("truth").is_dir() {
-        truth_dir.join("truth")
-    } else {
-        truth_dir.to_path_buf()
-    };
+    let dir = truth_folder(truth_dir);
     let labs: Vec<LabTruth> = read_jsonl(&dir.join("labs.jsonl"))?;
     let top: Vec<(f64, f64)> = sites.into_iter().take(k).collect();
     let hits = top
@@ -446,4 +434,14 @@ pub fn lead_precision_at(
         })
         .count();
     Ok((!top.is_empty()).then(|| hits as f64 / top.len() as f64))
+}
+
+/// The truth files' folder: `dir/truth` when `dir` is the folder `rastro simulate` wrote,
+/// else `dir` itself.
+fn truth_folder(dir: &Path) -> std::path::PathBuf {
+    if dir.join("truth").is_dir() {
+        dir.join("truth")
+    } else {
+        dir.to_path_buf()
+    }
 }
