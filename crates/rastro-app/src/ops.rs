@@ -17,7 +17,6 @@ use rastro_ops::request::{self, Request, RequestError, RequestKind};
 use rastro_ops::sight::{sight, Sight};
 use rastro_ops::{Outcome, Person, Schedule, Site};
 use rastro_store::{AuditEvent, DocKind, DocRow};
-use std::collections::BTreeSet;
 
 /// The setting that holds the law file's text; unset means the embedded default.
 pub const LAW_SETTING: &str = "ops.law";
@@ -512,28 +511,22 @@ impl Guard<'_> {
     /// (all of them for the operator). Only the owner's: the kinds were read from the
     /// owner's view, and another organisation may not see the records behind them.
     pub fn hit_rates(&mut self) -> Result<Vec<KindRateV1>, AppError> {
-        let org = self.org();
-        let operator = self.viewer().is_none();
-        let rows = self.store().docs(DocKind::Operation)?;
-        let mut trials: Vec<(bool, BTreeSet<String>)> = Vec::new();
-        for row in rows.iter().filter(|r| operator || r.org == org) {
-            let op: Operation = decode(DocKind::Operation, row)?;
-            if let (OpState::Closed, Some(o)) = (op.state, &op.outcome) {
-                let found = o.laboratory == rastro_ops::LabFinding::Confirmed;
-                trials.push((found, op.evidence_kinds.iter().cloned().collect()));
-            }
-        }
-        Ok(
-            rastro_ops::feedback::hit_rates(trials.iter().map(|(h, k)| (*h, k)))
-                .into_iter()
-                .map(|r| KindRateV1 {
-                    kind: r.kind,
-                    hits: r.hits,
-                    trials: r.trials,
-                    rate: r.rate,
-                })
-                .collect(),
-        )
+        // The same trials and rule as the scoring's calibration (`rastro_pipeline::feedback`).
+        let audience = match self.viewer() {
+            None => rastro_policy::Audience::Operator,
+            Some(v) => rastro_policy::Audience::Org(v.org.clone()),
+        };
+        let trials = rastro_pipeline::feedback::trials(self.store())?;
+        let (rates, _) = rastro_pipeline::feedback::rates_for(&[audience], &trials);
+        Ok(rates
+            .into_iter()
+            .map(|r| KindRateV1 {
+                kind: r.kind,
+                hits: r.hits,
+                trials: r.trials,
+                rate: r.rate,
+            })
+            .collect())
     }
 
     fn may_see_request(&self, r: &Request) -> bool {

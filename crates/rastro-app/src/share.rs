@@ -265,6 +265,16 @@ impl Guard<'_> {
             };
             let marking = marking_of(o)
                 .map_err(|e| AppError::Invalid(format!("nothing was imported: {e}")))?;
+            // Checked for every object before anything is written, records included, so a
+            // bundle is applied whole or not at all.
+            if let Some(v) = &viewer {
+                if let Err(e) = self.policy().may_originate(v, &creator, &marking) {
+                    return Err(AppError::Forbidden(format!(
+                        "nothing was imported: {}: {e}",
+                        o.id
+                    )));
+                }
+            }
             if let Some((kind, mut fields)) = record_of(o) {
                 if fields.get("originator").is_some_and(|x| *x != creator) {
                     return Err(AppError::Forbidden(format!(
@@ -283,14 +293,6 @@ impl Guard<'_> {
                     .or_default()
                     .push(serde_json::to_string(&fields).expect("fields serialise"));
             } else {
-                if let Some(v) = &viewer {
-                    if let Err(e) = self.policy().may_originate(v, &creator, &marking) {
-                        return Err(AppError::Forbidden(format!(
-                            "nothing was imported: {}: {e}",
-                            o.id
-                        )));
-                    }
-                }
                 rows.push(StixRow {
                     id: o.id.to_string(),
                     modified: o

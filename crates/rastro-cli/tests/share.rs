@@ -431,4 +431,37 @@ fn objects_of_other_tools_are_kept_as_they_came_every_version() {
         ],
     ));
     assert_eq!(all2, all);
+
+    // Records are checked whole too: a place DEA may send and a report it marks GREEN, which a
+    // partner may not, are refused together; the place is not stored either.
+    let rec_ext = objects(&p)
+        .iter()
+        .find(|o| o["type"] == "extension-definition" && o["name"] == "Rastro record")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let carried = |ty: &str, uuid: &str, tlp: &str, kind: &str, fields: Value| {
+        json!({"type": ty, "spec_version": "2.1", "id": format!("{ty}--{uuid}"),
+            "created": "2026-01-10T00:00:00.000Z", "modified": "2026-01-10T00:00:00.000Z",
+            "name": "x", "object_marking_refs": [tlp],
+            "extensions": {rec_ext.as_str(): {"extension_type": "property-extension", "kind": kind, "fields": fields}}})
+    };
+    let mixed = json!({"type": "bundle", "id": "bundle--7d0f3a52-1c1e-4a8e-9d55-2f1c9b8f7a10", "objects": [
+        carried("location", "0c2c4d6e-8f10-4a2b-9c3d-4e5f60718293", TLP2[2], "place",
+            json!({"id": "DEA-P-1", "originator": "DEA", "tlp": "AMBER", "place_kind": "warehouse",
+                "name": "Bodega (synthetic)", "lat": "19.1", "lon": "-104.3", "country": "MX"})),
+        carried("report", "1c2c4d6e-8f10-4a2b-9c3d-4e5f60718293", TLP2[1], "report",
+            json!({"id": "DEA-R-1", "originator": "DEA", "tlp": "GREEN", "report_kind": "tip",
+                "time": "2026-01-10T00:00:00Z", "reliability": "B", "credibility": "2"})),
+    ]});
+    let before = rastro(&db, &["--as", "enlace-dea", "stats"]).stdout;
+    let f = write("mixed.json", &mixed);
+    let o = run(
+        &db,
+        &["--as", "enlace-dea", "share", "import", f.to_str().unwrap()],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("report--1c2c4d6e"), "{}", stderr(&o));
+    assert_eq!(rastro(&db, &["--as", "enlace-dea", "stats"]).stdout, before);
 }
