@@ -275,14 +275,11 @@ pub const PARTNER_REQUEST_PREFIX: &str = "SYN-DEA-SURV-";
 /// The period one partner request covers (the default law's longest validity).
 pub const PARTNER_REQUEST_DAYS: i64 = 30;
 
-/// A 64-bit mix of a subject and a time (FNV-1a, then a finaliser), for choices that must
-/// not consume the random stream.
+/// A 64-bit hash of a subject and a time, for choices that must not consume the random
+/// stream.
 fn mix(id: &str, t_s: i64) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes().chain(t_s.to_le_bytes()) {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^ (h >> 33)
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(id.as_bytes());
+    h.update(&t_s.to_le_bytes());
+    h.digest()
 }
