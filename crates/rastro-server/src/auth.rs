@@ -82,10 +82,38 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Failed authentications per address in the current window.
+/// Failed authentications per address: the current window's count and the previous one's.
+/// An address is blocked when the two add up to the limit, so a burst that straddles a window
+/// boundary is counted whole (a fixed window alone let it start afresh at the boundary).
 #[derive(Default)]
 pub struct Failures {
-    map: Mutex<HashMap<IpAddr, (u64, u32)>>,
+    map: Mutex<HashMap<IpAddr, Counts>>,
+}
+
+#[derive(Clone, Copy)]
+struct Counts {
+    window: u64,
+    now: u32,
+    before: u32,
+}
+
+impl Counts {
+    /// The counts as of window `w`.
+    fn at(self, w: u64) -> Counts {
+        match w.saturating_sub(self.window) {
+            0 => self,
+            1 => Counts {
+                window: w,
+                now: 0,
+                before: self.now,
+            },
+            _ => Counts {
+                window: w,
+                now: 0,
+                before: 0,
+            },
+        }
+    }
 }
 
 fn now_s() -> u64 {
@@ -103,8 +131,10 @@ impl Failures {
         self.map
             .lock()
             .map(|m| {
-                m.get(&a)
-                    .is_some_and(|&(win, n)| win == w && n >= MAX_FAILURES)
+                m.get(&a).is_some_and(|c| {
+                    let c = c.at(w);
+                    c.now + c.before >= MAX_FAILURES
+                })
             })
             .unwrap_or(false)
     }
@@ -117,11 +147,13 @@ impl Failures {
             if m.len() >= MAX_ADDRESSES && !m.contains_key(&a) {
                 m.clear();
             }
-            let e = m.entry(a).or_insert((w, 0));
-            if e.0 != w {
-                *e = (w, 0);
-            }
-            e.1 += 1;
+            let e = m.entry(a).or_insert(Counts {
+                window: w,
+                now: 0,
+                before: 0,
+            });
+            *e = e.at(w);
+            e.now += 1;
         }
     }
 }
