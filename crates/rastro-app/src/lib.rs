@@ -27,6 +27,7 @@ pub mod ops_views;
 pub mod package;
 pub mod share;
 pub mod system;
+pub mod taxii;
 pub mod views;
 
 pub use guard::{Guard, ObservationQuery};
@@ -56,6 +57,9 @@ pub enum AppError {
     /// The request itself is malformed (an unknown state, a missing reason, a bad name).
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// No such item, or not one the caller may see (the same answer).
+    #[error("not found: {0}")]
+    NotFound(String),
     /// The change was made on an older version of what it changes; read it again and retry.
     #[error("conflict: {0}")]
     Conflict(String),

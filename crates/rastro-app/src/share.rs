@@ -54,6 +54,9 @@ pub struct StixObjectV1 {
     pub object: serde_json::Value,
 }
 
+/// An export's objects, its counts by kind, and the items it shares (for the audit entry).
+pub(crate) type Export = (Exporter, BTreeMap<String, usize>, Vec<String>);
+
 /// Objects one export holds at most: the bundle is built in memory (about 650 bytes an
 /// object), so a larger one is refused with what to do.
 pub const MAX_EXPORT_OBJECTS: usize = 500_000;
@@ -76,7 +79,7 @@ const RECORD_KINDS: [Kind; 6] = [
 ];
 
 /// Objects that define, rather than inform: read for their ids, never stored.
-fn is_definition(o: &Object) -> bool {
+pub(crate) fn is_definition(o: &Object) -> bool {
     // Rastro's sightings travel inside the observed-data that carries their record.
     matches!(
         o.ty.as_str(),
@@ -95,6 +98,33 @@ impl Guard<'_> {
         since_ms: Option<i64>,
         now_ms: i64,
     ) -> Result<(serde_json::Value, ExportSummaryV1), AppError> {
+        let (ex, by_kind, shared) = self.export_objects(to, since_ms, now_ms)?;
+        let objects = ex.len();
+        let bundle = ex.bundle();
+        let bid = bundle["id"].as_str().unwrap_or_default().to_string();
+        let mut ev = AuditEvent::new("share.export");
+        ev.detail = serde_json::json!({"to": to, "bundle": bid, "objects": objects, "by_kind": by_kind, "since": since_ms.map(rastro_core::format_time_ms)});
+        ev.records = shared;
+        self.log(ev)?;
+        Ok((
+            bundle,
+            ExportSummaryV1 {
+                recipient: to.to_string(),
+                bundle: bid,
+                objects,
+                by_kind,
+            },
+        ))
+    }
+
+    /// What an export for `to` holds (see [`Guard::export_bundle`]): the objects, the counts
+    /// by kind and the items shared, for the caller to audit.
+    pub(crate) fn export_objects(
+        &mut self,
+        to: &str,
+        since_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<Export, AppError> {
         let policy = self.policy().clone();
         let Some(rorg) = policy.org(to) else {
             return Err(AppError::Invalid(format!(
@@ -190,22 +220,7 @@ impl Guard<'_> {
                 .unwrap_or_else(|| (code.clone(), policy.host_nation.clone()));
             ex.organisation(code, &name, &nation);
         }
-        let objects = ex.len();
-        let bundle = ex.bundle();
-        let bid = bundle["id"].as_str().unwrap_or_default().to_string();
-        let mut ev = AuditEvent::new("share.export");
-        ev.detail = serde_json::json!({"to": to, "bundle": bid, "objects": objects, "by_kind": by_kind, "since": since_ms.map(rastro_core::format_time_ms)});
-        ev.records = shared;
-        self.log(ev)?;
-        Ok((
-            bundle,
-            ExportSummaryV1 {
-                recipient: to.to_string(),
-                bundle: bid,
-                objects,
-                by_kind,
-            },
-        ))
+        Ok((ex, by_kind, shared))
     }
 
     /// Imports a bundle. A user speaks for its organisation: every object must be created by
@@ -220,6 +235,18 @@ impl Guard<'_> {
         bytes: &[u8],
         limits: &IngestLimits,
         now_ms: i64,
+    ) -> Result<ImportReportV1, AppError> {
+        self.import_bundle_from(bytes, limits, now_ms, None)
+    }
+
+    /// [`Guard::import_bundle`], where an object naming no creator is `sender`'s (the peer
+    /// node a pull came from) when the operator imports.
+    pub(crate) fn import_bundle_from(
+        &mut self,
+        bytes: &[u8],
+        limits: &IngestLimits,
+        now_ms: i64,
+        sender: Option<&str>,
     ) -> Result<ImportReportV1, AppError> {
         let viewer = self.viewer().cloned();
         let objects = parse_bundle(bytes).map_err(|e| AppError::Invalid(e.to_string()))?;
@@ -256,6 +283,7 @@ impl Guard<'_> {
                         o.id
                     ))
                 })?,
+                (None, None) if sender.is_some() => sender.unwrap_or_default().to_string(),
                 (None, None) => {
                     return Err(AppError::Invalid(format!(
                         "nothing was imported: {} names no creator; import it as the sending organisation's user (--as USER)",

@@ -21,6 +21,10 @@ pub enum ApiError {
     Conflict(String),
     Unprocessable(String),
     UnsupportedMedia,
+    /// A body of another media type than the endpoint takes, with what it takes.
+    UnsupportedType(String),
+    /// The request accepts no media type the endpoint answers with.
+    NotAcceptable(String),
     TooMany(String),
     /// The audit log cannot take the read's entry: nothing is served.
     Unavailable(String),
@@ -71,6 +75,12 @@ impl IntoResponse for ApiError {
                 "unsupported_media_type",
                 "send the body as application/json".into(),
             ),
+            ApiError::UnsupportedType(m) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                m,
+            ),
+            ApiError::NotAcceptable(m) => (StatusCode::NOT_ACCEPTABLE, "not_acceptable", m),
             ApiError::TooMany(m) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", m),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
             ApiError::Internal(m) => {
@@ -92,6 +102,7 @@ impl From<AppError> for ApiError {
             AppError::Unauthenticated => ApiError::Unauthenticated,
             AppError::Forbidden(m) => ApiError::Forbidden(m),
             AppError::Invalid(m) => ApiError::BadRequest(m),
+            AppError::NotFound(m) => ApiError::NotFound(m),
             AppError::TooMany(m) => ApiError::TooMany(m),
             AppError::Conflict(m) => ApiError::Conflict(m),
             other => ApiError::Internal(other.to_string()),
@@ -145,4 +156,58 @@ pub async fn json_errors(r: Response) -> Response {
         _ => ("error", "the request could not be served"),
     };
     body(status, code, msg)
+}
+
+/// The error shape TAXII clients read (TAXII 2.1 section 3.6.1), for every error reply under
+/// `/taxii2/`: the handlers' and the layers' alike, rewritten from their `ErrorV1` or plain
+/// bodies with the same status and headers.
+pub async fn taxii_errors(r: Response) -> Response {
+    let status = r.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return r;
+    }
+    let (mut parts, b) = r.into_parts();
+    let bytes = axum::body::to_bytes(b, 64 << 10).await.unwrap_or_default();
+    let (code, message) = match serde_json::from_slice::<ErrorV1>(&bytes) {
+        Ok(e) => (e.error, e.message),
+        Err(_) => (
+            "error".to_string(),
+            match status {
+                StatusCode::PAYLOAD_TOO_LARGE => {
+                    "the body is larger than max_content_length of the API root".to_string()
+                }
+                StatusCode::METHOD_NOT_ALLOWED => "this method is not allowed here".to_string(),
+                StatusCode::NOT_FOUND => "no such TAXII resource".to_string(),
+                StatusCode::REQUEST_TIMEOUT => "the request took too long".to_string(),
+                StatusCode::BAD_REQUEST => bounded(&String::from_utf8_lossy(&bytes), 300),
+                _ => "the request could not be served".to_string(),
+            },
+        ),
+    };
+    let e = rastro_taxii::Error {
+        title: status.canonical_reason().unwrap_or("Error").to_string(),
+        description: Some(bounded(&message, MAX_MESSAGE)),
+        error_code: Some(code),
+        http_status: Some(status.as_u16().to_string()),
+    };
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(rastro_taxii::TAXII),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(
+        parts,
+        axum::body::Body::from(serde_json::to_string(&e).unwrap_or_default()),
+    )
+}
+
+/// Error replies by where they go: TAXII's shape under `/taxii2/`, `ErrorV1` elsewhere.
+pub async fn errors_by_path(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let taxii = req.uri().path().starts_with("/taxii2");
+    let r = next.run(req).await;
+    if taxii {
+        taxii_errors(json_errors(r).await).await
+    } else {
+        json_errors(r).await
+    }
 }

@@ -28,6 +28,7 @@ mod pool;
 mod reads;
 mod share;
 pub mod state;
+mod taxii;
 mod ui;
 mod writes;
 
@@ -179,6 +180,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
             }),
         )
         .merge(ui::routes())
+        .merge(taxii::routes())
         .fallback(|| async {
             error::ApiError::NotFound("no such endpoint; see /api/v1/openapi.json".into())
         })
@@ -189,7 +191,7 @@ pub fn router(state: AppState, limits: &Limits) -> Router {
             Duration::from_secs(limits.request_timeout_s),
         ))
         // Outermost, so the replies of the layers above (413, 408) are JSON too.
-        .layer(axum::middleware::map_response(error::json_errors))
+        .layer(axum::middleware::from_fn(error::errors_by_path))
         .with_state(state)
 }
 

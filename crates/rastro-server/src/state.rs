@@ -33,6 +33,8 @@ pub(crate) struct Inner {
     pub analyse: Mutex<Option<SyncSender<()>>>,
     pub worker: Mutex<Option<std::thread::JoinHandle<()>>>,
     pub ingest_limits: IngestLimits,
+    /// The largest request body (TAXII's API root states it).
+    pub max_body_bytes: usize,
 }
 
 /// What every handler shares.
@@ -81,6 +83,7 @@ impl AppState {
                 analyse: Mutex::new(Some(tx)),
                 worker: Mutex::new(Some(worker)),
                 ingest_limits: limits.ingest,
+                max_body_bytes: limits.max_body_bytes,
             }),
         })
     }

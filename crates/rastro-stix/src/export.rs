@@ -66,6 +66,32 @@ pub struct Exporter {
     tlps: BTreeSet<u8>,
     /// Exported records by (kind, originator, id) and by bare id, for references.
     by_id: BTreeMap<String, StixId>,
+    /// Who each informing object is of and under what marking (definitions have none).
+    meta: BTreeMap<StixId, Meta>,
+}
+
+/// Whose an exported object is and how it is marked, for who serves it on (a TAXII
+/// collection checks each reader against it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Meta {
+    /// The originating organisation's code.
+    pub originator: String,
+    pub marking: Marking,
+    /// An alert's or lead's: its marking is already the combination of its inputs' explicit
+    /// markings, read as it is.
+    pub derived: bool,
+}
+
+/// One exported object with its metadata; `meta` is `None` for definitions (marking and
+/// extension definitions, organisation identities), which are TLP:CLEAR.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub id: StixId,
+    pub ty: String,
+    /// `modified`, else `created`; `None` for objects with neither (cyber-observables).
+    pub version: Option<String>,
+    pub meta: Option<Meta>,
+    pub object: Value,
 }
 
 impl Exporter {
@@ -77,7 +103,16 @@ impl Exporter {
         e
     }
 
-    fn put(&mut self, mut v: Value, m: &Marking, created: &str, by: &StixId) -> StixId {
+    #[allow(clippy::too_many_arguments)]
+    fn put(
+        &mut self,
+        mut v: Value,
+        m: &Marking,
+        created: &str,
+        by: &StixId,
+        code: Option<&str>,
+        derived: bool,
+    ) -> StixId {
         let (refs, rel) = marking_refs(m);
         self.tlps.insert(m.tlp.code());
         let o = v
@@ -98,6 +133,16 @@ impl Exporter {
         let obj = Object::from_value(v).expect("exported objects are built valid");
         let id = obj.id.clone();
         self.objects.insert(id.clone(), obj);
+        if let Some(code) = code {
+            self.meta.insert(
+                id.clone(),
+                Meta {
+                    originator: code.to_string(),
+                    marking: m.clone(),
+                    derived,
+                },
+            );
+        }
         id
     }
 
@@ -121,6 +166,8 @@ impl Exporter {
             &Marking::new(Tlp::Clear),
             TIMELESS,
             &crate::marking::rastro_identity(),
+            None,
+            false,
         )
     }
 
@@ -179,6 +226,14 @@ impl Exporter {
                 });
                 let sobj = Object::from_value(sv).expect("a sighting is built valid");
                 self.objects.insert(sco.clone(), sobj);
+                self.meta.insert(
+                    sco.clone(),
+                    Meta {
+                        originator: o.originator.clone(),
+                        marking: o.marking.clone(),
+                        derived: false,
+                    },
+                );
                 (
                     json!({
                         "type": "observed-data", "id": id,
@@ -228,7 +283,7 @@ impl Exporter {
             }
         };
         self.by_id.insert(r.id().to_string(), id.clone());
-        self.put(v, r.marking(), &created, &by)
+        self.put(v, r.marking(), &created, &by, Some(r.originator()), false)
     }
 
     /// An alert of `org`'s analysis: a note on the records it is about.
@@ -255,7 +310,7 @@ impl Exporter {
             }},
         });
         self.by_id.insert(a.id.clone(), id.clone());
-        self.put(v, &a.marking, &t, &by)
+        self.put(v, &a.marking, &t, &by, Some(org), true)
     }
 
     /// A lead of `org`'s analysis: a grouping of its site and the alerts behind it.
@@ -276,7 +331,7 @@ impl Exporter {
             "type": "location", "id": site, "name": format!("site of lead {}", l.id),
             "latitude": l.lat, "longitude": l.lon,
         });
-        self.put(sv, &l.marking, &t, &by);
+        self.put(sv, &l.marking, &t, &by, Some(org), true);
         let mut refs = vec![site];
         refs.extend(l.evidence.iter().filter_map(|c| {
             let o = c.evidence.origin.as_str();
@@ -292,7 +347,7 @@ impl Exporter {
                 "fields": {"id": l.id, "rank": l.rank, "score": l.score, "lat": l.lat, "lon": l.lon, "cells": l.cells}
             }},
         });
-        self.put(v, &l.marking, &t, &by)
+        self.put(v, &l.marking, &t, &by, Some(org), true)
     }
 
     /// How many objects the bundle holds so far (definitions included).
@@ -302,6 +357,37 @@ impl Exporter {
 
     pub fn is_empty(&self) -> bool {
         self.objects.is_empty()
+    }
+
+    /// Every object with whose it is and its marking: the TLP marking definitions used, then
+    /// every object by id (what [`Exporter::bundle`] holds, for a TAXII collection).
+    pub fn entries(self) -> Vec<Entry> {
+        let mut out: Vec<Entry> = Tlp::ALL
+            .iter()
+            .filter(|t| self.tlps.contains(&t.code()))
+            .map(|t| {
+                let v = tlp_marking_definition(*t);
+                Entry {
+                    id: StixId::parse(v["id"].as_str().unwrap_or_default())
+                        .expect("the official ids are valid"),
+                    ty: "marking-definition".into(),
+                    version: v["created"].as_str().map(str::to_string),
+                    meta: None,
+                    object: v,
+                }
+            })
+            .collect();
+        let Exporter { objects, meta, .. } = self;
+        for (id, o) in objects {
+            out.push(Entry {
+                ty: o.ty.clone(),
+                version: o.modified.clone().or_else(|| o.created.clone()),
+                meta: meta.get(&id).cloned(),
+                object: serde_json::to_value(&o).expect("an object serialises"),
+                id,
+            });
+        }
+        out
     }
 
     /// The bundle: the TLP marking definitions used, then every object by id. Its id is

@@ -10,7 +10,7 @@ pub mod import;
 pub mod marking;
 pub mod object;
 
-pub use export::{organisation_id, record_id, Exporter};
+pub use export::{organisation_id, record_id, Entry, Exporter, Meta};
 pub use id::StixId;
 pub use import::{marking_of, parse_bundle, record_of, ImportError};
 pub use object::Object;

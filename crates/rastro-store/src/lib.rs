@@ -28,6 +28,7 @@ mod query;
 mod records;
 mod schema;
 mod stix;
+mod taxii;
 mod views;
 
 pub use audit::{AuditEvent, AuditFilter, AuditRow, MAX_RECORDS_PER_ENTRY};
@@ -43,6 +44,7 @@ pub use records::{
     TrackObs,
 };
 pub use stix::{StixRow, MAX_STIX_ROWS};
+pub use taxii::{stamp_ms, EntryQuery, EntryRow, NewEntry, VersionSel, MAX_ENTRY_PAGE};
 pub use views::ViewRow;
 
 use rastro_core::{Marking, Record};

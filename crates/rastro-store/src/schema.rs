@@ -542,6 +542,42 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (id, modified)
     );
     "#,
+    // 17: TAXII 2.1 collections' contents (every version of an object, with the time it was
+    // added, monotonic in `seq`, and whose it is), the status of each POST, and where a pull
+    // from a peer's collection has got to.
+    r#"
+    CREATE TABLE taxii_entry (
+        seq INTEGER PRIMARY KEY,
+        collection TEXT NOT NULL,
+        stix_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        version TEXT NOT NULL,
+        version_ms INTEGER NOT NULL,
+        added_ms INTEGER NOT NULL,
+        originator TEXT,
+        tlp INTEGER NOT NULL,
+        rel TEXT,
+        derived INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        UNIQUE (collection, stix_id, version)
+    );
+    CREATE INDEX taxii_entry_added ON taxii_entry(collection, added_ms);
+    CREATE TABLE taxii_status (
+        id TEXT PRIMARY KEY,
+        collection TEXT NOT NULL,
+        org TEXT NOT NULL,
+        requested_ms INTEGER NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE TABLE federation_cursor (
+        url TEXT NOT NULL,
+        collection TEXT NOT NULL,
+        added_after TEXT,
+        pulled INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL,
+        PRIMARY KEY (url, collection)
+    );
+    "#,
 ];
 
 /// The migration that moves observations into blocks; its data step runs in Rust.

@@ -65,7 +65,8 @@ pub fn refused(e: AppError) -> anyhow::Result<ExitCode> {
         AppError::Forbidden(m)
         | AppError::Invalid(m)
         | AppError::TooMany(m)
-        | AppError::Conflict(m) => {
+        | AppError::Conflict(m)
+        | AppError::NotFound(m) => {
             eprintln!("error: {m}");
             Ok(ExitCode::from(REFUSED))
         }

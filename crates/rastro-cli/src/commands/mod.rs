@@ -8,6 +8,7 @@ mod data;
 mod demo;
 mod demo_ops;
 mod eval;
+mod federate;
 mod fuse;
 mod leads;
 mod ops;
@@ -118,6 +119,9 @@ pub enum Command {
     /// STIX 2.1 bundles to and from other nodes and tools (as --as USER).
     #[command(subcommand)]
     Share(share::ShareCmd),
+    /// TAXII 2.1 with peer nodes and tools: pull a peer's collection, push to one.
+    #[command(subcommand)]
+    Federate(federate::FederateCmd),
     /// Getis-Ord local G / Gi* hot spots on any point CSV (esda G_Local semantics).
     Hotspots(fuse::HotspotsArgs),
     /// Find stops in any point CSV (MovingPandas TrajectoryStopDetector semantics).
@@ -153,5 +157,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Package(c) => package::package(&cli.global, c),
         Command::Law(c) => ops::law(&cli.global, c),
         Command::Share(c) => share::share(&cli.global, c),
+        Command::Federate(c) => federate::federate(&cli.global, c),
     }
 }

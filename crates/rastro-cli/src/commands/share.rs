@@ -34,6 +34,19 @@ pub enum ShareCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Publish to an organisation's TAXII collection what you and it may both read (host
+    /// analysts, commanders, administrators); objects no longer shared are withdrawn.
+    Publish {
+        #[arg(long = "for")]
+        to: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The TAXII 2.1 collections you may see, with their ids.
+    Collections {
+        #[arg(long)]
+        json: bool,
+    },
     /// Imported STIX objects you may read that map to no Rastro record, as they came.
     Objects {
         /// Every version, not only the newest of each object.
@@ -100,6 +113,36 @@ pub fn share(g: &Global, cmd: ShareCmd) -> anyhow::Result<ExitCode> {
                     r.unchanged,
                     r.definitions
                 );
+            }
+        }
+        ShareCmd::Publish { to, json } => {
+            let r = match ctx::guard(g, &mut node)?.taxii_publish(&to, now) {
+                Ok(r) => r,
+                Err(e) => return ctx::refused(e),
+            };
+            if json {
+                print_json(&r)?;
+            } else {
+                println!(
+                    "collection {} for {}: {} objects published, {} versions new, {} withdrawn",
+                    r.collection, r.audience, r.objects, r.added, r.withdrawn
+                );
+            }
+        }
+        ShareCmd::Collections { json } => {
+            let list = ctx::guard(g, &mut node)?.taxii_collections();
+            if json {
+                print_json(&list)?;
+            } else {
+                for c in &list {
+                    println!(
+                        "{}	{}	{}	{}",
+                        c.id,
+                        c.alias.as_deref().unwrap_or_default(),
+                        if c.can_write { "read, write" } else { "read" },
+                        c.title
+                    );
+                }
             }
         }
         ShareCmd::Objects {
