@@ -179,11 +179,29 @@ impl Guard<'_> {
             }
         }
         let visible = self.visible_classes();
-        for v in &vehicles {
-            let obs = self
-                .store()
-                .observations_of(v, since, now_ms, &|c| visible.contains(&c))?;
+        let mut seen_obs: std::collections::HashSet<(String, String)> = Default::default();
+        // The observations of the shared vehicles, and the caller's organisation's own (what
+        // it contributed, of whatever subject).
+        let own = self
+            .viewer()
+            .map(|v| v.org.clone())
+            .into_iter()
+            .map(|org| (None, Some(org)));
+        let by_vehicle = vehicles.iter().map(|v| (Some(v.clone()), None));
+        for (vehicle, org) in by_vehicle.chain(own) {
+            let obs = match (vehicle, org) {
+                (Some(v), _) => self
+                    .store()
+                    .observations_of(&v, since, now_ms, &|c| visible.contains(&c))?,
+                (None, Some(org)) => self
+                    .store()
+                    .observations_by(&org, since, now_ms, &|c| visible.contains(&c))?,
+                (None, None) => Vec::new(),
+            };
             for o in obs {
+                if !seen_obs.insert((o.obs.originator.clone(), o.obs.id.clone())) {
+                    continue;
+                }
                 if admits(&o.obs.originator, &o.obs.marking) {
                     if ex.len() >= MAX_EXPORT_OBJECTS {
                         return Err(too_many(to));

@@ -593,12 +593,18 @@ impl Guard<'_> {
             .collect();
         let mut keep: Vec<&serde_json::Value> = Vec::new();
         let mut own = 0;
+        let rastro = rastro_stix::marking::rastro_identity().to_string();
         for o in objects {
             let id = o["id"].as_str().unwrap_or_default();
             let Some(by) = o.get("created_by_ref").and_then(|b| b.as_str()) else {
                 keep.push(o);
                 continue;
             };
+            if by == rastro {
+                // Rastro's own definitions and the organisations' identities.
+                keep.push(o);
+                continue;
+            }
             match by_id.get(by) {
                 Some((_, n)) if *n == policy.host_nation => own += 1,
                 Some((_, n)) if *n == nation => keep.push(o),

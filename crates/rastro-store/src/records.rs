@@ -594,6 +594,34 @@ impl Store {
             .collect())
     }
 
+    /// Observations of one originator between two times (inclusive), in time order, from
+    /// blocks whose class `visible` accepts: what an organisation contributed (an export of
+    /// its own sightings). Scans the blocks' headers, not their fixes.
+    pub fn observations_by(
+        &self,
+        originator: &str,
+        from_ms: i64,
+        to_ms: i64,
+        visible: &dyn Fn(i64) -> bool,
+    ) -> Result<Vec<StoredObs>> {
+        let sql = format!(
+            "SELECT {} FROM obs_block WHERE originator = ?1 AND t_min <= ?3 AND t_max >= ?2",
+            obs::BLOCK_COLS
+        );
+        let mut out = obs::decode_query(
+            &self.conn,
+            &sql,
+            params![originator, from_ms, to_ms],
+            visible,
+            |t, _, _| (from_ms..=to_ms).contains(&t),
+        )?;
+        out.sort_by_key(|(seq, _, o)| (o.time_ms, *seq));
+        Ok(out
+            .into_iter()
+            .map(|(seq, class, obs)| StoredObs { seq, class, obs })
+            .collect())
+    }
+
     /// One subject's fixes in `[from_ms, to_ms]` from classes `visible` accepts, in time order,
     /// as a track needs them: what a consignment's analysis reads, without building a whole
     /// record per fix (it reads the fixes of every consignment, so the saving is most of the
