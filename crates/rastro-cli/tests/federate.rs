@@ -75,6 +75,16 @@ fn host_node(db: &Path) {
     }
 }
 
+/// A child process killed when the test ends, however it ends (a failed assertion included).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -85,7 +95,7 @@ fn free_port() -> u16 {
 
 /// Starts medallion (memory backend) serving `objects` in one collection, all added at one
 /// time, 100 a page; returns the process and the collection URL once it answers.
-fn start_medallion(dir: &Path, objects: &[Value]) -> (Child, String) {
+fn start_medallion(dir: &Path, objects: &[Value]) -> (Killed, String) {
     let stamp = "2026-12-01T00:00:00.000000Z";
     let manifest: Vec<Value> = objects
         .iter()
@@ -132,20 +142,22 @@ fn start_medallion(dir: &Path, objects: &[Value]) -> (Child, String) {
     )
     .unwrap();
     let port = free_port();
-    let child = Command::new("python3")
-        .args([
-            "-m",
-            "medallion.scripts.run",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            &port.to_string(),
-            config.to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("medallion runs (bench/requirements.txt installs it)");
+    let child = Killed(
+        Command::new("python3")
+            .args([
+                "-m",
+                "medallion.scripts.run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                config.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("medallion runs (bench/requirements.txt installs it)"),
+    );
     let url = format!("http://127.0.0.1:{port}/dea/collections/{cid}/");
     // Ready once it accepts a connection (bounded: 600 tries of a blocking connect).
     let mut ready = false;
@@ -196,7 +208,7 @@ fn a_pull_from_medallion_imports_the_partners_objects_and_resumes() {
         "created": "2026-11-20T00:00:00.000Z", "modified": "2026-11-20T00:00:00.000Z",
         "pattern": "[ipv4-addr:value = '198.51.100.7']", "pattern_type": "stix",
         "valid_from": "2026-11-20T00:00:00Z"}));
-    let (mut med, url) = start_medallion(dir.path(), &objects);
+    let (med, url) = start_medallion(dir.path(), &objects);
     let creds = dir.path().join("creds");
     std::fs::write(&creds, "rastro:s3cret").unwrap();
     let db = dir.path().join("host.db");
@@ -257,8 +269,7 @@ fn a_pull_from_medallion_imports_the_partners_objects_and_resumes() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    med.kill().unwrap();
-    med.wait().unwrap();
+    drop(med);
     let log =
         String::from_utf8_lossy(&rastro(&db, &["audit", "log", "--json"]).stdout).into_owned();
     assert!(log.contains("federate.pull"), "pulls are audited");

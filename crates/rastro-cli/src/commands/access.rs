@@ -59,6 +59,11 @@ pub enum OrgCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Set the nation this node belongs to (default MX): a partner's own node names its own.
+    HostNation {
+        #[arg(value_parser = parse_nation)]
+        nation: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -99,6 +104,11 @@ pub fn org(g: &Global, cmd: OrgCmd) -> anyhow::Result<ExitCode> {
             }
             ctx::sign_after_write(&mut node)?;
             println!("added organisation {code}");
+        }
+        OrgCmd::HostNation { nation } => {
+            node.admin().set_host_nation(&nation)?;
+            ctx::sign_after_write(&mut node)?;
+            println!("this node is of {nation}");
         }
         OrgCmd::List { json } => {
             let orgs = node.admin().orgs()?;

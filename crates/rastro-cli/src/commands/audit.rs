@@ -59,6 +59,20 @@ pub enum AuditCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Check another node's signed tree head without its log: the signature under the node's
+    /// pinned public key and, with --earlier and --proof, that its log only grew since an
+    /// earlier head of it (a consistency proof from `rastro audit consistency` on that node).
+    CheckHead {
+        #[arg(long)]
+        head: PathBuf,
+        /// The node's public key (hex), as its operator gave it.
+        #[arg(long)]
+        public_key: String,
+        #[arg(long, requires = "proof")]
+        earlier: Option<PathBuf>,
+        #[arg(long, requires = "earlier")]
+        proof: Option<PathBuf>,
+    },
     /// Every entry with its exact leaf bytes (hex) and leaf hash, one JSON object per line.
     Export {
         /// Write here instead of stdout.
@@ -67,7 +81,78 @@ pub enum AuditCmd {
     },
 }
 
+fn read_head(p: &PathBuf) -> anyhow::Result<SignedTreeHead> {
+    serde_json::from_str(
+        &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+    )
+    .with_context(|| format!("{}: not a signed tree head", p.display()))
+}
+
+/// `audit check-head`: needs no database (the head is another node's).
+fn check_head(
+    head: &PathBuf,
+    key: &str,
+    earlier: Option<&PathBuf>,
+    proof: Option<&PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let h = read_head(head)?;
+    if let Err(e) = h.verify_signature(Some(key)) {
+        println!("FAILED: {}: {e}", head.display());
+        return Ok(ExitCode::from(1));
+    }
+    if let (Some(e), Some(p)) = (earlier, proof) {
+        let old = read_head(e)?;
+        if let Err(err) = old.verify_signature(Some(key)) {
+            println!("FAILED: {}: {err}", e.display());
+            return Ok(ExitCode::from(1));
+        }
+        let pj: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        )
+        .with_context(|| format!("{}: not a consistency proof", p.display()))?;
+        let hashes: Option<Vec<rastro_audit::Hash>> = pj["proof"].as_array().and_then(|a| {
+            a.iter()
+                .map(|x| hex::decode(x.as_str()?).ok()?.try_into().ok())
+                .collect()
+        });
+        let ok = pj["first"].as_u64() == Some(old.tree_size)
+            && pj["second"].as_u64() == Some(h.tree_size)
+            && match (old.root(), h.root(), hashes) {
+                (Some(a), Some(b), Some(proof)) => {
+                    verify_consistency(old.tree_size, h.tree_size, &a, &b, &proof)
+                }
+                _ => false,
+            };
+        if !ok {
+            println!(
+                "FAILED: the log of {} entries does not extend the one of {} entries under this proof",
+                h.tree_size, old.tree_size
+            );
+            return Ok(ExitCode::from(1));
+        }
+        println!(
+            "ok: signed by {key}; {} entries, extending the {} of the earlier head",
+            h.tree_size, old.tree_size
+        );
+    } else {
+        println!(
+            "ok: signed by {key}; {} entries, root {}",
+            h.tree_size, h.root_hash
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
+    if let AuditCmd::CheckHead {
+        head,
+        public_key,
+        earlier,
+        proof,
+    } = &cmd
+    {
+        return check_head(head, public_key, earlier.as_ref(), proof.as_ref());
+    }
     let mut node = ctx::node(g)?;
     {
         let guard = ctx::guard(g, &mut node)?;
@@ -213,6 +298,7 @@ pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             });
         }
+        AuditCmd::CheckHead { .. } => unreachable!("answered before the database is opened"),
         AuditCmd::Export { out } => {
             let entries = node
                 .console()

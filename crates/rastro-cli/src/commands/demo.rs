@@ -285,6 +285,7 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
             tls_key: None,
             max_body_mib: 16,
             pool_size: 8,
+            federate: None,
         };
         super::serve::run_server(&g2, &args, |addr| {
             println!(

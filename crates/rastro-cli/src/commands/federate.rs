@@ -13,7 +13,7 @@ use clap::Subcommand;
 use rastro_app::ingest::IngestLimits;
 use rastro_taxii::{Auth, Client};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Subcommand)]
@@ -95,7 +95,7 @@ fn auth(token: Option<&PathBuf>, basic: Option<&PathBuf>) -> anyhow::Result<Auth
 }
 
 #[derive(Serialize, Default)]
-struct PullSummary {
+pub struct PullSummary {
     url: String,
     peer: String,
     pages: u64,
@@ -106,6 +106,157 @@ struct PullSummary {
     stored: u64,
     resume_after: Option<String>,
     analysed: bool,
+}
+
+/// One pull, from the command line or from `serve --federate FILE` (`[[pull]]` tables).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullSpec {
+    pub from: String,
+    pub collection: Option<String>,
+    pub peer: String,
+    pub token_file: Option<PathBuf>,
+    pub basic_auth_file: Option<PathBuf>,
+    #[serde(default = "default_limit")]
+    pub limit: u32,
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u64,
+    #[serde(default)]
+    pub from_start: bool,
+    /// How often `serve` pulls (seconds; at least 10).
+    #[serde(default = "default_every_s")]
+    pub every_s: u64,
+}
+
+fn default_limit() -> u32 {
+    1000
+}
+fn default_max_pages() -> u64 {
+    100_000
+}
+fn default_every_s() -> u64 {
+    300
+}
+
+/// The pulls `serve --federate FILE` runs.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationFile {
+    #[serde(default)]
+    pub pull: Vec<PullSpec>,
+}
+
+/// Pulls once: every page after where the last pull got to, imported as the peer's, then
+/// analysed when anything was new. What was applied before an error stays, and the next pull
+/// resumes after it.
+pub fn pull_once(db: &Path, spec: &PullSpec, quiet: bool) -> anyhow::Result<PullSummary> {
+    let now = ctx::now_ms();
+    let url = collection_url(&spec.from, spec.collection.as_deref());
+    let client = Client::new(
+        &url,
+        auth(spec.token_file.as_ref(), spec.basic_auth_file.as_ref())?,
+    );
+    let mut node =
+        rastro_app::Node::open(db).with_context(|| format!("opening database {}", db.display()))?;
+    let key = spec.collection.clone().unwrap_or_default();
+    let cursor = if spec.from_start {
+        None
+    } else {
+        node.operator()?
+            .federation_cursor(&url, &key)?
+            .map(|c| c.0)
+            .filter(|c| !c.is_empty())
+    };
+    let mut s = PullSummary {
+        url: url.clone(),
+        peer: spec.peer.clone(),
+        resume_after: cursor.clone(),
+        ..Default::default()
+    };
+    let limits = IngestLimits::default();
+    let result = client.pull(
+        cursor.as_deref(),
+        spec.limit,
+        spec.max_pages,
+        |objects, resume| {
+            let mut gd = node.operator().map_err(|e| e.to_string())?;
+            let r = gd
+                .import_from_peer(&spec.peer, objects, &limits, ctx::now_ms())
+                .map_err(|e| e.to_string())?;
+            s.own += r.own as u64;
+            s.inserted += r.import.inserted.values().sum::<u64>();
+            s.duplicates += r.import.duplicates.values().sum::<u64>();
+            s.stored += r.import.stored;
+            if let Some(res) = resume {
+                gd.set_federation_cursor(&url, &key, res, s.objects as i64, ctx::now_ms())
+                    .map_err(|e| e.to_string())?;
+                s.resume_after = Some(res.to_string());
+            }
+            if !quiet {
+                eprintln!(
+                    "page: {} objects ({} records new)",
+                    objects.len(),
+                    r.import.inserted.values().sum::<u64>()
+                );
+            }
+            Ok::<(), String>(())
+        },
+    );
+    match result {
+        Ok(p) => {
+            s.pages = p.pages;
+            s.objects = p.objects;
+        }
+        Err(e) => {
+            ctx::sign_after_write(&mut node)?;
+            anyhow::bail!(
+                "pull from {url} stopped: {e}; {} records taken before it; run the pull again to resume",
+                s.inserted
+            );
+        }
+    }
+    if s.inserted > 0 {
+        node.system("analysis").analyze(now, false, &|_, _| {})?;
+        s.analysed = true;
+    }
+    ctx::sign_after_write(&mut node)?;
+    Ok(s)
+}
+
+/// Runs the pulls of `file` in the background, each every `every_s` seconds (the first at
+/// once), for as long as the process lives; a failed pull is logged and tried again at its
+/// next turn.
+pub fn schedule(db: PathBuf, file: FederationFile) {
+    if file.pull.is_empty() {
+        return;
+    }
+    std::thread::spawn(move || {
+        let mut due: Vec<std::time::Instant> = vec![std::time::Instant::now(); file.pull.len()];
+        loop {
+            for (i, spec) in file.pull.iter().enumerate() {
+                if std::time::Instant::now() < due[i] {
+                    continue;
+                }
+                match pull_once(&db, spec, true) {
+                    Ok(s) => tracing::info!(
+                        "pulled {}: {} objects, {} records new",
+                        s.url,
+                        s.objects,
+                        s.inserted
+                    ),
+                    Err(e) => tracing::warn!("scheduled pull failed: {e:#}"),
+                }
+                due[i] = std::time::Instant::now()
+                    + std::time::Duration::from_secs(spec.every_s.max(10));
+            }
+            let next = due
+                .iter()
+                .min()
+                .copied()
+                .unwrap_or_else(std::time::Instant::now);
+            std::thread::sleep(next.saturating_duration_since(std::time::Instant::now()));
+        }
+    });
 }
 
 pub fn federate(g: &Global, cmd: FederateCmd) -> anyhow::Result<ExitCode> {
@@ -123,72 +274,24 @@ pub fn federate(g: &Global, cmd: FederateCmd) -> anyhow::Result<ExitCode> {
             json,
         } => {
             ctx::operator_only(g, "federate pull")?;
-            let url = collection_url(&from, collection.as_deref());
-            let client = Client::new(&url, auth(token_file.as_ref(), basic_auth_file.as_ref())?);
-            let mut node = ctx::node(g)?;
-            let key = collection.clone().unwrap_or_default();
-            let cursor = if from_start {
-                None
-            } else {
-                node.operator()?
-                    .federation_cursor(&url, &key)?
-                    .map(|c| c.0)
-                    .filter(|c| !c.is_empty())
+            let spec = PullSpec {
+                from,
+                collection,
+                peer,
+                token_file,
+                basic_auth_file,
+                limit,
+                max_pages,
+                from_start,
+                every_s: 0,
             };
-            let mut s = PullSummary {
-                url: url.clone(),
-                peer: peer.clone(),
-                resume_after: cursor.clone(),
-                ..Default::default()
-            };
-            let limits = IngestLimits::default();
-            let result = client.pull(cursor.as_deref(), limit, max_pages, |objects, resume| {
-                let mut gd = node.operator().map_err(|e| e.to_string())?;
-                let r = gd
-                    .import_from_peer(&peer, objects, &limits, ctx::now_ms())
-                    .map_err(|e| e.to_string())?;
-                s.own += r.own as u64;
-                s.inserted += r.import.inserted.values().sum::<u64>();
-                s.duplicates += r.import.duplicates.values().sum::<u64>();
-                s.stored += r.import.stored;
-                if let Some(res) = resume {
-                    gd.set_federation_cursor(&url, &key, res, s.objects as i64, ctx::now_ms())
-                        .map_err(|e| e.to_string())?;
-                    s.resume_after = Some(res.to_string());
-                }
-                if !g.quiet {
-                    eprintln!(
-                        "page: {} objects ({} records new)",
-                        objects.len(),
-                        r.import.inserted.values().sum::<u64>()
-                    );
-                }
-                Ok::<(), String>(())
-            });
-            match result {
-                Ok(p) => {
-                    s.pages = p.pages;
-                    s.objects = p.objects;
-                }
-                Err(e) => {
-                    // What was applied stays, and the next pull resumes after it.
-                    ctx::sign_after_write(&mut node)?;
-                    anyhow::bail!(
-                        "pull from {url} stopped: {e}; {} records taken before it; run the pull again to resume",
-                        s.inserted
-                    );
-                }
-            }
-            if s.inserted > 0 {
-                node.system("analysis").analyze(now, false, &|_, _| {})?;
-                s.analysed = true;
-            }
-            ctx::sign_after_write(&mut node)?;
+            let s = pull_once(&g.db, &spec, g.quiet)?;
             if json {
                 print_json(&s)?;
             } else {
                 println!(
-                    "{url}: {} pages, {} objects; records new {}, already held {}; objects kept as they came {}; {} of this nation skipped{}",
+                    "{}: {} pages, {} objects; records new {}, already held {}; objects kept as they came {}; {} of this nation skipped{}",
+                    s.url,
                     s.pages,
                     s.objects,
                     s.inserted,

@@ -1,6 +1,7 @@
 //! `rastro serve`: the HTTP API on a tokio runtime, until Ctrl-C or SIGTERM.
 
 use super::Global;
+use anyhow::Context;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,6 +25,11 @@ pub struct ServeArgs {
     /// Store connections (and so requests doing store work at once).
     #[arg(long, default_value_t = 8)]
     pub pool_size: usize,
+    /// Pull peers' TAXII collections on a schedule: a TOML file of `[[pull]]` tables (`from`,
+    /// `collection`, `peer`, `token_file` or `basic_auth_file`, `every_s`; see
+    /// docs/federation.md).
+    #[arg(long)]
+    pub federate: Option<PathBuf>,
 }
 
 async fn shutdown_signal() {
@@ -76,6 +82,13 @@ pub fn run_server(
 
 pub fn serve(g: &Global, a: ServeArgs) -> anyhow::Result<ExitCode> {
     super::ctx::operator_only(g, "serve")?;
+    if let Some(f) = &a.federate {
+        let text = std::fs::read_to_string(f)
+            .with_context(|| format!("reading the federation file {}", f.display()))?;
+        let file: super::federate::FederationFile = toml::from_str(&text)
+            .with_context(|| format!("{}: not a federation file", f.display()))?;
+        super::federate::schedule(g.db.clone(), file);
+    }
     let scheme = if a.tls_cert.is_some() {
         "https"
     } else {
