@@ -140,12 +140,17 @@ impl Guard<'_> {
             .collect()
     }
 
-    /// Whether the caller sees an audience's collections: the operator and the host nation's
-    /// users see all; a partner's users their own organisation's.
-    fn sees_audience(&self, audience: &str) -> bool {
+    /// Whether the caller sees a collection: a partner's users their organisation's two; the
+    /// host nation's users every inbox (what partners contributed, entry by entry as they may
+    /// read it); the operator all. A shared collection is a publication for one partner, read
+    /// by it alone: a host agency reads the same content, as it may, with `share export`.
+    fn sees(&self, audience: &str, kind: CollectionKind) -> bool {
         match self.viewer() {
             None => true,
-            Some(v) => v.nation == self.policy().host_nation || v.org == audience,
+            Some(v) => {
+                v.org == audience
+                    || (kind == CollectionKind::Inbox && v.nation == self.policy().host_nation)
+            }
         }
     }
 
@@ -157,11 +162,10 @@ impl Guard<'_> {
     pub fn taxii_collections(&self) -> Vec<Collection> {
         let mut out = Vec::new();
         for a in self.audiences() {
-            if !self.sees_audience(&a) {
-                continue;
-            }
             for kind in [CollectionKind::Shared, CollectionKind::Inbox] {
-                out.push(self.describe(&a, kind));
+                if self.sees(&a, kind) {
+                    out.push(self.describe(&a, kind));
+                }
             }
         }
         out
@@ -197,7 +201,7 @@ impl Guard<'_> {
     fn resolve(&self, id: &str) -> Result<(String, CollectionKind), AppError> {
         for a in self.audiences() {
             for kind in [CollectionKind::Shared, CollectionKind::Inbox] {
-                if collection_id(&a, kind) == id && self.sees_audience(&a) {
+                if collection_id(&a, kind) == id && self.sees(&a, kind) {
                     return Ok((a, kind));
                 }
             }
@@ -232,24 +236,24 @@ impl Guard<'_> {
                 next: None,
             });
         }
-        let after_seq = match &q.next {
-            None => 0,
-            Some(n) => n
-                .parse::<i64>()
-                .ok()
-                .filter(|s| *s > 0)
-                .ok_or_else(|| bad_next(n))?,
+        // The cursor names the last entry the caller was given (its object and version, which
+        // it has read), never a position in the table: a position would count entries the
+        // caller may not see.
+        let after = match &q.next {
+            None => None,
+            Some(n) => {
+                let key = hex::decode(n)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or_else(|| bad_next(n))?;
+                let (id, version) = key.split_once('\n').ok_or_else(|| bad_next(n))?;
+                let row = self.store().taxii_entry(collection, id, version)?;
+                Some((n.clone(), row))
+            }
         };
         let ids = match object {
             Some(o) => Some(vec![o.to_string()]),
             None => q.ids.clone(),
-        };
-        let eq = EntryQuery {
-            after_seq,
-            added_after_ms: q.added_after_ms,
-            ids,
-            types: q.types.clone(),
-            version: q.version.clone(),
         };
         // Whether the caller may read one entry: definitions are anyone's; a record's object
         // is read as the record would be, an alert's or lead's by its combined marking as is.
@@ -264,9 +268,30 @@ impl Guard<'_> {
                 policy.may_read(v, orig, &e.marking)
             }
         };
+        let after_seq = match after {
+            None => 0,
+            // A cursor naming an entry the caller may not read answers like one naming none.
+            Some((_, Some(r))) if reads(&r) => r.seq,
+            Some((n, _)) => {
+                return Err(AppError::Invalid(format!(
+                    "the cursor {:?} names no object of this collection that you may read (withdrawn, deleted, or never given); page again with added_after",
+                    n.chars().take(40).collect::<String>()
+                )))
+            }
+        };
+        let eq = EntryQuery {
+            after_seq,
+            added_after_ms: q.added_after_ms,
+            ids,
+            types: q.types.clone(),
+            version: q.version.clone(),
+        };
         let (rows, more) = self.store().taxii_page(collection, &eq, q.limit, reads)?;
         let next = more
-            .then(|| rows.last().map(|r| r.seq.to_string()))
+            .then(|| {
+                rows.last()
+                    .map(|r| hex::encode(format!("{}\n{}", r.stix_id, r.version)))
+            })
             .flatten();
         let ids: Vec<String> = rows
             .iter()

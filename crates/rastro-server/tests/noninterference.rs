@@ -77,7 +77,32 @@ fn build_with(dir: &Path, name: &str, records: &[Record], with_ops: bool) -> Db 
     node.system("analysis")
         .analyze(now, true, &|_, _| {})
         .unwrap();
+    taxii(&mut node, now);
     Db { path, tokens }
+}
+
+/// SEMAR's commander publishes to the partners' TAXII collections, and DEA posts one object
+/// of its own to its inbox, at fixed times.
+fn taxii(node: &mut Node, now: i64) {
+    let mut g = node.as_user("u-semar").unwrap();
+    for to in ["DEA", "CBP"] {
+        g.taxii_publish(to, now).unwrap();
+    }
+    drop(g);
+    let mut g = node.as_user("u-dea").unwrap();
+    let inbox = rastro_app::taxii::collection_id("DEA", rastro_app::taxii::CollectionKind::Inbox);
+    let env = serde_json::json!({"objects": [{
+        "type": "indicator", "spec_version": "2.1",
+        "id": "indicator--00000000-0000-4000-8000-000000000001",
+        "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
+        "pattern": "[x-rastro-sighting:subject = 'V-0']", "pattern_type": "stix",
+        "valid_from": "2026-01-01T00:00:00Z",
+        "object_marking_refs": ["marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"],
+    }]});
+    let st = g
+        .taxii_post(&inbox, env.to_string().as_bytes(), &Default::default(), now)
+        .unwrap();
+    assert_eq!(st.success_count, 1, "{st:?}");
 }
 
 /// DEA asks for a surveillance of an area, with content of its own, at a fixed time.
@@ -263,6 +288,56 @@ fn app_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, serde_json::V
             g.export_bundle(to, None, now).unwrap().0,
         );
     }
+    // TAXII: the collections, and every page of each (two objects a page, so `more`, `next`
+    // and the date headers are compared too).
+    let cols = g.taxii_collections();
+    put("taxii/collections".into(), j(&cols));
+    for c in &cols {
+        if !c.can_write {
+            // A shared collection is a publication: records exactly as an export for the
+            // partner holds them, and the publisher's alerts and leads, declassified by the
+            // act of publishing (as a release is; the declared exception). The records are
+            // compared; the alerts and leads are not.
+            let q = rastro_app::taxii::TaxiiQuery {
+                limit: 10_000,
+                ..Default::default()
+            };
+            let p = g.taxii_objects(&c.id, None, &q).unwrap();
+            let records: BTreeSet<&String> = p
+                .entries
+                .iter()
+                .map(|e| &e.body)
+                .filter(|b| {
+                    !(b.contains("\"kind\":\"alert\"")
+                        || b.contains("\"kind\":\"lead\"")
+                        || b.contains("\"name\":\"site of lead "))
+                })
+                .collect();
+            put(format!("taxii/{}/records", c.id), j(&records));
+            continue;
+        }
+        let mut q = rastro_app::taxii::TaxiiQuery {
+            limit: 2,
+            ..Default::default()
+        };
+        let mut pages = Vec::new();
+        loop {
+            let p = g.taxii_objects(&c.id, None, &q).unwrap();
+            pages.push(serde_json::json!({
+                "ids": p.entries.iter().map(|e| (&e.id, &e.version, &e.date_added)).collect::<Vec<_>>(),
+                "bodies": p.entries.iter().map(|e| &e.body).collect::<Vec<_>>(),
+                "more": p.more, "next": p.next,
+            }));
+            match p.next {
+                Some(n) if p.more => q.next = Some(n),
+                _ => break,
+            }
+        }
+        put(
+            format!("taxii/{}/objects", c.id),
+            serde_json::Value::Array(pages),
+        );
+    }
     put(
         "collection?flagged&limit=2".into(),
         j(&g.collection(true, 2).unwrap()),
@@ -393,6 +468,16 @@ async fn http_answers(
     .iter()
     .map(|s| s.to_string())
     .collect();
+    // TAXII: the collections, and the inboxes page by page (shared collections are
+    // publications; see app_answers).
+    paths.push("/taxii2/api/collections/".into());
+    for org in ["DEA", "CBP"] {
+        let inbox = rastro_app::taxii::collection_id(org, rastro_app::taxii::CollectionKind::Inbox);
+        for q in ["limit=1", "limit=1000", "match[type]=indicator"] {
+            paths.push(format!("/taxii2/api/collections/{inbox}/objects/?{q}"));
+            paths.push(format!("/taxii2/api/collections/{inbox}/manifest/?{q}"));
+        }
+    }
     paths.extend(ids.leads.iter().map(|l| format!("/api/v1/leads/{l}")));
     paths.extend(
         ids.consignments

@@ -123,7 +123,15 @@ impl Store {
                     originator, tlp, rel, derived, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT DO NOTHING",
             )?;
+            // An object without `modified` or `created` (an observable) has its `date_added`
+            // as version; it is added once, not again at every publication.
+            let mut held = tx.prepare_cached(
+                "SELECT 1 FROM taxii_entry WHERE collection = ?1 AND stix_id = ?2 LIMIT 1",
+            )?;
             for e in entries {
+                if e.version.is_none() && held.exists(params![collection, e.stix_id])? {
+                    continue;
+                }
                 added += st.execute(params![
                     collection,
                     e.stix_id,
@@ -231,6 +239,25 @@ impl Store {
                 return Ok((out, false));
             }
         }
+    }
+
+    /// One version in a collection (a page cursor names it).
+    pub fn taxii_entry(
+        &self,
+        collection: &str,
+        stix_id: &str,
+        version: &str,
+    ) -> Result<Option<EntryRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {COLS} FROM taxii_entry WHERE collection = ?1 AND stix_id = ?2 AND version = ?3"
+                ),
+                [collection, stix_id, version],
+                entry,
+            )
+            .optional()?)
     }
 
     /// Removes every version of an object from a collection; returns how many.
