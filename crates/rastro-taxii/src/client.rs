@@ -298,3 +298,23 @@ impl Client {
         Ok(done)
     }
 }
+
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The resume point is strictly before the page's newest `date_added` and at most one
+        /// millisecond before it, so nothing after it is skipped and little is fetched twice.
+        #[test]
+        fn resume_after_is_just_before(ms in 946_684_800_000i64..4_102_444_800_000, us in 0u32..1000) {
+            let t = chrono::DateTime::from_timestamp_millis(ms).unwrap()
+                + chrono::Duration::microseconds(us as i64);
+            let last = t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            let r = super::resume_after(&last).unwrap();
+            let rt = chrono::DateTime::parse_from_rfc3339(&r).unwrap();
+            prop_assert!(rt < t);
+            prop_assert!(t - rt.with_timezone(&chrono::Utc) <= chrono::Duration::milliseconds(2));
+        }
+    }
+}

@@ -49,3 +49,21 @@ mod tests {
         assert!(!accepts_taxii(Some("text/html")));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any header text is answered, never a panic; an entry list that names TAXII 2.1
+        /// anywhere is accepted, whatever else it names.
+        #[test]
+        fn accept_headers(a in "[ -~]{0,80}", b in "[ -~]{0,40}") {
+            let _ = accepts_taxii(Some(&a));
+            let _ = is_taxii(&a);
+            let with = format!("{a},{TAXII},{b}");
+            prop_assert!(accepts_taxii(Some(&with)));
+        }
+    }
+}
