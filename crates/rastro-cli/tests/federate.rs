@@ -374,3 +374,153 @@ fn broken_peers_change_nothing_and_a_cut_pull_resumes() {
     );
     assert_eq!(r["duplicates"].as_u64().unwrap() as usize, taken_first);
 }
+
+#[test]
+fn a_pull_over_https_trusts_the_ca_it_is_given_and_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    // A node of a private PKI: a certificate authority of its own and a server certificate
+    // for 127.0.0.1 signed by it (openssl, as an operator would make them).
+    let p = |n: &str| dir.path().join(n);
+    let (ca, ca_key, cert, key, csr, ext) = (
+        p("ca.pem"),
+        p("ca.key"),
+        p("cert.pem"),
+        p("key.pem"),
+        p("leaf.csr"),
+        p("ext.cnf"),
+    );
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    for args in [
+        [
+            &["req", "-x509"][..],
+            &ec,
+            &[
+                "-days",
+                "2",
+                "-subj",
+                "/CN=rastro-test-ca",
+                "-keyout",
+                ca_key.to_str().unwrap(),
+                "-out",
+                ca.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+        [
+            &["req"][..],
+            &ec,
+            &[
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                key.to_str().unwrap(),
+                "-out",
+                csr.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+        vec![
+            "x509",
+            "-req",
+            "-in",
+            csr.to_str().unwrap(),
+            "-CA",
+            ca.to_str().unwrap(),
+            "-CAkey",
+            ca_key.to_str().unwrap(),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            ext.to_str().unwrap(),
+            "-out",
+            cert.to_str().unwrap(),
+        ],
+    ] {
+        let o = Command::new("openssl")
+            .args(&args)
+            .output()
+            .expect("openssl runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let a = dir.path().join("a.db");
+    host_node(&a);
+    let out = rastro(
+        &a,
+        &["user", "add", "agente", "--org", "DEA", "--role", "analyst"],
+    );
+    let token = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with("rst_"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let tf = dir.path().join("token");
+    std::fs::write(&tf, token).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rastro"))
+        .arg("--db")
+        .arg(&a)
+        .args(["serve", "--addr", "127.0.0.1:0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut banner)
+        .unwrap();
+    let server = Killed(child);
+    let addr = banner
+        .split("https://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let shared = "95f45cd5-c375-5401-8723-60abc02776f1"; // shared-dea on every node
+    let b = dir.path().join("b.db");
+    host_node(&b);
+    let api = format!("https://{addr}/taxii2/api/");
+    let base = [
+        "-q",
+        "federate",
+        "pull",
+        "--from",
+        &api,
+        "--collection",
+        shared,
+        "--peer",
+        "SEMAR",
+        "--token-file",
+        tf.to_str().unwrap(),
+        "--json",
+    ];
+    let o = run(&b, &base);
+    assert!(
+        !o.status.success(),
+        "a certificate of no public authority is refused"
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("cannot reach the server"), "{e}");
+    let mut with_ca = base.to_vec();
+    with_ca.extend(["--ca-file", ca.to_str().unwrap()]);
+    let o = run(&b, &with_ca);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(json(&o)["pages"], 1);
+    drop(server);
+}

@@ -81,8 +81,40 @@ fn enc(s: &str) -> String {
 }
 
 impl Client {
-    /// `collection_url` is the collection's own URL.
+    /// `collection_url` is the collection's own URL; server certificates are checked against
+    /// Mozilla's roots.
     pub fn new(collection_url: &str, auth: Auth) -> Client {
+        Self::build(collection_url, auth, ureq::tls::RootCerts::WebPki)
+    }
+
+    /// A client that trusts only the certificate authorities in `ca_pem` (a node of a
+    /// private PKI, as sovereign deployments often are).
+    pub fn with_ca(collection_url: &str, auth: Auth, ca_pem: &[u8]) -> Result<Client, ClientError> {
+        let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(ca_pem)
+            .filter_map(|p| match p {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| ClientError::Body {
+                url: collection_url.to_string(),
+                err: format!("the CA file is not PEM certificates: {e}"),
+            })?;
+        if certs.is_empty() {
+            return Err(ClientError::Body {
+                url: collection_url.to_string(),
+                err: "the CA file holds no certificate".into(),
+            });
+        }
+        Ok(Self::build(
+            collection_url,
+            auth,
+            ureq::tls::RootCerts::new_with_certs(&certs),
+        ))
+    }
+
+    fn build(collection_url: &str, auth: Auth, roots: ureq::tls::RootCerts) -> Client {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(REQUEST_TIMEOUT_S)))
@@ -92,6 +124,7 @@ impl Client {
                     .unversioned_rustls_crypto_provider(std::sync::Arc::new(
                         rustls::crypto::aws_lc_rs::default_provider(),
                     ))
+                    .root_certs(roots)
                     .build(),
             )
             .build();

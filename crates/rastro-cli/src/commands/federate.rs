@@ -36,6 +36,9 @@ pub enum FederateCmd {
         /// A file holding `user:password` for HTTP Basic authentication instead.
         #[arg(long, conflicts_with = "token_file")]
         basic_auth_file: Option<PathBuf>,
+        /// PEM certificate authorities to trust instead of the public ones (a private PKI).
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
         /// Objects per page asked for.
         #[arg(long, default_value_t = 1000)]
         limit: u32,
@@ -66,6 +69,8 @@ pub enum FederateCmd {
         #[arg(long, conflicts_with = "token_file")]
         basic_auth_file: Option<PathBuf>,
         #[arg(long)]
+        ca_file: Option<PathBuf>,
+        #[arg(long)]
         json: bool,
     },
 }
@@ -79,6 +84,17 @@ fn collection_url(base: &str, collection: Option<&str>) -> String {
         Some(c) => format!("{u}collections/{c}/"),
         None => u,
     }
+}
+
+fn client(url: &str, a: Auth, ca: Option<&PathBuf>) -> anyhow::Result<Client> {
+    Ok(match ca {
+        None => Client::new(url, a),
+        Some(f) => {
+            let pem =
+                std::fs::read(f).with_context(|| format!("reading the CA file {}", f.display()))?;
+            Client::with_ca(url, a, &pem)?
+        }
+    })
 }
 
 fn auth(token: Option<&PathBuf>, basic: Option<&PathBuf>) -> anyhow::Result<Auth> {
@@ -117,6 +133,8 @@ pub struct PullSpec {
     pub peer: String,
     pub token_file: Option<PathBuf>,
     pub basic_auth_file: Option<PathBuf>,
+    /// PEM certificate authorities to trust instead of the public ones.
+    pub ca_file: Option<PathBuf>,
     #[serde(default = "default_limit")]
     pub limit: u32,
     #[serde(default = "default_max_pages")]
@@ -152,10 +170,11 @@ pub struct FederationFile {
 pub fn pull_once(db: &Path, spec: &PullSpec, quiet: bool) -> anyhow::Result<PullSummary> {
     let now = ctx::now_ms();
     let url = collection_url(&spec.from, spec.collection.as_deref());
-    let client = Client::new(
+    let client = client(
         &url,
         auth(spec.token_file.as_ref(), spec.basic_auth_file.as_ref())?,
-    );
+        spec.ca_file.as_ref(),
+    )?;
     let mut node =
         rastro_app::Node::open(db).with_context(|| format!("opening database {}", db.display()))?;
     let key = spec.collection.clone().unwrap_or_default();
@@ -268,6 +287,7 @@ pub fn federate(g: &Global, cmd: FederateCmd) -> anyhow::Result<ExitCode> {
             peer,
             token_file,
             basic_auth_file,
+            ca_file,
             limit,
             max_pages,
             from_start,
@@ -280,6 +300,7 @@ pub fn federate(g: &Global, cmd: FederateCmd) -> anyhow::Result<ExitCode> {
                 peer,
                 token_file,
                 basic_auth_file,
+                ca_file,
                 limit,
                 max_pages,
                 from_start,
@@ -309,10 +330,15 @@ pub fn federate(g: &Global, cmd: FederateCmd) -> anyhow::Result<ExitCode> {
             since,
             token_file,
             basic_auth_file,
+            ca_file,
             json,
         } => {
             let url = collection_url(&to, collection.as_deref());
-            let client = Client::new(&url, auth(token_file.as_ref(), basic_auth_file.as_ref())?);
+            let client = client(
+                &url,
+                auth(token_file.as_ref(), basic_auth_file.as_ref())?,
+                ca_file.as_ref(),
+            )?;
             let mut node = ctx::node(g)?;
             let mut gd = ctx::guard(g, &mut node)?;
             let Some(v) = gd.viewer().cloned() else {
