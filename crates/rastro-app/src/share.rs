@@ -180,23 +180,18 @@ impl Guard<'_> {
         }
         let visible = self.visible_classes();
         let mut seen_obs: std::collections::HashSet<(String, String)> = Default::default();
-        // The observations of the shared vehicles, and the caller's organisation's own (what
-        // it contributed, of whatever subject).
-        let own = self
-            .viewer()
-            .map(|v| v.org.clone())
-            .into_iter()
-            .map(|org| (None, Some(org)));
-        let by_vehicle = vehicles.iter().map(|v| (Some(v.clone()), None));
-        for (vehicle, org) in by_vehicle.chain(own) {
-            let obs = match (vehicle, org) {
-                (Some(v), _) => self
-                    .store()
-                    .observations_of(&v, since, now_ms, &|c| visible.contains(&c))?,
-                (None, Some(org)) => self
-                    .store()
-                    .observations_by(&org, since, now_ms, &|c| visible.contains(&c))?,
-                (None, None) => Vec::new(),
+        // The observations of the shared vehicles, then the caller's organisation's own (what
+        // it contributed, of whatever subject); one held by both is exported once.
+        enum Of<'v> {
+            Vehicle(&'v str),
+            Originator(String),
+        }
+        let own = self.viewer().map(|v| Of::Originator(v.org.clone()));
+        for of in vehicles.iter().map(|v| Of::Vehicle(v)).chain(own) {
+            let visible = |c| visible.contains(&c);
+            let obs = match of {
+                Of::Vehicle(v) => self.store().observations_of(v, since, now_ms, &visible)?,
+                Of::Originator(o) => self.store().observations_by(&o, since, now_ms, &visible)?,
             };
             for o in obs {
                 if !seen_obs.insert((o.obs.originator.clone(), o.obs.id.clone())) {
@@ -266,8 +261,20 @@ impl Guard<'_> {
         now_ms: i64,
         sender: Option<&str>,
     ) -> Result<ImportReportV1, AppError> {
-        let viewer = self.viewer().cloned();
         let objects = parse_bundle(bytes).map_err(|e| AppError::Invalid(e.to_string()))?;
+        self.import_objects(&objects, limits, now_ms, sender)
+    }
+
+    /// [`Guard::import_bundle_from`] of objects already parsed (and checked) by
+    /// `rastro_stix::parse_bundle`.
+    pub(crate) fn import_objects(
+        &mut self,
+        objects: &[Object],
+        limits: &IngestLimits,
+        now_ms: i64,
+        sender: Option<&str>,
+    ) -> Result<ImportReportV1, AppError> {
+        let viewer = self.viewer().cloned();
         let registered: BTreeMap<String, String> = self
             .policy()
             .orgs()
@@ -279,7 +286,7 @@ impl Guard<'_> {
         };
         let mut lines: BTreeMap<Kind, Vec<String>> = BTreeMap::new();
         let mut rows: Vec<StixRow> = Vec::new();
-        for o in &objects {
+        for o in objects {
             if is_definition(o) {
                 report.definitions += 1;
                 continue;

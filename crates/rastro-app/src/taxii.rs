@@ -450,9 +450,14 @@ impl Guard<'_> {
             "id": format!("bundle--{}", uuid::Uuid::new_v5(&TAXII_NAMESPACE, format!("envelope:{hash:016x}").as_bytes())),
             "objects": objects,
         });
-        let bytes = bundle.to_string().into_bytes();
-        let (report, successes, failures, reason) = match self.import_bundle(&bytes, limits, now_ms)
-        {
+        // Parsed once: a bundle that does not parse is refused like any other import.
+        let parsed =
+            rastro_stix::parse_bundle(bundle.to_string().as_bytes()).map_err(|e| e.to_string());
+        let imported = match &parsed {
+            Ok(p) => self.import_objects(p, limits, now_ms, None),
+            Err(m) => Err(AppError::Invalid(m.clone())),
+        };
+        let (report, successes, failures, reason) = match imported {
             Ok(r) => (
                 Some(r),
                 objects.iter().map(|o| detail(o, None)).collect::<Vec<_>>(),
@@ -470,9 +475,7 @@ impl Guard<'_> {
             ),
             Err(e) => return Err(e),
         };
-        if report.is_some() {
-            let parsed =
-                rastro_stix::parse_bundle(&bytes).map_err(|e| AppError::Invalid(e.to_string()))?;
+        if let (Some(_), Ok(parsed)) = (&report, &parsed) {
             let org = self.org();
             let entries: Vec<NewEntry> = parsed
                 .iter()
@@ -522,7 +525,6 @@ impl Guard<'_> {
             &serde_json::to_string(&status).expect("a status serialises"),
         )?;
         let mut ev = AuditEvent::new("taxii.post");
-        let report: Option<ImportReportV1> = report;
         ev.detail = serde_json::json!({"collection": collection, "audience": audience, "status": status_id,
             "total": status.total_count, "taken": status.success_count, "refused": reason, "import": report});
         let actor = self.actor().clone();

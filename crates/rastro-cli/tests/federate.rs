@@ -468,30 +468,16 @@ fn a_pull_over_https_trusts_the_ca_it_is_given_and_no_other() {
         .to_string();
     let tf = dir.path().join("token");
     std::fs::write(&tf, token).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rastro"))
-        .arg("--db")
-        .arg(&a)
-        .args(["serve", "--addr", "127.0.0.1:0", "--tls-cert"])
-        .arg(&cert)
-        .arg("--tls-key")
-        .arg(&key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
+    let (child, addr) = start_server_with(
+        &a,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
     let server = Killed(child);
-    let addr = banner
-        .split("https://")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
     let shared = "95f45cd5-c375-5401-8723-60abc02776f1"; // shared-dea on every node
     let b = dir.path().join("b.db");
     host_node(&b);

@@ -86,15 +86,6 @@ fn post(url: &str, token: &str, content_type: &str, body: &str) -> Answer {
     )
 }
 
-fn token_of(demo: &Path, user: &str) -> String {
-    let t = std::fs::read_to_string(demo.join("tokens.txt")).unwrap();
-    t.lines()
-        .find_map(|l| l.strip_prefix(&format!("{user} ")))
-        .unwrap_or_else(|| panic!("no token for {user}"))
-        .trim()
-        .to_string()
-}
-
 /// The STIX identity of an organisation (as `rastro_stix::organisation_id`).
 fn org_identity(code: &str) -> String {
     rastro_stix::organisation_id(code).to_string()
@@ -530,28 +521,7 @@ fn errors_are_the_specifications_in_taxii_shape() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("n.db");
     let dea = partner_node(&db);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rastro"))
-        .arg("--db")
-        .arg(&db)
-        .args(["serve", "--addr", "127.0.0.1:0", "--max-body-mib", "1"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut banner,
-    )
-    .unwrap();
-    let addr = banner
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let (mut child, addr) = start_server_with(&db, &["--max-body-mib", "1"]);
     let base = format!("http://{addr}/taxii2/api");
     let cols = get(&format!("{base}/collections/"), Some(&dea), TAXII).json();
     let find = |w: bool| {

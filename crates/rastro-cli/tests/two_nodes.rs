@@ -17,16 +17,6 @@ const OPEN: [&str; 2] = [
     "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
 ];
 
-fn token_of(demo: &Path, user: &str) -> String {
-    std::fs::read_to_string(demo.join("tokens.txt"))
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{user} ")))
-        .unwrap()
-        .trim()
-        .to_string()
-}
-
 fn stats(db: &Path) -> Value {
     json(&rastro(db, &["stats", "--json"]))
 }

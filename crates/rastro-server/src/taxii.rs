@@ -229,6 +229,21 @@ async fn collection(
     ))
 }
 
+/// One page of a collection (of one object's versions when `oid` is given) as the caller may
+/// read it, the filters taken from the request with `default` as `match[version]`'s default.
+async fn page(
+    s: &AppState,
+    c: Caller,
+    cid: String,
+    oid: Option<String>,
+    p: &[(String, String)],
+    default: VersionSel,
+) -> Result<TaxiiPage, ApiError> {
+    let q = query(p, default)?;
+    s.guarded(c, move |g| Ok(g.taxii_objects(&cid, oid.as_deref(), &q)?))
+        .await
+}
+
 async fn objects(
     State(s): State<AppState>,
     c: Caller,
@@ -237,10 +252,7 @@ async fn objects(
     Query(p): Params,
 ) -> Result<Response, ApiError> {
     accept(&h)?;
-    let q = query(&p, VersionSel::Last)?;
-    let page = s
-        .guarded(c, move |g| Ok(g.taxii_objects(&cid, None, &q)?))
-        .await?;
+    let page = page(&s, c, cid, None, &p, VersionSel::Last).await?;
     Ok(dated(taxii(StatusCode::OK, envelope(&page)), &page))
 }
 
@@ -252,10 +264,7 @@ async fn object(
     Query(p): Params,
 ) -> Result<Response, ApiError> {
     accept(&h)?;
-    let q = query(&p, VersionSel::Last)?;
-    let page = s
-        .guarded(c, move |g| Ok(g.taxii_objects(&cid, Some(&oid), &q)?))
-        .await?;
+    let page = page(&s, c, cid, Some(oid), &p, VersionSel::Last).await?;
     Ok(dated(taxii(StatusCode::OK, envelope(&page)), &page))
 }
 
@@ -267,11 +276,12 @@ async fn versions(
     Query(p): Params,
 ) -> Result<Response, ApiError> {
     accept(&h)?;
-    let mut q = query(&p, VersionSel::All)?;
-    q.version = VersionSel::All;
-    let page = s
-        .guarded(c, move |g| Ok(g.taxii_objects(&cid, Some(&oid), &q)?))
-        .await?;
+    // The versions resource lists every version; `match[version]` is not one of its filters.
+    let p: Vec<(String, String)> = p
+        .into_iter()
+        .filter(|(k, _)| k != "match[version]")
+        .collect();
+    let page = page(&s, c, cid, Some(oid), &p, VersionSel::All).await?;
     let v = rastro_taxii::Versions {
         more: page.more,
         next: page.next.clone(),
@@ -288,10 +298,7 @@ async fn manifest(
     Query(p): Params,
 ) -> Result<Response, ApiError> {
     accept(&h)?;
-    let q = query(&p, VersionSel::Last)?;
-    let page = s
-        .guarded(c, move |g| Ok(g.taxii_objects(&cid, None, &q)?))
-        .await?;
+    let page = page(&s, c, cid, None, &p, VersionSel::Last).await?;
     let m = rastro_taxii::Manifest {
         more: page.more,
         next: page.next.clone(),

@@ -580,18 +580,7 @@ impl Store {
         to_ms: i64,
         visible: &dyn Fn(i64) -> bool,
     ) -> Result<Vec<StoredObs>> {
-        let mut out = obs::decode_query(
-            &self.conn,
-            &subject_window_sql(),
-            params![subject, from_ms, to_ms],
-            visible,
-            |t, _, _| (from_ms..=to_ms).contains(&t),
-        )?;
-        out.sort_by_key(|(seq, _, o)| (o.time_ms, *seq));
-        Ok(out
-            .into_iter()
-            .map(|(seq, class, obs)| StoredObs { seq, class, obs })
-            .collect())
+        self.observations_in_window(&subject_window_sql(), subject, from_ms, to_ms, visible)
     }
 
     /// Observations of one originator between two times (inclusive), in time order, from
@@ -608,10 +597,23 @@ impl Store {
             "SELECT {} FROM obs_block WHERE originator = ?1 AND t_min <= ?3 AND t_max >= ?2",
             obs::BLOCK_COLS
         );
+        self.observations_in_window(&sql, originator, from_ms, to_ms, visible)
+    }
+
+    /// The fixes in `[from_ms, to_ms]` of the blocks `sql` selects (`?1` the key, `?2`/`?3`
+    /// the window), in time order.
+    fn observations_in_window(
+        &self,
+        sql: &str,
+        key: &str,
+        from_ms: i64,
+        to_ms: i64,
+        visible: &dyn Fn(i64) -> bool,
+    ) -> Result<Vec<StoredObs>> {
         let mut out = obs::decode_query(
             &self.conn,
-            &sql,
-            params![originator, from_ms, to_ms],
+            sql,
+            params![key, from_ms, to_ms],
             visible,
             |t, _, _| (from_ms..=to_ms).contains(&t),
         )?;

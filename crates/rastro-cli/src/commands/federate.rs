@@ -20,34 +20,8 @@ use std::process::ExitCode;
 pub enum FederateCmd {
     /// Pull a peer's TAXII 2.1 collection into this node (the operator's; resumable).
     Pull {
-        /// The API root (with --collection) or the collection's own URL.
-        #[arg(long = "from")]
-        from: String,
-        /// The collection's id, under the API root given by --from.
-        #[arg(long)]
-        collection: Option<String>,
-        /// The organisation whose node this is (registered here): what it serves must be
-        /// created by organisations of its nation.
-        #[arg(long)]
-        peer: String,
-        /// A file holding the bearer token the peer issued to this node.
-        #[arg(long)]
-        token_file: Option<PathBuf>,
-        /// A file holding `user:password` for HTTP Basic authentication instead.
-        #[arg(long, conflicts_with = "token_file")]
-        basic_auth_file: Option<PathBuf>,
-        /// PEM certificate authorities to trust instead of the public ones (a private PKI).
-        #[arg(long)]
-        ca_file: Option<PathBuf>,
-        /// Objects per page asked for.
-        #[arg(long, default_value_t = 1000)]
-        limit: u32,
-        /// Pages at most in this run.
-        #[arg(long, default_value_t = 100_000)]
-        max_pages: u64,
-        /// Start again from the first object, not from where the last pull got to.
-        #[arg(long)]
-        from_start: bool,
+        #[command(flatten)]
+        spec: PullSpec,
         #[arg(long)]
         json: bool,
     },
@@ -124,24 +98,44 @@ pub struct PullSummary {
     analysed: bool,
 }
 
-/// One pull, from the command line or from `serve --federate FILE` (`[[pull]]` tables).
-#[derive(Debug, Clone, serde::Deserialize)]
+/// One pull, from the command line or from `serve --federate FILE` (`[[pull]]` tables, the
+/// same names with underscores).
+#[derive(Debug, Clone, serde::Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct PullSpec {
+    /// The API root (with --collection) or the collection's own URL.
+    #[arg(long)]
     pub from: String,
+    /// The collection's id, under the API root given by --from.
+    #[arg(long)]
     pub collection: Option<String>,
+    /// The organisation whose node this is (registered here): what it serves must be created
+    /// by organisations of its nation.
+    #[arg(long)]
     pub peer: String,
+    /// A file holding the bearer token the peer issued to this node.
+    #[arg(long)]
     pub token_file: Option<PathBuf>,
+    /// A file holding `user:password` for HTTP Basic authentication instead.
+    #[arg(long, conflicts_with = "token_file")]
     pub basic_auth_file: Option<PathBuf>,
-    /// PEM certificate authorities to trust instead of the public ones.
+    /// PEM certificate authorities to trust instead of the public ones (a private PKI).
+    #[arg(long)]
     pub ca_file: Option<PathBuf>,
+    /// Objects per page asked for.
+    #[arg(long, default_value_t = default_limit())]
     #[serde(default = "default_limit")]
     pub limit: u32,
+    /// Pages at most in this run.
+    #[arg(long, default_value_t = default_max_pages())]
     #[serde(default = "default_max_pages")]
     pub max_pages: u64,
+    /// Start again from the first object, not from where the last pull got to.
+    #[arg(long)]
     #[serde(default)]
     pub from_start: bool,
-    /// How often `serve` pulls (seconds; at least 10).
+    /// How often `serve` pulls (seconds; at least 10). Not a command-line option.
+    #[arg(skip = default_every_s())]
     #[serde(default = "default_every_s")]
     pub every_s: u64,
 }
@@ -281,31 +275,8 @@ pub fn schedule(db: PathBuf, file: FederationFile) {
 pub fn federate(g: &Global, cmd: FederateCmd) -> anyhow::Result<ExitCode> {
     let now = ctx::now_ms();
     match cmd {
-        FederateCmd::Pull {
-            from,
-            collection,
-            peer,
-            token_file,
-            basic_auth_file,
-            ca_file,
-            limit,
-            max_pages,
-            from_start,
-            json,
-        } => {
+        FederateCmd::Pull { spec, json } => {
             ctx::operator_only(g, "federate pull")?;
-            let spec = PullSpec {
-                from,
-                collection,
-                peer,
-                token_file,
-                basic_auth_file,
-                ca_file,
-                limit,
-                max_pages,
-                from_start,
-                every_s: 0,
-            };
             let s = pull_once(&g.db, &spec, g.quiet)?;
             if json {
                 print_json(&s)?;

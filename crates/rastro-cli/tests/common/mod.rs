@@ -48,10 +48,17 @@ pub fn small_demo(dir: &Path) -> (PathBuf, PathBuf) {
 /// from the line it prints once it listens.
 #[allow(dead_code)]
 pub fn start_server(db: &Path) -> (Child, String) {
+    start_server_with(db, &[])
+}
+
+/// [`start_server`] with more `serve` options (`--max-body-mib 1`, `--tls-cert ...`).
+#[allow(dead_code)]
+pub fn start_server_with(db: &Path, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_rastro"))
         .arg("--db")
         .arg(db)
         .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -61,10 +68,22 @@ pub fn start_server(db: &Path) -> (Child, String) {
         .read_line(&mut banner)
         .unwrap();
     let addr = banner
-        .split("http://")
+        .split("://")
         .nth(1)
         .and_then(|r| r.split('/').next())
         .unwrap_or_else(|| panic!("no address in {banner:?}"))
         .to_string();
     (child, addr)
+}
+
+/// A demo user's token, from the demo folder's `tokens.txt`.
+#[allow(dead_code)]
+pub fn token_of(demo: &Path, user: &str) -> String {
+    std::fs::read_to_string(demo.join("tokens.txt"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{user} ")))
+        .unwrap_or_else(|| panic!("no token for {user}"))
+        .trim()
+        .to_string()
 }
