@@ -78,6 +78,16 @@ fn lists(o: &Value, names: &[&str]) -> bool {
             || rel.iter().any(|x| names.iter().any(|n| x == n)))
 }
 
+/// The sum over kinds of an import report's counts (`inserted`, `duplicates`).
+fn total(report: &Value, key: &str) -> u64 {
+    report[key]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum()
+}
+
 fn objects(bundle: &Value) -> &Vec<Value> {
     bundle["objects"].as_array().unwrap()
 }
@@ -209,29 +219,14 @@ fn a_partner_bundle_holds_what_both_may_read_and_passes_the_validator() {
         &nb,
         &["share", "import", out.to_str().unwrap(), "--json"],
     ));
-    let inserted: u64 = first["inserted"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
+    let inserted: u64 = total(&first, "inserted");
     assert!(inserted > 0, "{first}");
     let second = json(&rastro(
         &nb,
         &["share", "import", out.to_str().unwrap(), "--json"],
     ));
-    let inserted2: u64 = second["inserted"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
-    let dup2: u64 = second["duplicates"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_u64().unwrap())
-        .sum();
+    let inserted2: u64 = total(&second, "inserted");
+    let dup2: u64 = total(&second, "duplicates");
     assert_eq!(
         (inserted2, dup2),
         (0, inserted),
