@@ -4,6 +4,7 @@
 import L from "leaflet";
 import { FluentBundle, FluentResource } from "@fluent/bundle";
 import { feature } from "topojson-client";
+import cytoscape from "cytoscape";
 import es from "./locales/es.ftl";
 import en from "./locales/en.ftl";
 
@@ -185,6 +186,9 @@ async function consignmentDetail(id) {
     table.append(tr);
   }
   d.append(h2, table);
+  const who = document.createElement("p");
+  who.append(t("col-consignee") + ": " + x.consignment.consignee + " ", button(t("entity-of-consignee"), () => openEntity(x.consignment.consignee)));
+  d.append(who);
   const h3 = document.createElement("h4");
   h3.textContent = t("nav-alerts");
   d.append(h3);
@@ -556,6 +560,72 @@ async function showAudit() {
   }
 }
 
+// ---- entities and links ----
+let graph = null;
+const NODE_COLOURS = { ENT: "#7c3aed", party: "#a78bfa", consignment: "#2563eb", place: "#16a34a", phone: "#ea580c", address: "#ca8a04" };
+function nodeKind(id) { return id.startsWith("ENT-") ? "ENT" : id.split(":")[0]; }
+function nodeLabel(id) { return id.startsWith("ENT-") ? id : id.slice(id.indexOf(":") + 1); }
+async function openEntity(id) {
+  $("#entity-id").value = id;
+  await show("entities");
+}
+async function showEntities() {
+  const id = $("#entity-id").value.trim();
+  const msg = $("#entity-message");
+  const detail = $("#entity-detail");
+  detail.replaceChildren();
+  if (graph) { graph.destroy(); graph = null; }
+  document.body.dataset.graphNodes = "0";
+  if (!id) { msg.textContent = t("entity-hint"); return; }
+  let e, links;
+  try {
+    e = await api("/entities/" + encodeURIComponent(id));
+    links = await api("/links/" + encodeURIComponent(e.id) + "?hops=" + $("#entity-hops").value);
+  } catch (err) {
+    msg.textContent = t("entity-not-found", { id });
+    return;
+  }
+  msg.textContent = t("entity-summary", { id: e.id, records: e.records.length, links: links.length });
+  const h = el("h3", "", e.id);
+  detail.append(h);
+  const recs = document.createElement("table");
+  for (const p of e.records) {
+    const tr = document.createElement("tr");
+    tr.append(td(p.id), td(p.name), td(p.originator), td(p.rfc || "—"), td(p.phone || "—"), td(p.address || "—"), td(tlp(p.marking)));
+    recs.append(tr);
+  }
+  detail.append(el("h4", "", t("entity-records")), recs, el("h4", "", t("entity-links")));
+  const lt = document.createElement("table");
+  for (const l of links) {
+    const tr = document.createElement("tr");
+    tr.className = "link-row";
+    tr.append(td(nodeLabel(l.from)), td(t("link-" + l.kind)), td(nodeLabel(l.to)), td(l.why), td(l.records.join(", ")));
+    lt.append(tr);
+  }
+  detail.append(lt);
+  const nodes = new Map();
+  const edges = [];
+  const add = (n) => { if (!nodes.has(n)) nodes.set(n, { data: { id: n, label: nodeLabel(n), kind: nodeKind(n) } }); };
+  add(e.id);
+  for (const [i, l] of links.entries()) {
+    add(l.from); add(l.to);
+    edges.push({ data: { id: "e" + i, source: l.from, target: l.to, label: t("link-" + l.kind) } });
+  }
+  graph = cytoscape({
+    container: $("#entity-graph"),
+    elements: [...nodes.values(), ...edges],
+    style: [
+      { selector: "node", style: { label: "data(label)", "font-size": 9, "background-color": (n) => NODE_COLOURS[n.data("kind")] || "#6b7280", width: 14, height: 14 } },
+      { selector: "node[kind = 'ENT']", style: { width: 24, height: 24, "font-weight": "bold" } },
+      { selector: "edge", style: { label: "data(label)", "font-size": 7, width: 1, "line-color": "#9ca3af", "curve-style": "bezier" } },
+      { selector: ":selected", style: { "border-width": 3, "border-color": "#111827" } },
+    ],
+    layout: { name: "cose", animate: false, randomize: false },
+  });
+  graph.on("tap", "node", (ev) => { const n = ev.target.id(); if (n.startsWith("ENT-") && n !== e.id) openEntity(n); });
+  document.body.dataset.graphNodes = String(nodes.size);
+}
+
 // ---- shell ----
 async function show(v) {
   view = v;
@@ -568,6 +638,7 @@ async function show(v) {
     if (v === "consignments") await showConsignments();
     if (v === "leads") { await showLeads(); await showReleases(); }
     if (v === "operations") await showOperations();
+    if (v === "entities") await showEntities();
     if (v === "audit") await showAudit();
   } catch (e) { console.error(e); }
 }
@@ -612,5 +683,6 @@ $("#logout").addEventListener("click", logout);
 document.querySelectorAll("#nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.view)));
 $("#time").addEventListener("input", drawAlerts);
 $("#status-filter").addEventListener("change", () => showConsignments());
+$("#entity-form").addEventListener("submit", (e) => { e.preventDefault(); showEntities(); });
 translatePage();
 if (token) login(token);

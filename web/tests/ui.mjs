@@ -65,6 +65,18 @@ try {
   check(true, "a consignment's track is drawn on the map, coloured by status");
   await page.screenshot({ path: `${out}/track-analyst-1366x768.png` });
 
+  // From a consignment to its consignee's entity and the graph of its links.
+  await page.click("#nav [data-view=consignments]");
+  await page.waitForSelector("tr.consignment-row");
+  await page.locator("tr.consignment-row").first().click();
+  await page.waitForSelector("#consignment-detail table tr");
+  await page.locator("#consignment-detail button", { hasText: "Entidad y vínculos" }).click();
+  await page.waitForFunction(() => Number(document.body.dataset.graphNodes || 0) > 1, null, { timeout: 15000 });
+  check(await page.locator("#entity-graph canvas").count() > 0, "the consignee's entity graph is drawn");
+  check(await page.locator("tr.link-row").count() > 0, "its links are listed with the records behind them");
+  check((await page.textContent("#entity-message")).includes("registros"), "the entity summary is in Spanish");
+  await page.screenshot({ path: `${out}/entity-analyst-1366x768.png` });
+
   await page.click("#nav [data-view=alerts]");
   await page.waitForSelector("tr.alert-row");
   const rows = await page.locator("tr.alert-row").count();

@@ -19,6 +19,7 @@
 //!
 //! Reads return the versioned wire types of [`views`].
 
+pub mod entities;
 pub mod guard;
 pub mod ingest;
 pub mod leads;

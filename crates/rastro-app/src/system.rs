@@ -136,6 +136,15 @@ impl<'a> System<'a> {
         Ok((alerts, leads, states))
     }
 
+    /// Every party record resolved into entities (record id, entity id), for evaluation.
+    pub fn operator_entities(&mut self) -> Result<Vec<(String, String)>, AppError> {
+        let out = rastro_pipeline::entities::resolve_all(self.store)?;
+        let mut ev = AuditEvent::new("read");
+        ev.detail = serde_json::json!({"what": "evaluation.entities", "parties": out.len()});
+        self.store.audit(&self.actor, ev)?;
+        Ok(out)
+    }
+
     /// The operator view's leads as ranked without feedback, as (id, score, lat, lon) by
     /// rank; empty when no closed operation calibrated them.
     pub fn operator_baseline(&mut self) -> Result<Vec<(String, f64, f64, f64)>, AppError> {

@@ -224,6 +224,7 @@ fn analysis_crates_do_no_io() {
         "rastro-track",
         "rastro-detect",
         "rastro-fuse",
+        "rastro-resolve",
     ];
     let io = ["std::fs", "std::net", "File::open", "rastro_store", "tokio"];
     let mut hits = Vec::new();

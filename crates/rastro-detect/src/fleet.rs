@@ -5,6 +5,7 @@
 //! consignment meeting at the place.
 
 use crate::config::Config;
+use crate::links::PartyLinks;
 use rastro_core::geo::haversine_m;
 use rastro_core::{Alert, Cas, Catalogue, Marking, Typology};
 use std::collections::BTreeMap;
@@ -23,7 +24,12 @@ pub struct FleetItem {
 
 /// Several small imports of one chemical by linked parties inside a window that together pass
 /// the chemical's threshold, each staying under it.
-pub fn structuring(items: &[FleetItem], catalogue: &Catalogue, cfg: &Config) -> Vec<Alert> {
+pub fn structuring(
+    items: &[FleetItem],
+    catalogue: &Catalogue,
+    cfg: &Config,
+    links: &dyn PartyLinks,
+) -> Vec<Alert> {
     let mut groups: BTreeMap<(&Cas, &str), Vec<&FleetItem>> = BTreeMap::new();
     for it in items {
         let threshold = catalogue
@@ -83,6 +89,20 @@ pub fn structuring(items: &[FleetItem], catalogue: &Catalogue, cfg: &Config) -> 
         evidence.sort();
         evidence.dedup();
         let marking = Marking::combine(win.iter().map(|m| &m.marking));
+        // The links that made the importers one group, each hop with its reason.
+        let mut consignees: Vec<&str> = win.iter().map(|m| m.consignee.as_str()).collect();
+        consignees.sort_unstable();
+        consignees.dedup();
+        let named: Vec<String> = consignees
+            .iter()
+            .skip(1)
+            .filter_map(|c| links.explain(consignees[0], c))
+            .collect();
+        let linked = if named.is_empty() {
+            String::new()
+        } else {
+            format!("; linked by {}", named.join("; "))
+        };
         out.push(Alert {
             id: format!("structuring:{id}:group"),
             typology: Typology::Structuring,
@@ -92,7 +112,7 @@ pub fn structuring(items: &[FleetItem], catalogue: &Catalogue, cfg: &Config) -> 
             lon: None,
             score,
             evidence,
-            summary: format!("{} imports of {} by linked parties within {:.0} days total {total:.1} kg, each under the threshold", win.len(), me.cas, cfg.structuring_window_days),
+            summary: format!("{} imports of {} by linked parties within {:.0} days total {total:.1} kg, each under the threshold{linked}", win.len(), me.cas, cfg.structuring_window_days),
             marking,
             facts: Default::default(),
         });

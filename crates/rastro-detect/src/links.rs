@@ -8,6 +8,13 @@ use std::collections::BTreeMap;
 pub trait PartyLinks {
     /// A cluster key: records with the same key are linked. Unknown ids are their own cluster.
     fn cluster(&self, party_id: &str) -> String;
+
+    /// How two linked records are linked, hop by hop, for an alert to name the links it used;
+    /// `None` for the same record or records not linked.
+    fn explain(&self, a: &str, b: &str) -> Option<String> {
+        let _ = (a, b);
+        None
+    }
 }
 
 /// Links records that share a normalised identifier: RFC, phone number, or street address.
@@ -154,6 +161,10 @@ impl IdentifierLinks {
 impl PartyLinks for IdentifierLinks {
     fn cluster(&self, party_id: &str) -> String {
         self.find(party_id)
+    }
+
+    fn explain(&self, a: &str, b: &str) -> Option<String> {
+        self.shared(a, b)
     }
 }
 

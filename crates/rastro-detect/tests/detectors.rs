@@ -817,6 +817,17 @@ fn item(id: &str, kg: f64, cluster: &str, day: i64) -> FleetItem {
     }
 }
 
+/// Links that say how two records are linked, as entity resolution does.
+struct Says;
+impl rastro_detect::PartyLinks for Says {
+    fn cluster(&self, id: &str) -> String {
+        id.to_string()
+    }
+    fn explain(&self, a: &str, b: &str) -> Option<String> {
+        Some(format!("{a}–{b}: phone 3312345678"))
+    }
+}
+
 #[test]
 fn structuring_of_linked_small_imports() {
     let cfg = Config::default();
@@ -826,10 +837,17 @@ fn structuring_of_linked_small_imports() {
         item("B", 45.0, "K", 7),
         item("C", 35.0, "K", 15),
     ];
-    let a = structuring(&linked, &cat, &cfg);
+    let a = structuring(&linked, &cat, &cfg, &Says);
     assert_eq!(
         a.iter().map(|x| x.subject.as_str()).collect::<Vec<_>>(),
         ["A", "B", "C"]
+    );
+    // Each alert names the links that made the importers one group.
+    assert!(
+        a[0].summary
+            .contains("linked by P-A–P-B: phone 3312345678; P-A–P-C: phone"),
+        "{}",
+        a[0].summary
     );
     // Look-alikes: the same imports by unlinked parties, or linked ones months apart.
     let unlinked = [
@@ -837,13 +855,13 @@ fn structuring_of_linked_small_imports() {
         item("B", 45.0, "K2", 7),
         item("C", 35.0, "K3", 15),
     ];
-    assert!(structuring(&unlinked, &cat, &cfg).is_empty());
+    assert!(structuring(&unlinked, &cat, &cfg, &Says).is_empty());
     let apart = [
         item("A", 40.0, "K", 0),
         item("B", 45.0, "K", 60),
         item("C", 35.0, "K", 120),
     ];
-    assert!(structuring(&apart, &cat, &cfg).is_empty());
+    assert!(structuring(&apart, &cat, &cfg, &Says).is_empty());
 }
 
 fn point(c: &str, p: Position) -> SuspiciousPoint {

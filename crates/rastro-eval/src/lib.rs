@@ -106,6 +106,9 @@ pub struct Evaluation {
     pub leads: Option<LeadQuality>,
     /// Per typology, how many true alerts were located at their event.
     pub located: BTreeMap<String, Located>,
+    /// Entity resolution of party records, when the caller resolved them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entities: Option<EntityQuality>,
     pub absent: Vec<String>,
     pub notes: Vec<String>,
 }
@@ -221,6 +224,7 @@ pub fn evaluate(
         located,
         alerts: BTreeMap::new(),
         leads: None,
+        entities: None,
         absent: Vec::new(),
         notes: Vec::new(),
     };
@@ -315,11 +319,66 @@ pub fn evaluate(
             labs_found: nearest.iter().filter(|d| **d <= LEAD_MATCH_M).count(),
         });
     }
-    out.absent.extend([
-        "entity resolution (pairwise precision, recall, F1)".into(),
-        "forensic linkage of seizures".into(),
-    ]);
+    out.absent.push("forensic linkage of seizures".into());
     Ok(out)
+}
+
+/// Entity resolution against the truth: pairwise precision, recall and F1 over the party
+/// records both know.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EntityQuality {
+    pub records: usize,
+    #[serde(flatten)]
+    pub pairs: rastro_resolve::eval::Quality,
+}
+
+#[derive(Deserialize)]
+struct EntityTruth {
+    entity: String,
+    party_ids: Vec<String>,
+}
+
+/// Scores `assignments` (party record id, entity id) against the simulator's
+/// `truth/entities.jsonl`: every two records put in one entity is a predicted pair, every two
+/// records of one true entity a true pair. Records the truth does not know are left out.
+pub fn entity_quality(
+    assignments: &[(String, String)],
+    truth_dir: &Path,
+) -> Result<EntityQuality, EvalError> {
+    let dir = truth_folder(truth_dir);
+    let truth: Vec<EntityTruth> = read_jsonl(&dir.join("entities.jsonl"))?;
+    let true_of: BTreeMap<&str, &str> = truth
+        .iter()
+        .flat_map(|t| {
+            t.party_ids
+                .iter()
+                .map(move |p| (p.as_str(), t.entity.as_str()))
+        })
+        .collect();
+    let mut by_entity: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (p, e) in assignments {
+        if let Some(t) = true_of.get(p.as_str()) {
+            by_entity.entry(e.as_str()).or_default().push(t);
+        }
+    }
+    let pairs = |n: u64| n * n.saturating_sub(1) / 2;
+    let mut predicted = 0u64;
+    let mut tp = 0u64;
+    let mut true_sizes: BTreeMap<&str, u64> = BTreeMap::new();
+    for members in by_entity.values() {
+        predicted += pairs(members.len() as u64);
+        let mut c: BTreeMap<&str, u64> = BTreeMap::new();
+        for t in members {
+            *c.entry(t).or_default() += 1;
+            *true_sizes.entry(t).or_default() += 1;
+        }
+        tp += c.values().map(|&n| pairs(n)).sum::<u64>();
+    }
+    let true_pairs: u64 = true_sizes.values().map(|&n| pairs(n)).sum();
+    Ok(EntityQuality {
+        records: true_sizes.values().sum::<u64>() as usize,
+        pairs: rastro_resolve::eval::quality(true_pairs, predicted, tp),
+    })
 }
 
 /// Distance within which an operation at a site finds a true laboratory (the simulator's
@@ -390,6 +449,18 @@ pub fn table(e: &Evaluation) -> String {
             "true alerts located within {:.0} km of the event: {}\n",
             EVENT_MATCH_M / 1000.0,
             by.join(", ")
+        ));
+    }
+    if let Some(q) = &e.entities {
+        s.push_str(&format!(
+            "entity resolution: {} party records; pairwise precision {:.3} recall {:.3} F1 {:.3} ({} of {} true pairs, {} predicted)\n",
+            q.records,
+            q.pairs.precision,
+            q.pairs.recall,
+            q.pairs.f1,
+            q.pairs.true_positives,
+            q.pairs.true_pairs,
+            q.pairs.predicted_pairs
         ));
     }
     if let Some(l) = &e.leads {

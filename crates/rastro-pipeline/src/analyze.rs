@@ -969,7 +969,7 @@ fn fleet(
             }
         })
         .collect();
-    let structuring = rastro_detect::structuring(&items, catalogue, cfg);
+    let structuring = rastro_detect::structuring(&items, catalogue, cfg, &d.links);
     // The per-consignment alerts convergence reads, each typology once.
     let mut read: Vec<Alert> = Vec::new();
     for t in [

@@ -7,11 +7,12 @@
 //! stands for the id in that view, and the others are counted as ambiguous, never silently
 //! merged.
 
+use crate::entities::Entities;
 use crate::views::PlannedView;
 use rastro_core::{
     Consignment, Custody, CustodyKind, Kind, Party, Place, PlaceKind, Record, Report, Vehicle,
 };
-use rastro_detect::links::{IdentifierLinks, PartyLinks};
+use rastro_detect::links::PartyLinks;
 use rastro_policy::Policy;
 use rastro_store::{Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
@@ -174,7 +175,8 @@ pub struct ViewData<'a> {
     /// Places where a stop is normal for any consignment (registered rest places, ports,
     /// depots, warehouses, checkpoints, toll plazas).
     pub known: Vec<Place>,
-    pub links: IdentifierLinks,
+    /// Party records resolved into entities and linked by shared identifiers.
+    pub links: Entities,
     /// Party records a report names or a watch list holds, by the cluster of linked party
     /// records they belong to (with the report, for a report).
     pub named: HashMap<String, Vec<(&'a Party, Option<&'a Report>)>>,
@@ -274,7 +276,7 @@ impl<'a> ViewData<'a> {
             })
             .map(|p| (*p).clone())
             .collect();
-        let links = IdentifierLinks::new(parties.iter().copied());
+        let links = Entities::new(party_by_id.values().copied());
         let reports: Vec<&Report> = x
             .reports
             .iter()
@@ -429,8 +431,8 @@ impl<'a> ViewData<'a> {
                 report: *r,
                 via: (p.id != consignee).then(|| {
                     self.links
-                        .shared(consignee, &p.id)
-                        .unwrap_or_else(|| "shared identifiers".into())
+                        .explain(consignee, &p.id)
+                        .unwrap_or_else(|| "linked records".into())
                 }),
             })
             .collect()

@@ -13,6 +13,7 @@
 pub mod analyze;
 pub mod audit;
 pub mod collection;
+pub mod entities;
 pub mod feedback;
 pub mod ingest;
 pub mod inputs;

@@ -394,3 +394,63 @@ pub async fn ports(State(s): State<AppState>, c: Caller) -> Result<Json<Vec<Port
             .collect(),
     ))
 }
+
+#[utoipa::path(get, path = "/api/v1/entities/{id}", params(("id" = String, Path, description = "An entity id (ENT-…) or any of its party record ids")), security(("token" = [])),
+    responses((status = 200, description = "The entity's party records and direct links, built from what the caller may see", body = rastro_app::entities::EntityV1), Errors))]
+pub async fn entity(
+    State(s): State<AppState>,
+    c: Caller,
+    P(id): P,
+) -> Result<Json<rastro_app::entities::EntityV1>, ApiError> {
+    let id2 = id.clone();
+    s.guarded(c, move |g| Ok(g.entity(&id2)?))
+        .await?
+        .map(Json)
+        .ok_or_else(|| not_found("entity", &id))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LinksQuery {
+    /// How far to follow links (1 to 6, default 1).
+    hops: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/links/{id}", params(("id" = String, Path, description = "A node: ENT-…, a party record id, consignment:ID, place:ID, phone:NUMBER"), LinksQuery), security(("token" = [])),
+    responses((status = 200, description = "Links within the given hops, each with the records behind it", body = Vec<rastro_app::entities::LinkV1>), Errors))]
+pub async fn links(
+    State(s): State<AppState>,
+    c: Caller,
+    P(id): P,
+    Q(q): Q<LinksQuery>,
+) -> Result<Json<Vec<rastro_app::entities::LinkV1>>, ApiError> {
+    let id2 = id.clone();
+    let hops = q.hops.unwrap_or(1);
+    s.guarded(c, move |g| Ok(g.links(&id2, hops)?))
+        .await?
+        .map(Json)
+        .ok_or_else(|| not_found("node", &id))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PathQuery {
+    /// The node to start from.
+    from: String,
+    /// The node to reach.
+    to: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/path", params(PathQuery), security(("token" = [])),
+    responses((status = 200, description = "The shortest chain of links between the two nodes (empty when not linked in what the caller may see)", body = Vec<rastro_app::entities::LinkV1>), Errors))]
+pub async fn path(
+    State(s): State<AppState>,
+    c: Caller,
+    Q(q): Q<PathQuery>,
+) -> Result<Json<Vec<rastro_app::entities::LinkV1>>, ApiError> {
+    let (a, b) = (q.from.clone(), q.to.clone());
+    s.guarded(c, move |g| Ok(g.path(&a, &b)?))
+        .await?
+        .map(Json)
+        .ok_or_else(|| not_found("node", &format!("{} or {}", q.from, q.to)))
+}

@@ -401,6 +401,23 @@ fn app_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, serde_json::V
     for (k, id) in &ids.records {
         put(format!("record/{k}/{id}"), j(&g.record(*k, id).unwrap()));
     }
+    // Entities and the link graph: a link resting on a hidden record must not exist.
+    let parties: Vec<&String> = ids
+        .records
+        .iter()
+        .filter(|(k, _)| *k == Kind::Party)
+        .map(|(_, id)| id)
+        .collect();
+    for id in &parties {
+        put(format!("entity/{id}"), j(&g.entity(id).unwrap()));
+        put(format!("links/{id}?hops=3"), j(&g.links(id, 3).unwrap()));
+    }
+    for w in parties.windows(2) {
+        put(
+            format!("path/{}/{}", w[0], w[1]),
+            j(&g.path(w[0], w[1]).unwrap()),
+        );
+    }
     put(
         "audit".into(),
         serde_json::Value::String(format!(

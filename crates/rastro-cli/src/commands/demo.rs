@@ -147,7 +147,10 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
     let evaluate = || -> anyhow::Result<rastro_eval::Evaluation> {
         let mut node = ctx::node(&g2)?;
         let (alerts, leads, states) = node.system("evaluation").operator_results()?;
-        Ok(rastro_eval::evaluate(&alerts, &leads, &states, &data)?)
+        let mut e = rastro_eval::evaluate(&alerts, &leads, &states, &data)?;
+        let assignments = node.system("evaluation").operator_entities()?;
+        e.entities = Some(rastro_eval::entity_quality(&assignments, &data)?);
+        Ok(e)
     };
     let report = analyse()?;
     say(format!(

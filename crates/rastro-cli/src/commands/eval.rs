@@ -20,7 +20,9 @@ pub fn evaluate(g: &Global, a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     ctx::operator_only(g, "evaluate")?;
     let mut node = ctx::node(g)?;
     let (alerts, leads, states) = node.system("evaluation").operator_results()?;
-    let e = rastro_eval::evaluate(&alerts, &leads, &states, &a.truth)?;
+    let mut e = rastro_eval::evaluate(&alerts, &leads, &states, &a.truth)?;
+    let assignments = node.system("evaluation").operator_entities()?;
+    e.entities = Some(rastro_eval::entity_quality(&assignments, &a.truth)?);
     // What closed operations taught the scoring (the operator's view learns from all), and
     // the leads' precision as ranked with it and without it.
     let rates = node.operator()?.hit_rates()?;

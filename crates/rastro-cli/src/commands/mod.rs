@@ -11,9 +11,11 @@ mod eval;
 mod federate;
 mod fuse;
 mod leads;
+mod links;
 mod ops;
 mod package;
 mod requests;
+mod resolve;
 mod serve;
 mod settings;
 mod share;
@@ -126,6 +128,16 @@ pub enum Command {
     Hotspots(fuse::HotspotsArgs),
     /// Find stops in any point CSV (MovingPandas TrajectoryStopDetector semantics).
     Stops(track::StopsArgs),
+    /// Record linkage (Fellegi–Sunter) on any CSV: scored pairs that explain themselves, and
+    /// clusters.
+    Resolve(resolve::ResolveArgs),
+    /// Entities: party records resolved into one, with their links.
+    #[command(subcommand)]
+    Entity(links::EntityCmd),
+    /// What a node (entity, party, consignment, place, phone) links to, up to --hops away.
+    Links(links::LinksArgs),
+    /// How two nodes are connected: the shortest chain of links, with the records behind each.
+    Path(links::PathArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -137,6 +149,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Observations(a) => data::observations(&cli.global, a),
         Command::Simulate(a) => sim::simulate(&cli.global, a),
         Command::Stops(a) => track::stops(&cli.global, a),
+        Command::Resolve(a) => resolve::resolve(&cli.global, a),
+        Command::Entity(c) => links::entity(&cli.global, c),
+        Command::Links(a) => links::links(&cli.global, a),
+        Command::Path(a) => links::path(&cli.global, a),
         Command::Hotspots(a) => fuse::hotspots(&cli.global, a),
         Command::Audit(c) => audit::audit(&cli.global, c),
         Command::Evaluate(a) => eval::evaluate(&cli.global, a),
