@@ -562,7 +562,7 @@ async function showAudit() {
 
 // ---- entities and links ----
 let graph = null;
-const NODE_COLOURS = { ENT: "#7c3aed", party: "#a78bfa", consignment: "#2563eb", place: "#16a34a", phone: "#ea580c", address: "#ca8a04" };
+const NODE_COLOURS = { ENT: "#7c3aed", party: "#a78bfa", consignment: "#2563eb", place: "#16a34a", vehicle: "#0891b2", phone: "#ea580c", address: "#ca8a04" };
 function nodeKind(id) { return id.startsWith("ENT-") ? "ENT" : id.split(":")[0]; }
 function nodeLabel(id) { return id.startsWith("ENT-") ? id : id.slice(id.indexOf(":") + 1); }
 async function openEntity(id) {

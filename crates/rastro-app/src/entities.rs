@@ -1,11 +1,11 @@
 //! The link graph an investigator reads: entities (party records resolved into one), their
-//! records, the phones and addresses they hold, the consignments they import or receive, and
-//! the places those go to, each edge with the records behind it. Built per read from what the
+//! records, the phones and addresses they hold, the consignments they import or receive, the
+//! places those go to and the vehicles that carry them, each edge with the records behind it. Built per read from what the
 //! caller may see, so a link resting on a hidden record does not exist for them.
 
 use crate::guard::Guard;
 use crate::AppError;
-use rastro_core::{Consignment, Kind, Party, Record, Tlp};
+use rastro_core::{Consignment, Custody, Kind, Party, Record, Tlp, Vehicle};
 use rastro_pipeline::entities::{Edge, Entities};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
@@ -14,12 +14,12 @@ use utoipa::ToSchema;
 /// One edge of the link graph.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LinkV1 {
-    /// Node ids: `ENT-…` (an entity), `party:…`, `consignment:…`, `place:…`, `phone:…`,
-    /// `address:…`.
+    /// Node ids: `ENT-…` (an entity), `party:…`, `consignment:…`, `place:…`, `vehicle:…`,
+    /// `phone:…`, `address:…`.
     pub from: String,
     pub to: String,
     /// `record_of`, `same_entity`, `shares_phone`, `shares_rfc`, `shares_address`, `phone`,
-    /// `address`, `importer`, `consignee`, `destination`.
+    /// `address`, `importer`, `consignee`, `destination`, `carrier`, `carried_by`.
     pub kind: String,
     /// Why, in words (for `same_entity`, the match probability and each column's weight).
     pub why: String,
@@ -119,6 +119,22 @@ impl Guard<'_> {
             .into_iter()
             .filter_map(|r| match r {
                 Record::Consignment(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let vehicles: Vec<Vehicle> = self
+            .visible_records(Kind::Vehicle)?
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Vehicle(v) => Some(v),
+                _ => None,
+            })
+            .collect();
+        let custody: Vec<Custody> = self
+            .visible_records(Kind::Custody)?
+            .into_iter()
+            .filter_map(|r| match r {
+                Record::Custody(c) => Some(c),
                 _ => None,
             })
             .collect();
@@ -227,6 +243,39 @@ impl Guard<'_> {
                 format!("declared destination of {}", c.id),
                 vec![c.id.clone()],
             ));
+        }
+        // Vehicles: their carrier, and the consignments custody events load onto them.
+        let visible_vehicles: BTreeSet<&str> = vehicles.iter().map(|v| v.id.as_str()).collect();
+        for v in &vehicles {
+            if let Some(c) = v.carrier.as_deref().filter(|c| g.parties.contains_key(*c)) {
+                let e = ent(&g, c);
+                g.add(link(
+                    e,
+                    format!("vehicle:{}", v.id),
+                    "carrier",
+                    format!("carrier of {} ({})", v.id, v.plate),
+                    vec![v.id.clone(), c.to_string()],
+                ));
+            }
+        }
+        let mut carried: BTreeSet<(String, String)> = BTreeSet::new();
+        for c in &custody {
+            let Some(v) = c
+                .vehicle
+                .as_deref()
+                .filter(|v| visible_vehicles.contains(v))
+            else {
+                continue;
+            };
+            if carried.insert((c.consignment.clone(), v.to_string())) {
+                g.add(link(
+                    format!("consignment:{}", c.consignment),
+                    format!("vehicle:{v}"),
+                    "carried_by",
+                    format!("{} event {} names vehicle {v}", c.event.as_str(), c.id),
+                    vec![c.id.clone(), v.to_string()],
+                ));
+            }
         }
         Ok(g)
     }

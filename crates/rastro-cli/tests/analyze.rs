@@ -63,6 +63,19 @@ fn demo_prints_an_evaluation_table_for_every_typology() {
         .find(|l| l.starts_with("leads: "))
         .unwrap_or_else(|| panic!("no leads line in:\n{text}"));
     assert!(leads.contains("precision@5"), "{leads}");
+    // Entity resolution of the party records, against the simulator's entities.
+    let er = text
+        .lines()
+        .find(|l| l.starts_with("entity resolution: "))
+        .unwrap_or_else(|| panic!("no entity-resolution line in:\n{text}"));
+    let f1: f64 = er
+        .split("F1 ")
+        .nth(1)
+        .and_then(|x| x.split_whitespace().next())
+        .and_then(|x| x.parse().ok())
+        .unwrap_or_else(|| panic!("{er}"));
+    assert!(f1 >= 0.95, "{er}");
+    entities_and_links(&d.join("rastro.db"));
     // An explicit --db is used, and never reused: the demo needs a fresh database.
     let db = dir.path().join("mine.db");
     let d2 = dir.path().join("demo2");
@@ -95,6 +108,82 @@ fn demo_prints_an_evaluation_table_for_every_typology() {
         String::from_utf8_lossy(&again.stdout),
         text,
         "the demo is deterministic"
+    );
+}
+
+/// The link graph of the demo: a structuring alert's importers are connected by a chain of
+/// links with the records behind each; a partner who may not see the parties sees no entity.
+fn entities_and_links(db: &Path) {
+    let rastro = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rastro"))
+            .arg("--db")
+            .arg(db)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = rastro(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let alerts = json(&["-q", "alerts", "--typology", "structuring", "--json"]);
+    let list = alerts
+        .as_array()
+        .or_else(|| alerts["alerts"].as_array())
+        .unwrap();
+    let a = list
+        .iter()
+        .find(|a| a["summary"].as_str().unwrap().contains("linked by"))
+        .expect("a structuring alert naming its links");
+    let parties: Vec<&str> = a["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.as_str())
+        .filter(|e| e.starts_with("SYN-P-"))
+        .collect();
+    assert!(parties.len() >= 2, "{a}");
+    let path = json(&["-q", "path", parties[0], parties[1], "--json"]);
+    let hops = path.as_array().unwrap();
+    assert!(!hops.is_empty(), "{parties:?} are linked");
+    for h in hops {
+        assert!(!h["records"].as_array().unwrap().is_empty(), "{h}");
+        assert!(!h["why"].as_str().unwrap().is_empty(), "{h}");
+    }
+    let e = json(&["-q", "entity", "show", parties[0], "--json"]);
+    assert!(e["id"].as_str().unwrap().starts_with("ENT-"), "{e}");
+    assert!(
+        e["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == parties[0]),
+        "{e}"
+    );
+    let links = json(&["-q", "links", parties[0], "--hops", "2", "--json"]);
+    assert!(
+        links
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["kind"] == "importer" || l["kind"] == "consignee"),
+        "{links}"
+    );
+    let out = rastro(&["-q", "links", parties[0], "--hops", "9"]);
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("between 1 and 6")
+    );
+    // The DEA liaison may not see Mexico's AMBER party records: no entity, no links.
+    let out = rastro(&["-q", "--as", "enlace-dea", "entity", "show", parties[0]]);
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
 }
 

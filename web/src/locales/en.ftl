@@ -172,3 +172,5 @@ link-address = address
 link-importer = importer
 link-consignee = consignee
 link-destination = destination
+link-carrier = carrier
+link-carried_by = carried by

@@ -172,3 +172,5 @@ link-address = domicilio
 link-importer = importador
 link-consignee = consignatario
 link-destination = destino
+link-carrier = transportista
+link-carried_by = transportado por
