@@ -411,8 +411,10 @@ pub fn date(s: &str) -> Option<String> {
     Some(d)
 }
 
-/// A free identifier (licence, social security number): letters and digits upper-cased; `None`
-/// for empty ids and ids of one repeated character ("0000000"), which identify nobody.
+/// A free identifier (licence, social security number, street number): letters and digits
+/// upper-cased; `None` for empty ids, ids of zeros, and longer runs of one character
+/// ("9999999"), which are placeholders that identify nobody. A short one ("5", "11") is a real
+/// street number.
 pub fn identifier(s: &str) -> Option<String> {
     let t: String = s
         .chars()
@@ -420,7 +422,7 @@ pub fn identifier(s: &str) -> Option<String> {
         .flat_map(|c| c.to_uppercase())
         .collect();
     let first = t.chars().next()?;
-    if t.chars().all(|c| c == first) {
+    if t.chars().all(|c| c == '0') || (t.len() >= 4 && t.chars().all(|c| c == first)) {
         return None;
     }
     Some(t)
@@ -524,6 +526,8 @@ mod tests {
         assert_eq!(date("19990219").as_deref(), Some("19990219"));
         assert_eq!(date("00000000"), None);
         assert_eq!(identifier("0000000"), None);
+        assert_eq!(identifier("9999999"), None);
+        assert_eq!(identifier("5").as_deref(), Some("5"));
         assert_eq!(identifier(" 69-88 048").as_deref(), Some("6988048"));
     }
 }
