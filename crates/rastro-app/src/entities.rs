@@ -88,6 +88,19 @@ fn link(from: String, to: String, kind: &str, why: String, records: Vec<String>)
 }
 
 impl Guard<'_> {
+    /// The records of one kind the caller may see, the first per id, as the type `pick` takes.
+    fn visible_of<T>(
+        &mut self,
+        kind: Kind,
+        pick: fn(Record) -> Option<T>,
+    ) -> Result<Vec<T>, AppError> {
+        Ok(self
+            .visible_records(kind)?
+            .into_iter()
+            .filter_map(pick)
+            .collect())
+    }
+
     fn visible_records(&mut self, kind: Kind) -> Result<Vec<Record>, AppError> {
         let mut out = Vec::new();
         let mut ids: HashSet<String> = HashSet::new();
@@ -106,38 +119,22 @@ impl Guard<'_> {
     }
 
     fn graph(&mut self) -> Result<Graph, AppError> {
-        let parties: Vec<Party> = self
-            .visible_records(Kind::Party)?
-            .into_iter()
-            .filter_map(|r| match r {
-                Record::Party(p) => Some(p),
-                _ => None,
-            })
-            .collect();
-        let consignments: Vec<Consignment> = self
-            .visible_records(Kind::Consignment)?
-            .into_iter()
-            .filter_map(|r| match r {
-                Record::Consignment(c) => Some(c),
-                _ => None,
-            })
-            .collect();
-        let vehicles: Vec<Vehicle> = self
-            .visible_records(Kind::Vehicle)?
-            .into_iter()
-            .filter_map(|r| match r {
-                Record::Vehicle(v) => Some(v),
-                _ => None,
-            })
-            .collect();
-        let custody: Vec<Custody> = self
-            .visible_records(Kind::Custody)?
-            .into_iter()
-            .filter_map(|r| match r {
-                Record::Custody(c) => Some(c),
-                _ => None,
-            })
-            .collect();
+        let parties: Vec<Party> = self.visible_of(Kind::Party, |r| match r {
+            Record::Party(x) => Some(x),
+            _ => None,
+        })?;
+        let consignments: Vec<Consignment> = self.visible_of(Kind::Consignment, |r| match r {
+            Record::Consignment(x) => Some(x),
+            _ => None,
+        })?;
+        let vehicles: Vec<Vehicle> = self.visible_of(Kind::Vehicle, |r| match r {
+            Record::Vehicle(x) => Some(x),
+            _ => None,
+        })?;
+        let custody: Vec<Custody> = self.visible_of(Kind::Custody, |r| match r {
+            Record::Custody(x) => Some(x),
+            _ => None,
+        })?;
         let entities = Entities::new(parties.iter());
         let mut g = Graph {
             entities,

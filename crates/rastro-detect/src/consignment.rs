@@ -72,8 +72,8 @@ pub struct Named<'a> {
     /// The report naming it (`None` for a watch list).
     pub report: Option<&'a rastro_core::Report>,
     /// How it links to the consignee: `None` when it is the consignee's own record, else the
-    /// identifier they share (`phone 3312345678`) or "shared identifiers" for a longer chain.
-    pub via: Option<String>,
+    /// chain of links, with the records it passes through and their marking.
+    pub via: Option<crate::links::LinkPath>,
 }
 
 /// A stop found on the track, with whether it was explained by a known place.
@@ -497,7 +497,7 @@ fn front_consignee(case: &Case<'_>, ctx: &Context<'_>, alerts: &mut Vec<Alert>) 
         for n in &case.named {
             let who = match &n.via {
                 None => "itself".to_string(),
-                Some(v) => format!("{} ({}, sharing {v})", n.party.name, n.party.id),
+                Some(v) => format!("{} ({}, linked by {})", n.party.name, n.party.id, v.text),
             };
             match (n.report, &n.party.watch_list) {
                 (Some(r), _) => why.push(format!("{who} named in {} {}", r.report_kind, r.id)),
@@ -511,6 +511,15 @@ fn front_consignee(case: &Case<'_>, ctx: &Context<'_>, alerts: &mut Vec<Alert>) 
             if let Some(r) = n.report {
                 ev.push(r.id.clone());
                 markings.push(&r.marking);
+            }
+            // The records the chain passes through are evidence too, with their markings.
+            if let Some(v) = &n.via {
+                for id in &v.records {
+                    if !ev.contains(id) {
+                        ev.push(id.clone());
+                    }
+                }
+                markings.push(&v.marking);
             }
         }
         alerts.push(alert(

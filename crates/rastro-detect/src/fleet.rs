@@ -5,7 +5,7 @@
 //! consignment meeting at the place.
 
 use crate::config::Config;
-use crate::links::PartyLinks;
+use crate::links::{LinkPath, PartyLinks};
 use rastro_core::geo::haversine_m;
 use rastro_core::{Alert, Cas, Catalogue, Marking, Typology};
 use std::collections::BTreeMap;
@@ -86,22 +86,37 @@ pub fn structuring(
         let total: f64 = win.iter().filter_map(|m| m.quantity_kg).sum();
         let mut evidence: Vec<String> = win.iter().map(|m| m.consignment.clone()).collect();
         evidence.extend(win.iter().map(|m| m.consignee.clone()));
-        evidence.sort();
-        evidence.dedup();
-        let marking = Marking::combine(win.iter().map(|m| &m.marking));
-        // The links that made the importers one group, each hop with its reason.
+        // The links that made the importers one group, each hop with its reason; the records
+        // the links pass through are evidence, and their markings travel with the alert.
         let mut consignees: Vec<&str> = win.iter().map(|m| m.consignee.as_str()).collect();
         consignees.sort_unstable();
         consignees.dedup();
-        let named: Vec<String> = consignees
+        let paths: Vec<LinkPath> = consignees
             .iter()
             .skip(1)
             .filter_map(|c| links.explain(consignees[0], c))
             .collect();
-        let linked = if named.is_empty() {
+        for p in &paths {
+            evidence.extend(p.records.iter().cloned());
+        }
+        evidence.sort();
+        evidence.dedup();
+        let marking = Marking::combine(
+            win.iter()
+                .map(|m| &m.marking)
+                .chain(paths.iter().map(|p| &p.marking)),
+        );
+        let linked = if paths.is_empty() {
             String::new()
         } else {
-            format!("; linked by {}", named.join("; "))
+            // Chains from one importer share their first hops: each hop once.
+            let mut hops: Vec<&str> = Vec::new();
+            for h in paths.iter().flat_map(|p| p.text.split("; ")) {
+                if !hops.contains(&h) {
+                    hops.push(h);
+                }
+            }
+            format!("; linked by {}", hops.join("; "))
         };
         out.push(Alert {
             id: format!("structuring:{id}:group"),

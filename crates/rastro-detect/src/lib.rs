@@ -21,5 +21,5 @@ pub use config::Config;
 pub use consignment::{analyse, Analysis, Case, Context};
 pub use detour::Normal;
 pub use fleet::{convergence, structuring, Corroboration, FleetItem, SuspiciousPoint};
-pub use links::{IdentifierLinks, PartyLinks};
+pub use links::{LinkPath, PartyLinks};
 pub use normal::{explain, explains_stop};

@@ -309,7 +309,11 @@ fn check_full(
             .map(|(p, r, via)| Named {
                 party: p,
                 report: r.as_ref(),
-                via: via.map(str::to_string),
+                via: via.map(|v| rastro_detect::LinkPath {
+                    text: v.to_string(),
+                    records: vec![p.id.clone()],
+                    marking: p.marking.clone(),
+                }),
             })
             .collect(),
         carrier: 0,
@@ -823,8 +827,12 @@ impl rastro_detect::PartyLinks for Says {
     fn cluster(&self, id: &str) -> String {
         id.to_string()
     }
-    fn explain(&self, a: &str, b: &str) -> Option<String> {
-        Some(format!("{a}–{b}: phone 3312345678"))
+    fn explain(&self, a: &str, b: &str) -> Option<rastro_detect::LinkPath> {
+        Some(rastro_detect::LinkPath {
+            text: format!("{a}–{b}: phone 3312345678"),
+            records: vec![a.to_string(), "P-LINK".into(), b.to_string()],
+            marking: Marking::new(Tlp::Red),
+        })
     }
 }
 
@@ -842,13 +850,20 @@ fn structuring_of_linked_small_imports() {
         a.iter().map(|x| x.subject.as_str()).collect::<Vec<_>>(),
         ["A", "B", "C"]
     );
-    // Each alert names the links that made the importers one group.
+    // Each alert names the links that made the importers one group, holds the records they
+    // pass through as evidence, and carries their marking.
     assert!(
         a[0].summary
             .contains("linked by P-A–P-B: phone 3312345678; P-A–P-C: phone"),
         "{}",
         a[0].summary
     );
+    assert!(
+        a[0].evidence.contains(&"P-LINK".to_string()),
+        "{:?}",
+        a[0].evidence
+    );
+    assert_eq!(a[0].marking.tlp, Tlp::Red);
     // Look-alikes: the same imports by unlinked parties, or linked ones months apart.
     let unlinked = [
         item("A", 40.0, "K1", 0),

@@ -4,7 +4,7 @@
 //! see, so a link resting on a hidden record does not exist for that view.
 
 use rastro_core::Party;
-use rastro_detect::links::PartyLinks;
+use rastro_detect::links::{LinkPath, PartyLinks};
 use rastro_resolve::incremental::Resolver;
 use rastro_resolve::{normalise, Settings, Table};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -66,6 +66,8 @@ impl Edge {
 /// Entities and links over one view's party records.
 pub struct Entities {
     ids: Vec<String>,
+    /// Each record's marking, for the marking of a chain of links.
+    markings: Vec<rastro_core::Marking>,
     index: HashMap<String, usize>,
     /// Each record's entity: the index of its first record.
     entity: Vec<usize>,
@@ -199,6 +201,7 @@ impl Entities {
         }
         let group: Vec<usize> = (0..n).map(|i| find(&mut parent, i)).collect();
         let ids: Vec<String> = list.iter().map(|p| p.id.clone()).collect();
+        let markings = list.iter().map(|p| p.marking.clone()).collect();
         let index = ids
             .iter()
             .enumerate()
@@ -206,6 +209,7 @@ impl Entities {
             .collect();
         Entities {
             ids,
+            markings,
             index,
             entity,
             group,
@@ -311,17 +315,29 @@ impl PartyLinks for Entities {
         }
     }
 
-    fn explain(&self, a: &str, b: &str) -> Option<String> {
+    fn explain(&self, a: &str, b: &str) -> Option<LinkPath> {
         let hops = self.path(a, b)?;
         if hops.is_empty() {
             return None;
         }
-        Some(
-            hops.iter()
-                .map(|(x, y, e)| format!("{x}–{y}: {}", e.describe()))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
+        let text = hops
+            .iter()
+            .map(|(x, y, e)| format!("{x}–{y}: {}", e.describe()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut records: Vec<String> = vec![a.to_string()];
+        records.extend(hops.iter().map(|(_, y, _)| y.to_string()));
+        let marking = rastro_core::Marking::combine(
+            records
+                .iter()
+                .filter_map(|r| self.index.get(r.as_str()))
+                .map(|&i| &self.markings[i]),
+        );
+        Some(LinkPath {
+            text,
+            records,
+            marking,
+        })
     }
 }
 
@@ -413,9 +429,12 @@ mod tests {
         assert_eq!(e.cluster("P1"), e.cluster("P3"));
         assert_ne!(e.cluster("P1"), e.cluster("P4"));
         let why = e.explain("P2", "P3").unwrap();
-        assert!(why.contains("phone 3312345678"), "{why}");
+        assert!(why.text.contains("phone 3312345678"), "{why:?}");
+        assert_eq!(why.records.first().map(String::as_str), Some("P2"));
+        assert_eq!(why.records.last().map(String::as_str), Some("P3"));
         let same = e.explain("P1", "P2").unwrap();
-        assert!(same.starts_with("P1–P2: same entity"), "{same}");
+        assert!(same.text.starts_with("P1–P2: same entity"), "{same:?}");
+        assert_eq!(same.records, ["P1", "P2"]);
         assert!(e.path("P1", "P4").is_none());
         assert_eq!(e.members("ENT-P1"), vec!["P1", "P2"]);
     }

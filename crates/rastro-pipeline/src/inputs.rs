@@ -429,10 +429,16 @@ impl<'a> ViewData<'a> {
             .map(|(p, r)| rastro_detect::consignment::Named {
                 party: p,
                 report: *r,
+                // Records of one cluster are always connected by links; the fallback names both
+                // records, with the named party's marking, should that ever not hold.
                 via: (p.id != consignee).then(|| {
-                    self.links
-                        .explain(consignee, &p.id)
-                        .unwrap_or_else(|| "linked records".into())
+                    self.links.explain(consignee, &p.id).unwrap_or_else(|| {
+                        rastro_detect::LinkPath {
+                            text: "linked records".into(),
+                            records: vec![consignee.to_string(), p.id.clone()],
+                            marking: p.marking.clone(),
+                        }
+                    })
                 }),
             })
             .collect()

@@ -44,6 +44,14 @@ impl Clustering {
         x
     }
 
+    /// The root of `x` without compressing the path (for reads while members are borrowed).
+    fn root(&self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            x = self.parent[x as usize];
+        }
+        x
+    }
+
     /// Clusters `pairs` (each at or above the reporting threshold).
     pub fn build(
         n: usize,
@@ -93,16 +101,11 @@ impl Clustering {
         }
         if p.probability < strong {
             let (small, other) = if na <= nb { (ra, rb) } else { (rb, ra) };
-            let mut cross = 0usize;
-            let small_members = self.members[small as usize].clone();
-            for m in small_members {
-                let adj = self.adjacency[m as usize].clone();
-                for x in adj {
-                    if self.find(x) == other {
-                        cross += 1;
-                    }
-                }
-            }
+            let cross: usize = self.members[small as usize]
+                .iter()
+                .flat_map(|&m| &self.adjacency[m as usize])
+                .filter(|&&x| self.root(x) == other)
+                .count();
             if (cross as f64) < min_density * (na * nb) as f64 {
                 self.refused += 1;
                 return false;
