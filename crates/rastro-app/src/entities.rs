@@ -101,7 +101,7 @@ impl Guard<'_> {
             .collect())
     }
 
-    fn visible_records(&mut self, kind: Kind) -> Result<Vec<Record>, AppError> {
+    pub(crate) fn visible_records(&mut self, kind: Kind) -> Result<Vec<Record>, AppError> {
         let mut out = Vec::new();
         let mut ids: HashSet<String> = HashSet::new();
         let mut after = 0;

@@ -20,6 +20,7 @@
 //! Reads return the versioned wire types of [`views`].
 
 pub mod entities;
+pub mod forensics;
 pub mod guard;
 pub mod ingest;
 pub mod leads;

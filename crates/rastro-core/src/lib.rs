@@ -29,7 +29,7 @@ pub use quarantine::Quarantine;
 pub use record::{
     Consignment, Custody, CustodyKind, Kind, LandUse, Observation, ObservationSource, Party,
     PartyKind, Place, PlaceKind, PowerState, Record, Relation, RelationRole, Report, ReportKind,
-    SubjectKind, Vehicle,
+    Sample, SubjectKind, Vehicle,
 };
 pub use state::{ConsignmentState, StopClass, StopSummary, SubjectWindow};
 pub use status::{ConsignmentStatus, TripWindow};

@@ -20,10 +20,11 @@ pub enum Kind {
     Custody,
     Observation,
     Report,
+    Sample,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Party,
         Kind::Place,
         Kind::Consignment,
@@ -31,6 +32,7 @@ impl Kind {
         Kind::Custody,
         Kind::Observation,
         Kind::Report,
+        Kind::Sample,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +44,7 @@ impl Kind {
             Kind::Custody => "custody",
             Kind::Observation => "observation",
             Kind::Report => "report",
+            Kind::Sample => "sample",
         }
     }
 
@@ -320,6 +323,29 @@ pub struct Report {
     pub precision_m: Option<f64>,
 }
 
+/// A forensic sample's impurity profile: peak areas of target compounds from one analysis
+/// (GC-MS). Missing peaks are absent; which compounds count is the forensics configuration's
+/// business, so any number of them arrives here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub id: String,
+    pub originator: String,
+    pub marking: Marking,
+    /// The seizure report the sample was taken from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seizure: Option<String>,
+    /// For a sample of the laboratory's reference collection: its case group (samples of one
+    /// group are known linked, of different groups known unlinked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference_group: Option<String>,
+    #[serde(with = "rfc3339_ms")]
+    pub analysed_ms: i64,
+    /// The laboratory and instrument that measured it (calibrations are per instrument).
+    pub instrument: String,
+    /// Compound → peak area, in the order given.
+    pub areas: Vec<(String, f64)>,
+}
+
 /// Any record, tagged by kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -331,6 +357,7 @@ pub enum Record {
     Custody(Custody),
     Observation(Observation),
     Report(Report),
+    Sample(Sample),
 }
 
 macro_rules! each {
@@ -343,6 +370,7 @@ macro_rules! each {
             Record::Custody($r) => $e,
             Record::Observation($r) => $e,
             Record::Report($r) => $e,
+            Record::Sample($r) => $e,
         }
     };
 }
@@ -357,6 +385,7 @@ impl Record {
             Record::Custody(_) => Kind::Custody,
             Record::Observation(_) => Kind::Observation,
             Record::Report(_) => Kind::Report,
+            Record::Sample(_) => Kind::Sample,
         }
     }
 
@@ -387,6 +416,7 @@ impl Record {
             Record::Custody(c) => Some(c.time_ms),
             Record::Observation(o) => Some(o.time_ms),
             Record::Report(r) => Some(r.time_ms),
+            Record::Sample(s) => Some(s.analysed_ms),
             _ => None,
         }
     }
@@ -413,6 +443,7 @@ impl Record {
             Record::Vehicle(v) => Some(&v.plate),
             Record::Consignment(c) => Some(&c.consignee),
             Record::Observation(o) => Some(&o.subject),
+            Record::Sample(s) => s.seizure.as_deref(),
             _ => None,
         }
     }

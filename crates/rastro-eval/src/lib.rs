@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+pub mod forensics;
+pub use forensics::{forensic_quality, ForensicGroup, ForensicQuality};
+
 /// Distance within which a place-based alert matches a true lab.
 pub const LAB_MATCH_M: f64 = 2000.0;
 /// Distance within which a lead matches a true lab (the goal for lead accuracy).
@@ -40,6 +43,8 @@ pub enum EvalError {
         line: usize,
         err: String,
     },
+    #[error("forensic evaluation: {0}")]
+    Forensics(String),
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -109,6 +114,9 @@ pub struct Evaluation {
     /// Entity resolution of party records, when the caller resolved them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entities: Option<EntityQuality>,
+    /// Forensic linkage of seizure samples, when the caller calibrated it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forensics: Option<ForensicQuality>,
     pub absent: Vec<String>,
     pub notes: Vec<String>,
 }
@@ -125,13 +133,13 @@ struct DiversionTruth {
 
 #[derive(Deserialize)]
 struct LabTruth {
-    lab: String,
-    lat: f64,
-    lon: f64,
+    pub(crate) lab: String,
+    pub(crate) lat: f64,
+    pub(crate) lon: f64,
     fed_by: Vec<String>,
 }
 
-fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, EvalError> {
+pub(crate) fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>, EvalError> {
     let text = std::fs::read_to_string(path).map_err(|err| EvalError::Io {
         path: path.display().to_string(),
         err,
@@ -225,6 +233,7 @@ pub fn evaluate(
         alerts: BTreeMap::new(),
         leads: None,
         entities: None,
+        forensics: None,
         absent: Vec::new(),
         notes: Vec::new(),
     };
@@ -319,7 +328,6 @@ pub fn evaluate(
             labs_found: nearest.iter().filter(|d| **d <= LEAD_MATCH_M).count(),
         });
     }
-    out.absent.push("forensic linkage of seizures".into());
     Ok(out)
 }
 
@@ -463,6 +471,23 @@ pub fn table(e: &Evaluation) -> String {
             q.pairs.predicted_pairs
         ));
     }
+    if let Some(q) = &e.forensics {
+        s.push_str(&format!(
+            "forensic linkage: {} samples, method {}; ROC AUC {:.3}; false-link rate {:.2}% (stated {:.2}%), true-link rate {:.1}%; {} groups of {} seizures, purity {:.3} completeness {:.3}; {} of {} group-lead ties at the group's laboratory\n",
+            q.samples,
+            q.method,
+            q.auc,
+            100.0 * q.false_link_rate,
+            100.0 * q.stated_false_link_rate,
+            100.0 * q.true_link_rate,
+            q.groups,
+            q.seizures,
+            q.purity,
+            q.completeness,
+            q.ties_correct,
+            q.ties
+        ));
+    }
     if let Some(l) = &e.leads {
         s.push_str(&format!(
             "leads: {} leads, {} labs; precision@5 {} precision@10 {}; median distance lab to nearest lead {}; labs with a lead within {:.0} m: {}\n",
@@ -509,7 +534,7 @@ pub fn lead_precision_at(
 
 /// The truth files' folder: `dir/truth` when `dir` is the folder `rastro simulate` wrote,
 /// else `dir` itself.
-fn truth_folder(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn truth_folder(dir: &Path) -> std::path::PathBuf {
     if dir.join("truth").is_dir() {
         dir.join("truth")
     } else {

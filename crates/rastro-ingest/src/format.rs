@@ -9,7 +9,7 @@ use rastro_core::record::{valid_credibility, valid_reliability};
 use rastro_core::{
     Cas, Consignment, ContainerNumber, Country, Custody, CustodyKind, HsCode, Imo, Kind, LandUse,
     Marking, Observation, ObservationSource, Party, PartyKind, Place, PlaceKind, Position,
-    PowerState, Record, Relation, RelationRole, Report, ReportKind, Rfc, SubjectKind, Tlp,
+    PowerState, Record, Relation, RelationRole, Report, ReportKind, Rfc, Sample, SubjectKind, Tlp,
     UnLocode, Unit, Vehicle,
 };
 
@@ -163,6 +163,17 @@ pub fn columns(kind: Kind) -> &'static [&'static str] {
             "profile",
             "precision_m",
         ],
+        Kind::Sample => &[
+            "id",
+            "originator",
+            "tlp",
+            "releasable_to",
+            "seizure",
+            "reference_group",
+            "analysed",
+            "instrument",
+            "areas",
+        ],
     }
 }
 
@@ -216,6 +227,7 @@ pub fn required(kind: Kind) -> &'static [&'static str] {
             "reliability",
             "credibility",
         ],
+        Kind::Sample => &["id", "originator", "tlp", "analysed", "instrument", "areas"],
     }
 }
 
@@ -234,6 +246,7 @@ pub fn detect_kind<S: AsRef<str>>(names: &[S]) -> Option<Kind> {
         ("plate", Kind::Vehicle),
         ("event", Kind::Custody),
         ("report_kind", Kind::Report),
+        ("areas", Kind::Sample),
     ]
     .into_iter()
     .find(|(c, _)| has(c))
@@ -791,5 +804,76 @@ pub fn parse_fields(kind: Kind, f: &impl Fields) -> Result<Record, FieldError> {
                 },
             })
         }
+        Kind::Sample => {
+            let seizure = f.get("seizure").map(|_| ident(f, "seizure")).transpose()?;
+            let reference_group = f
+                .get("reference_group")
+                .map(|_| ident(f, "reference_group"))
+                .transpose()?;
+            if seizure.is_none() && reference_group.is_none() {
+                return Err(FieldError::new(
+                    "seizure",
+                    "a sample names its seizure, or its reference_group if it belongs to the reference collection",
+                ));
+            }
+            Record::Sample(Sample {
+                id,
+                originator,
+                marking,
+                seizure,
+                reference_group,
+                analysed_ms: time(f, "analysed")?,
+                instrument: ident(f, "instrument")?,
+                areas: areas(req(f, "areas")?)?,
+            })
+        }
     })
+}
+
+/// Most compounds one profile may name (the largest published target lists have ~160).
+pub const MAX_COMPOUNDS: usize = 1000;
+
+/// `compound=area;compound=area`: a missing peak is simply not named.
+fn areas(text: &str) -> Result<Vec<(String, f64)>, FieldError> {
+    let mut out: Vec<(String, f64)> = Vec::new();
+    for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((c, a)) = part.split_once('=') else {
+            return Err(FieldError::new(
+                "areas",
+                format!("{part:?} is not compound=area"),
+            ));
+        };
+        let c = c.trim();
+        if c.is_empty() || c.len() > 200 || c.chars().any(char::is_control) {
+            return Err(FieldError::new(
+                "areas",
+                format!("{part:?}: the compound name must be 1-200 printable characters"),
+            ));
+        }
+        let a = parse_f64("areas", a)
+            .map_err(|e| FieldError::new("areas", format!("{c}: {}", e.reason)))?;
+        if a < 0.0 {
+            return Err(FieldError::new(
+                "areas",
+                format!("{c}: area {a} is negative; a peak area is ≥ 0"),
+            ));
+        }
+        if out.iter().any(|(x, _)| x == c) {
+            return Err(FieldError::new(
+                "areas",
+                format!("{c} appears twice in the profile"),
+            ));
+        }
+        if out.len() == MAX_COMPOUNDS {
+            return Err(FieldError::new(
+                "areas",
+                format!("more than {MAX_COMPOUNDS} compounds in one profile"),
+            ));
+        }
+        out.push((c.to_string(), a));
+    }
+    if out.is_empty() {
+        return Err(FieldError::new("areas", "profile has no compounds"));
+    }
+    Ok(out)
 }

@@ -138,6 +138,17 @@ pub fn record_to_row(r: &Record) -> Vec<String> {
                 .join(";"),
             p.precision_m.map(num).unwrap_or_default(),
         ]),
+        Record::Sample(p) => row.extend([
+            opt(&p.seizure),
+            opt(&p.reference_group),
+            format_time_ms(p.analysed_ms),
+            p.instrument.clone(),
+            p.areas
+                .iter()
+                .map(|(c, a)| format!("{c}={}", num(*a)))
+                .collect::<Vec<_>>()
+                .join(";"),
+        ]),
     }
     row
 }

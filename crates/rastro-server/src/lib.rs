@@ -211,6 +211,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(reads::entity))
         .routes(routes!(reads::links))
         .routes(routes!(reads::path))
+        .routes(routes!(reads::forensics))
+        .routes(routes!(reads::forensics_plot))
         .routes(routes!(reads::observations))
         .routes(routes!(reads::stats))
         .routes(routes!(reads::quarantine))

@@ -454,3 +454,48 @@ pub async fn path(
         .map(Json)
         .ok_or_else(|| not_found("node", &format!("{} or {}", q.from, q.to)))
 }
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ForensicsQuery {
+    /// Only the links of this sample.
+    sample: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/forensics", params(ForensicsQuery), security(("token" = [])),
+    responses((status = 200, description = "Forensic linkage over the samples, seizures and reference samples the caller may see: the calibration, refused samples with reasons, links with their false-link rate, and seizure groups tied to leads", body = rastro_app::forensics::ForensicsV1), Errors))]
+pub async fn forensics(
+    State(s): State<AppState>,
+    c: Caller,
+    Q(q): Q<ForensicsQuery>,
+) -> Result<Json<rastro_app::forensics::ForensicsV1>, ApiError> {
+    let mut v = s.guarded(c, move |g| Ok(g.forensics_job()?.view)).await?;
+    if let Some(id) = q.sample {
+        v.links.retain(|l| l.a == id || l.b == id);
+    }
+    Ok(Json(v))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PlotQuery {
+    /// Language of the labels: `en` (default) or `es`.
+    lang: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/forensics/plot/{which}", params(("which" = String, Path, description = "`distributions` (linked and unlinked score distributions with the threshold) or `roc`"), PlotQuery), security(("token" = [])),
+    responses((status = 200, description = "The plot of the caller's calibration as SVG", content_type = "image/svg+xml"), Errors))]
+pub async fn forensics_plot(
+    State(s): State<AppState>,
+    c: Caller,
+    P(which): P,
+    Q(q): Q<PlotQuery>,
+) -> Result<Response, ApiError> {
+    let lang = q.lang.unwrap_or_else(|| "en".into());
+    let w = which.clone();
+    let svg = s
+        .guarded(c, move |g| Ok(g.forensics_plot(&w, &lang)?))
+        .await?
+        .ok_or_else(|| not_found("plot (distributions or roc, once calibrated)", &which))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+}

@@ -418,6 +418,13 @@ fn app_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, serde_json::V
             j(&g.path(w[0], w[1]).unwrap()),
         );
     }
+    // Forensic linkage: a hidden reference sample must not move a threshold, a hidden sample
+    // or seizure must not change a link, a group, a count or a refusal.
+    put("forensics".into(), j(&g.forensics_job().unwrap().view));
+    put(
+        "forensics/plot/roc".into(),
+        j(&g.forensics_plot("roc", "es").unwrap()),
+    );
     put(
         "audit".into(),
         serde_json::Value::String(format!(
@@ -481,6 +488,10 @@ async fn http_answers(
         "/api/v1/share/export?for=DEA",
         "/api/v1/share/objects",
         "/api/v1/packages/pkg-0000000000000000",
+        "/api/v1/forensics",
+        "/api/v1/forensics?sample=R-0-S0",
+        "/api/v1/forensics/plot/distributions?lang=es",
+        "/api/v1/forensics/plot/roc",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -590,6 +601,7 @@ fn ingest_probes(db: &Db, org: &str, hidden: &[Record]) -> Vec<serde_json::Value
             Record::Custody(x) => (x.originator, x.marking) = (originator, marking),
             Record::Observation(x) => (x.originator, x.marking) = (originator, marking),
             Record::Report(x) => (x.originator, x.marking) = (originator, marking),
+            Record::Sample(x) => (x.originator, x.marking) = (originator, marking),
         }
         let mut w = rastro_ingest::CsvWriter::new(Vec::new(), mine.kind()).unwrap();
         w.write(&mine).unwrap();

@@ -106,6 +106,49 @@ pub struct Config {
     pub noise: Noise,
     pub reports: Reports,
     pub parties: Parties,
+    #[serde(default)]
+    pub forensics: ForensicsCfg,
+}
+
+/// Impurity profiles of seized samples (docs/simulator.md, "Forensic profiles").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForensicsCfg {
+    /// Samples analysed per seizure: 1 to this many (replicates of one batch).
+    pub max_samples_per_seizure: u32,
+    /// Street seizures in a lab's own city (what ties a group of seizures to a place).
+    pub local_seizures_per_lab: u32,
+    /// Laboratories outside the scenario whose product is also seized (unlinked background).
+    pub background_labs: u32,
+    pub seizures_per_background_lab: u32,
+    /// The forensic laboratory's reference collection: closed cases of known provenance.
+    pub reference_cases: u32,
+    pub reference_samples_per_case: u32,
+    /// Log-normal spread of a lab's compound levels around its route's typical ones.
+    pub lab_spread: f64,
+    /// Log-normal drift of each compound from batch to batch.
+    pub batch_drift: f64,
+    /// Log-normal measurement noise per peak.
+    pub measurement_noise: f64,
+    /// Peaks below this area (after dilution) are not detected.
+    pub detection_limit: f64,
+}
+
+impl Default for ForensicsCfg {
+    fn default() -> Self {
+        ForensicsCfg {
+            max_samples_per_seizure: 3,
+            local_seizures_per_lab: 2,
+            background_labs: 8,
+            seizures_per_background_lab: 2,
+            reference_cases: 40,
+            reference_samples_per_case: 4,
+            lab_spread: 0.9,
+            batch_drift: 0.12,
+            measurement_noise: 0.06,
+            detection_limit: 25.0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -15,6 +15,8 @@ pub struct Out {
     pub vehicles: CsvWriter<BufWriter<File>>,
     pub custody: CsvWriter<BufWriter<File>>,
     pub reports: CsvWriter<BufWriter<File>>,
+    /// Impurity profiles of seized samples and of the forensic reference collection.
+    pub samples: CsvWriter<BufWriter<File>>,
     pub observations: BufWriter<File>,
     /// Sightings from partner surveillance flights, each naming the request it flew under.
     pub partner_observations: CsvWriter<BufWriter<File>>,
@@ -29,6 +31,7 @@ pub struct Truth {
     pub labs: BufWriter<File>,
     pub entities: BufWriter<File>,
     pub seizures: BufWriter<File>,
+    pub samples: BufWriter<File>,
     pub noise: BufWriter<File>,
 }
 
@@ -55,12 +58,14 @@ impl Out {
             vehicles: csv("vehicles.csv", Kind::Vehicle)?,
             custody: csv("custody.csv", Kind::Custody)?,
             reports: csv("reports.csv", Kind::Report)?,
+            samples: csv("samples.csv", Kind::Sample)?,
             observations,
             truth: Truth {
                 diversions: create(&dir.join("truth/diversions.jsonl"))?,
                 labs: create(&dir.join("truth/labs.jsonl"))?,
                 entities: create(&dir.join("truth/entities.jsonl"))?,
                 seizures: create(&dir.join("truth/seizures.jsonl"))?,
+                samples: create(&dir.join("truth/samples.jsonl"))?,
                 noise: create(&dir.join("truth/noise.jsonl"))?,
             },
             line: Vec::with_capacity(256),
@@ -78,6 +83,7 @@ impl Out {
             Kind::Vehicle => self.vehicles.write(r),
             Kind::Custody => self.custody.write(r),
             Kind::Report => self.reports.write(r),
+            Kind::Sample => self.samples.write(r),
             Kind::Observation => Err(io::Error::other("observations go through Out::observation")),
         }
     }
@@ -141,6 +147,7 @@ impl Out {
         self.vehicles.inner_mut().flush()?;
         self.custody.inner_mut().flush()?;
         self.reports.inner_mut().flush()?;
+        self.samples.inner_mut().flush()?;
         self.observations.flush()?;
         self.partner_observations.inner_mut().flush()?;
         for w in [
@@ -148,6 +155,7 @@ impl Out {
             &mut self.truth.labs,
             &mut self.truth.entities,
             &mut self.truth.seizures,
+            &mut self.truth.samples,
             &mut self.truth.noise,
         ] {
             w.flush()?;

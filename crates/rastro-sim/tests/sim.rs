@@ -32,7 +32,7 @@ fn same_seed_same_bytes_other_seed_other_bytes() {
     run(&cfg, a.path()).unwrap();
     run(&cfg, b.path()).unwrap();
     let (fa, fb) = (files(a.path()), files(b.path()));
-    assert_eq!(fa.len(), 13, "{:?}", fa.keys());
+    assert_eq!(fa.len(), 15, "{:?}", fa.keys());
     for (name, bytes) in &fa {
         assert!(
             fb.get(name) == Some(bytes),

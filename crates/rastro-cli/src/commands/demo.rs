@@ -106,6 +106,7 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
             Kind::Consignment,
             Kind::Custody,
             Kind::Report,
+            Kind::Sample,
             Kind::Observation,
         ] {
             let file = data.join(format!("{}.csv", file_stem(kind)));
@@ -150,6 +151,7 @@ pub fn demo(g: &Global, a: DemoArgs) -> anyhow::Result<ExitCode> {
         let mut e = rastro_eval::evaluate(&alerts, &leads, &states, &data)?;
         let assignments = node.system("evaluation").operator_entities()?;
         e.entities = Some(rastro_eval::entity_quality(&assignments, &data)?);
+        super::eval::forensics(&mut node, &leads, &data, &mut e)?;
         Ok(e)
     };
     let report = analyse()?;
@@ -397,5 +399,6 @@ fn file_stem(kind: Kind) -> &'static str {
         Kind::Custody => "custody",
         Kind::Observation => "observations",
         Kind::Report => "reports",
+        Kind::Sample => "samples",
     }
 }

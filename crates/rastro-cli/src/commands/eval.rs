@@ -23,6 +23,7 @@ pub fn evaluate(g: &Global, a: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let mut e = rastro_eval::evaluate(&alerts, &leads, &states, &a.truth)?;
     let assignments = node.system("evaluation").operator_entities()?;
     e.entities = Some(rastro_eval::entity_quality(&assignments, &a.truth)?);
+    forensics(&mut node, &leads, &a.truth, &mut e)?;
     // What closed operations taught the scoring (the operator's view learns from all), and
     // the leads' precision as ranked with it and without it.
     let rates = node.operator()?.hit_rates()?;
@@ -66,4 +67,42 @@ pub fn evaluate(g: &Global, a: EvaluateArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Forensic linkage as the operator sees it, scored against the truth; when it cannot be
+/// calibrated, the reason goes into the evaluation's notes.
+pub(super) fn forensics(
+    node: &mut rastro_app::Node,
+    leads: &[rastro_core::Lead],
+    truth: &std::path::Path,
+    e: &mut rastro_eval::Evaluation,
+) -> anyhow::Result<()> {
+    let job = node.operator()?.forensics_job()?;
+    match &job.calibration {
+        Some(c) => {
+            let groups: Vec<rastro_eval::ForensicGroup> = job
+                .view
+                .groups
+                .iter()
+                .map(|g| rastro_eval::ForensicGroup {
+                    seizures: g.seizures.clone(),
+                    leads: g.leads.iter().map(|l| l.lead.clone()).collect(),
+                })
+                .collect();
+            let dims = rastro_forensics::Config::fentanyl().compounds.len();
+            e.forensics = Some(rastro_eval::forensic_quality(
+                &job.casework,
+                c,
+                dims,
+                &groups,
+                leads,
+                truth,
+            )?);
+        }
+        None => e.notes.push(format!(
+            "forensic linkage: {}",
+            job.view.not_calibrated.unwrap_or_default()
+        )),
+    }
+    Ok(())
 }

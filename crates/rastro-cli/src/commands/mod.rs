@@ -9,6 +9,7 @@ mod demo;
 mod demo_ops;
 mod eval;
 mod federate;
+mod forensics;
 mod fuse;
 mod leads;
 mod links;
@@ -138,6 +139,9 @@ pub enum Command {
     Links(links::LinksArgs),
     /// How two nodes are connected: the shortest chain of links, with the records behind each.
     Path(links::PathArgs),
+    /// Impurity-profile linkage of seized samples: calibrate, link, group.
+    #[command(subcommand)]
+    Forensics(forensics::ForensicsCmd),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -153,6 +157,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Entity(c) => links::entity(&cli.global, c),
         Command::Links(a) => links::links(&cli.global, a),
         Command::Path(a) => links::path(&cli.global, a),
+        Command::Forensics(c) => forensics::forensics(&cli.global, c),
         Command::Hotspots(a) => fuse::hotspots(&cli.global, a),
         Command::Audit(c) => audit::audit(&cli.global, c),
         Command::Evaluate(a) => eval::evaluate(&cli.global, a),

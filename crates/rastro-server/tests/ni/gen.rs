@@ -483,8 +483,80 @@ pub fn records(s: &Scenario) -> Vec<Record> {
             valid_until_ms: None,
             precision_m: None,
         }));
+        // Two samples of every report, marked like it and like the next marking: a sample may
+        // be visible while its seizure is not (or the report is no seizure at all).
+        for k in 0..2 {
+            let (o, mk) = m(s, r.mark + k);
+            out.push(sample(
+                format!("R-{i}-S{k}"),
+                o,
+                mk,
+                Some(format!("R-{i}")),
+                None,
+                i % 4,
+                k,
+            ));
+        }
+    }
+    // A reference collection of eight cases, three samples each, under the generated
+    // markings: what a viewer may see of it sets their calibration.
+    for c in 0..8 {
+        for k in 0..3 {
+            let (o, mk) = m(s, c * 3 + k);
+            out.push(sample(
+                format!("REF-{c}-{k}"),
+                o,
+                mk,
+                None,
+                Some(format!("CASE-{c}")),
+                c,
+                k,
+            ));
+        }
     }
     out
+}
+
+/// Target compounds of the embedded fentanyl configuration the samples use.
+const COMPOUNDS: [&str; 8] = [
+    "4-ANPP",
+    "NPP",
+    "phenethyl-4-ANPP",
+    "acetylfentanyl",
+    "propionanilide",
+    "norfentanyl",
+    "benzylfentanyl",
+    "aniline",
+];
+
+/// A profile of family `family` (its shape), replicate `k` (a small deviation).
+fn sample(
+    id: String,
+    originator: String,
+    marking: Marking,
+    seizure: Option<String>,
+    reference_group: Option<String>,
+    family: usize,
+    k: usize,
+) -> Record {
+    let areas = COMPOUNDS
+        .iter()
+        .enumerate()
+        .map(|(j, c)| {
+            let base = 100.0 + ((family * 7 + j * 13) % 11) as f64 * 90.0 * (1 + family % 3) as f64;
+            (c.to_string(), base * (1.0 + 0.01 * ((k + j) % 3) as f64))
+        })
+        .collect();
+    Record::Sample(Sample {
+        id,
+        originator,
+        marking,
+        seizure,
+        reference_group,
+        analysed_ms: T0 + 20 * 86_400_000,
+        instrument: "NI-GCMS".into(),
+        areas,
+    })
 }
 
 /// The analysis clock of every generated scenario.
@@ -500,6 +572,7 @@ pub fn write_files(dir: &std::path::Path, records: &[Record]) -> Vec<std::path::
         Kind::Consignment,
         Kind::Custody,
         Kind::Report,
+        Kind::Sample,
         Kind::Observation,
     ];
     std::fs::create_dir_all(dir).unwrap();

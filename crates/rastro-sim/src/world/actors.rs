@@ -358,7 +358,12 @@ impl World<'_> {
             }
             let from_ms =
                 self.start_ms + (self.rng.random::<f64>() * 0.25 * self.period_ms() as f64) as i64;
-            let profile: Vec<f64> = (0..8).map(|_| self.rng.random_range(0.02..1.0)).collect();
+            // Eight draws once made an inline profile; impurity profiles now come from their
+            // own generator (`forensics`), and the draws stay so that the scenario's random
+            // stream, and every figure measured on it, is unchanged.
+            for _ in 0..8 {
+                let _: f64 = self.rng.random_range(0.02..1.0);
+            }
             self.labs.push(Lab {
                 id: format!("LAB-{i:03}"),
                 city,
@@ -366,7 +371,6 @@ impl World<'_> {
                 from_ms,
                 to_ms: self.start_ms + self.period_ms() + 30 * 86_400_000,
                 fed_by: Vec::new(),
-                profile,
             });
         }
     }

@@ -8,6 +8,7 @@
 mod actors;
 mod consignments;
 mod drive;
+mod forensics;
 pub use drive::{PARTNER_REQUEST_DAYS, PARTNER_REQUEST_PREFIX};
 mod reports;
 mod roads;
@@ -92,7 +93,6 @@ struct Lab {
     from_ms: i64,
     to_ms: i64,
     fed_by: Vec<String>,
-    profile: Vec<f64>,
 }
 
 struct Truck {
@@ -146,6 +146,9 @@ struct World<'a> {
     /// The roads trucks drive, which the analytics never see.
     roads: Roads,
     rng: ChaCha8Rng,
+    /// Forensic chemistry draws from its own stream, so profiles can change without moving
+    /// anything else in the scenario.
+    frng: ChaCha8Rng,
     out: Out,
     start_ms: i64,
     entities: Vec<Entity>,
@@ -192,6 +195,7 @@ pub fn run(cfg: &Config, out_dir: &Path) -> Result<Summary, SimError> {
         g,
         roads,
         rng,
+        frng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5eed_f0e5),
         out: Out::create(out_dir)?,
         start_ms,
         entities: Vec::new(),

@@ -88,7 +88,14 @@ impl World<'_> {
     pub(super) fn reports(&mut self) -> Result<(), SimError> {
         let rc = self.cfg.reports.clone();
         let end = self.start_ms + self.period_ms();
-        for l in 0..self.labs.len() {
+        let routes = forensics::routes(&mut self.frng);
+        let chems: Vec<forensics::LabChem> = (0..self.labs.len())
+            .map(|l| {
+                let r = &routes[l % routes.len()];
+                forensics::LabChem::new(r, rc.batches_per_lab, &self.cfg.forensics, &mut self.frng)
+            })
+            .collect();
+        for (l, chem) in chems.into_iter().enumerate() {
             let (pos, from) = (self.labs[l].pos, self.labs[l].from_ms);
             for _ in 0..rc.true_tips_per_lab {
                 let t = self.random_time(from, end);
@@ -119,23 +126,10 @@ impl World<'_> {
                     vec![],
                 )?;
             }
-            let batches = rc.batches_per_lab.max(1);
+            let lab_id = self.labs[l].id.clone();
             for s in 0..rc.seizures_per_lab {
-                let batch = s % batches;
+                let batch = s as usize % chem.batches();
                 let t = self.random_time(from, end);
-                let profile: Vec<f64> = self.labs[l]
-                    .profile
-                    .iter()
-                    .enumerate()
-                    .map(|(k, v)| {
-                        let batch_shift =
-                            ((batch as f64 + 1.0) * (k as f64 + 1.0) * 0.37).sin() * 0.05;
-                        ((v + batch_shift + gauss(&mut self.rng) * 0.01) * 1000.0)
-                            .round()
-                            .max(1.0)
-                            / 1000.0
-                    })
-                    .collect();
                 let border = [
                     "Tijuana",
                     "Mexicali",
@@ -153,25 +147,31 @@ impl World<'_> {
                     self.rng.random_range(0.0..360.0),
                     self.rng.random_range(0.0..5000.0),
                 );
-                let q = (self.rng.random_range(1.0f64..40.0) * 10.0).round() / 10.0;
-                let rid = self.report(
-                    ReportKind::Seizure,
-                    "FGR",
-                    m(Tlp::Amber, &["US"]),
-                    t,
-                    Some(p),
-                    ('A', 1),
-                    vec![],
-                    "Aseguramiento de pastillas prensadas",
-                    Some(q),
-                    profile,
-                )?;
+                let rid = self.seizure_report(t, p)?;
                 Out::truth(
                     &mut self.out.truth.seizures,
-                    &serde_json::json!({"truth_kind": "seizure", "report": rid, "lab": self.labs[l].id, "batch": format!("{}-B{batch}", self.labs[l].id)}),
+                    &serde_json::json!({"truth_kind": "seizure", "report": rid, "lab": lab_id, "batch": format!("{lab_id}-B{batch}")}),
                 )?;
+                self.seizure_samples(&rid, &chem, &lab_id, batch, t)?;
+            }
+            // Street seizures in the lab's own city, 2-10 km from it.
+            for s in 0..self.cfg.forensics.local_seizures_per_lab {
+                let batch = s as usize % chem.batches();
+                let t = from + (self.frng.random::<f64>() * (end - from) as f64) as i64;
+                let p = destination(
+                    pos,
+                    self.frng.random_range(0.0..360.0),
+                    self.frng.random_range(2000.0..10_000.0),
+                );
+                let rid = self.seizure_report(t, p)?;
+                Out::truth(
+                    &mut self.out.truth.seizures,
+                    &serde_json::json!({"truth_kind": "seizure", "report": rid, "lab": lab_id, "batch": format!("{lab_id}-B{batch}"), "local": true}),
+                )?;
+                self.seizure_samples(&rid, &chem, &lab_id, batch, t)?;
             }
         }
+        self.forensic_background(&routes)?;
         let false_tips =
             (self.cfg.consignments as f64 * rc.false_tips_per_100 / 100.0).round() as usize;
         for _ in 0..false_tips {
