@@ -262,6 +262,12 @@ pub fn analyse(
 impl Guard<'_> {
     /// Forensic linkage over what the caller sees (the embedded fentanyl configuration).
     pub fn forensics_job(&mut self) -> Result<Job, AppError> {
+        self.forensics_with(true)
+    }
+
+    /// As [`Self::forensics_job`]; `tie` = false skips the ties to leads (a plot needs only
+    /// the calibration, not the lead and alert reads).
+    fn forensics_with(&mut self, tie: bool) -> Result<Job, AppError> {
         let config = Config::fentanyl();
         let samples: Vec<Sample> = self
             .visible_records(Kind::Sample)?
@@ -284,7 +290,9 @@ impl Guard<'_> {
         let (mut view, calibration, casework) =
             analyse(&config, &samples, &|z| seizures.contains_key(z))
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
-        self.tie_to_leads(&mut view, &seizures)?;
+        if tie {
+            self.tie_to_leads(&mut view, &seizures)?;
+        }
         let mut read: Vec<String> = samples
             .iter()
             .filter(|s| s.marking.tlp != Tlp::Clear)
@@ -387,7 +395,7 @@ impl Guard<'_> {
 
     /// SVG of the caller's calibration (`distributions` or `roc`), in `lang`.
     pub fn forensics_plot(&mut self, which: &str, lang: &str) -> Result<Option<String>, AppError> {
-        let job = self.forensics_job()?;
+        let job = self.forensics_with(false)?;
         let Some(c) = job.calibration else {
             return Ok(None);
         };

@@ -51,11 +51,10 @@ pub fn groups(n: usize, links: &[Link], cut: f64, floor: f64) -> Vec<Group> {
         adj[l.a as usize].insert(l.b, (l.score, 1));
         adj[l.b as usize].insert(l.a, (l.score, 1));
     }
-    let mut size = vec![1u64; n];
     let mut stamp = vec![0u32; n];
     let mut members: Vec<Vec<u32>> = (0..n as u32).map(|i| vec![i]).collect();
     let mut internal: Vec<(f64, u64)> = vec![(0.0, 0); n];
-    let mean = |sum: f64, k: u32, sa: u64, sb: u64| {
+    let mean = |sum: f64, k: u32, sa: usize, sb: usize| {
         let pairs = (sa * sb) as f64;
         (sum + (pairs - k as f64) * floor) / pairs
     };
@@ -107,13 +106,12 @@ pub fn groups(n: usize, links: &[Link], cut: f64, floor: f64) -> Vec<Group> {
             internal[keep].0 + internal[gone].0 + cross.0,
             internal[keep].1 + internal[gone].1 + cross.1 as u64,
         );
-        size[keep] += size[gone];
         stamp[keep] += 1;
         stamp[gone] += 1;
         for (&other, &(s, k)) in &adj[keep] {
             let o = other as usize;
             heap.push(Cand {
-                mean: mean(s, k, size[keep], size[o]),
+                mean: mean(s, k, members[keep].len(), members[o].len()),
                 a: keep.min(o) as u32,
                 b: keep.max(o) as u32,
                 stamp_a: stamp[keep.min(o)],
