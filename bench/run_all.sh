@@ -9,3 +9,4 @@ cargo build --release -q -p rastro-cli
 bash bench/stops.sh 1000000 > bench/out/stops.txt 2>&1
 bash bench/simulate.sh > bench/out/simulate.txt 2>&1
 bash bench/ingest.sh 10000000 3 > bench/out/ingest.txt 2> bench/out/ingest.err
+bash bench/forensics.sh > bench/out/forensics.txt 2>&1

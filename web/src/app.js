@@ -362,6 +362,49 @@ function leadDetail(l) {
     table.append(tr);
   }
   d.append(table);
+  // The lead's own view carries the forensic groups tied to it (lists leave them out).
+  api("/leads/" + encodeURIComponent(l.id)).then((full) => {
+    const groups = (full && full.forensic_groups) || [];
+    if (!groups.length || d.firstChild !== h) return;
+    d.append(el("h4", null, t("forensic-groups")));
+    const ft = document.createElement("table");
+    ft.className = "forensic-groups";
+    for (const g of groups) {
+      const tr = document.createElement("tr");
+      tr.append(td(g.group), td(g.seizures.join(", ")),
+        td(t("forensic-nearest", { seizure: g.seizure, km: (g.distance_m / 1000).toFixed(1) })),
+        td(t("forensic-method", { method: g.method, n: g.samples, mean: g.mean_value.toFixed(4) })));
+      ft.append(tr);
+    }
+    d.append(ft);
+  }).catch((e) => console.error(e));
+}
+
+// ---- forensic linkage: the calibration's two plots (SVG from the API) ----
+async function showForensics() {
+  const box = $("#forensics-plots");
+  box.replaceChildren();
+  let f;
+  try { f = await api("/forensics"); } catch (e) { box.append(el("p", "error", e.message)); return; }
+  if (!f.calibration) {
+    box.append(el("p", null, t("forensic-uncalibrated")));
+    return;
+  }
+  const c = f.calibration;
+  box.append(el("p", null, t("forensic-summary", {
+    method: c.pretreatment + " + " + c.distance, cmp: c.comparator, thr: c.threshold.toFixed(4),
+    flr: (100 * c.false_link_rate).toFixed(2), auc: c.auc.toFixed(3), links: f.links_total, groups: f.groups.length,
+  })));
+  for (const which of ["distributions", "roc"]) {
+    const r = await fetch("/api/v1/forensics/plot/" + which + "?lang=" + lang, { headers: { Authorization: "Bearer " + token } });
+    if (!r.ok) continue;
+    // The CSP allows data: images only; an SVG in <img> runs no script.
+    const img = document.createElement("img");
+    img.className = "forensic-plot";
+    img.alt = t("forensic-plot-" + which);
+    img.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(await r.text());
+    box.append(img);
+  }
 }
 
 // ---- operations ----
@@ -636,7 +679,7 @@ async function show(v) {
     if (v === "map") { await showMap(); map.invalidateSize(); }
     if (v === "alerts") await showAlerts();
     if (v === "consignments") await showConsignments();
-    if (v === "leads") { await showLeads(); await showReleases(); }
+    if (v === "leads") { await showLeads(); await showReleases(); await showForensics(); }
     if (v === "operations") await showOperations();
     if (v === "entities") await showEntities();
     if (v === "audit") await showAudit();

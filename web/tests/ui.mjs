@@ -94,6 +94,9 @@ try {
   await page.click("#nav [data-view=leads]");
   await page.waitForSelector("tr.lead-row");
   check(await page.locator("tr.lead-row").count() === a.leads, "the leads list matches the map");
+  await page.waitForSelector("#forensics-plots img.forensic-plot:nth-of-type(2)");
+  const plots = await page.$$eval("#forensics-plots img.forensic-plot", (xs) => xs.map((x) => x.src.slice(0, 24)));
+  check(plots.length === 2 && plots.every((s) => s === "data:image/svg+xml;chars"), `the forensic calibration's two plots are drawn (${plots.length})`);
   await page.screenshot({ path: `${out}/leads-analyst-en-1366x768.png`, fullPage: true });
 
   // Commander: releases the top lead to DEA by name (the lead is TLP:RED); the release is a

@@ -5,10 +5,13 @@
 //! a score, a group or a count.
 
 use crate::guard::Guard;
+use crate::views::LeadForensicV1;
 use crate::AppError;
 use rastro_core::geo::haversine_m;
 use rastro_core::{Consignment, Kind, Record, Report, ReportKind, Sample, Tlp};
-use rastro_forensics::{calibrate, groups, link_all, Calibration, Config, ProfileSet, SampleInput};
+use rastro_forensics::{
+    calibrate, groups, link_all, Calibration, Config, Links, ProfileSet, SampleInput,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use utoipa::ToSchema;
@@ -117,6 +120,8 @@ pub struct Job {
     pub calibration: Option<Calibration>,
     /// The accepted casework profiles, in the order links index them.
     pub casework: ProfileSet,
+    /// Every link (the view lists the strongest [`MAX_LINKS`]), and the work done.
+    pub links: Links,
 }
 
 fn calibration_view(c: &Calibration) -> CalibrationV1 {
@@ -151,7 +156,7 @@ pub fn analyse(
     config: &Config,
     samples: &[Sample],
     seizure_known: &dyn Fn(&str) -> bool,
-) -> Result<(ForensicsV1, Option<Calibration>, ProfileSet), rastro_forensics::ForensicsError> {
+) -> Result<Job, rastro_forensics::ForensicsError> {
     let mut rejected = Vec::new();
     let mut casework = Vec::new();
     let mut reference = Vec::new();
@@ -210,7 +215,12 @@ pub fn analyse(
         Ok(c) => c,
         Err(e) => {
             view.not_calibrated = Some(e.to_string());
-            return Ok((view, None, cases));
+            return Ok(Job {
+                view,
+                calibration: None,
+                casework: cases,
+                links: Links::default(),
+            });
         }
     };
     view.calibration = Some(calibration_view(&c));
@@ -256,7 +266,12 @@ pub fn analyse(
             .cmp(&a.seizures.len())
             .then(a.id.cmp(&b.id))
     });
-    Ok((view, Some(c), cases))
+    Ok(Job {
+        view,
+        calibration: Some(c),
+        casework: cases,
+        links,
+    })
 }
 
 impl Guard<'_> {
@@ -287,11 +302,10 @@ impl Guard<'_> {
                 _ => None,
             })
             .collect();
-        let (mut view, calibration, casework) =
-            analyse(&config, &samples, &|z| seizures.contains_key(z))
-                .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let mut job = analyse(&config, &samples, &|z| seizures.contains_key(z))
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
         if tie {
-            self.tie_to_leads(&mut view, &seizures)?;
+            self.tie_to_leads(&mut job.view, &seizures)?;
         }
         let mut read: Vec<String> = samples
             .iter()
@@ -300,11 +314,37 @@ impl Guard<'_> {
             .collect();
         read.sort();
         self.log_read("forensics", read)?;
-        Ok(Job {
-            view,
-            calibration,
-            casework,
-        })
+        Ok(job)
+    }
+
+    /// The forensic groups tied to one of the caller's leads (its explanation and packages).
+    pub(crate) fn lead_forensics(&mut self, lead: &str) -> Result<Vec<LeadForensicV1>, AppError> {
+        let job = self.forensics_job()?;
+        let Some(c) = &job.view.calibration else {
+            return Ok(Vec::new());
+        };
+        let method = format!(
+            "{} + {} {} {:.4}",
+            c.pretreatment, c.distance, c.comparator, c.threshold
+        );
+        Ok(job
+            .view
+            .groups
+            .iter()
+            .filter_map(|g| {
+                let t = g.leads.iter().find(|t| t.lead == lead)?;
+                Some(LeadForensicV1 {
+                    group: g.id.clone(),
+                    seizures: g.seizures.clone(),
+                    samples: g.samples.len(),
+                    seizure: t.seizure.clone(),
+                    distance_m: t.distance_m,
+                    mean_value: g.mean_value,
+                    method: method.clone(),
+                    summary: g.summary.clone(),
+                })
+            })
+            .collect())
     }
 
     /// Ties each group to the caller's leads by place and time, and through them to the

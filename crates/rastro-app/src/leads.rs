@@ -94,7 +94,8 @@ impl Guard<'_> {
         let decisions = self.store().lead_decisions(&org)?;
         let releases = self.store().releases()?;
         let rates = self.hit_rates()?;
-        let v = self.lead_view(&l, &decisions, &releases, &rates);
+        let mut v = self.lead_view(&l, &decisions, &releases, &rates);
+        v.forensic_groups = self.lead_forensics(&l.id)?;
         let mut ids = vec![l.id.clone()];
         ids.extend(l.evidence.iter().map(|c| c.evidence.origin.clone()));
         self.log_read("lead", ids)?;

@@ -200,6 +200,26 @@ pub struct LeadV1 {
     /// of this lead (Laplace-smoothed hit rates).
     #[serde(default)]
     pub hit_rates: Vec<crate::ops_views::KindRateV1>,
+    /// Forensic seizure groups tied to this lead, from what the caller may see (filled in the
+    /// lead's own view and in packages; empty in lists, where it would cost a linkage per lead).
+    #[serde(default)]
+    pub forensic_groups: Vec<LeadForensicV1>,
+}
+
+/// A group of seizures whose impurity profiles link, tied to a lead by place and time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LeadForensicV1 {
+    pub group: String,
+    pub seizures: Vec<String>,
+    pub samples: usize,
+    /// The group's seizure nearest the lead, and how far.
+    pub seizure: String,
+    pub distance_m: f64,
+    /// Mean value of the calibrated method over the group's sample pairs.
+    pub mean_value: f64,
+    /// The calibrated method and threshold, e.g. `sum + manhattan < 0.3669`.
+    pub method: String,
+    pub summary: String,
 }
 
 impl LeadV1 {
@@ -225,6 +245,7 @@ impl LeadV1 {
             summary: l.summary.clone(),
             releases: Vec::new(),
             hit_rates: Vec::new(),
+            forensic_groups: Vec::new(),
         }
     }
 }

@@ -5,9 +5,9 @@ use super::{ctx, Global};
 use crate::output::print_json;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use rastro_app::forensics::{analyse, ForensicsV1};
+use rastro_app::forensics::{analyse, ForensicsV1, Job};
 use rastro_core::{Kind, Record, Sample};
-use rastro_forensics::{Calibration, Config};
+use rastro_forensics::Config;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,7 +47,8 @@ pub enum ForensicsCmd {
         /// Only the links of this sample.
         #[arg(long)]
         sample: Option<String>,
-        /// Write every link as CSV here (a, b, seizure_a, seizure_b, value, false_link_rate).
+        /// Write every link as CSV here (a, b, seizure_a, seizure_b, value, false_link_rate,
+        /// true_link_rate), strongest first; not only the listed ones.
         #[arg(long)]
         out: Option<PathBuf>,
         /// How many links to print.
@@ -111,28 +112,28 @@ fn read_samples(files: &[PathBuf]) -> anyhow::Result<Vec<Sample>> {
     Ok(out)
 }
 
-fn job(g: &Global, s: &Source) -> anyhow::Result<(ForensicsV1, Option<Calibration>)> {
+fn job(g: &Global, s: &Source) -> anyhow::Result<Job> {
     if s.profiles.is_empty() {
         let mut node = ctx::node(g)?;
         let mut guard = ctx::guard(g, &mut node)?;
-        let j = guard.forensics_job()?;
-        return Ok((j.view, j.calibration));
+        return Ok(guard.forensics_job()?);
     }
     let cfg = config(s)?;
     let samples = read_samples(&s.profiles)?;
     let t = std::time::Instant::now();
-    let (view, cal, _) = analyse(&cfg, &samples, &|_| true)?;
-    let out = (view, cal);
+    let j = analyse(&cfg, &samples, &|_| true)?;
     if !g.quiet {
         eprintln!(
-            "{} samples compared ({} pairs), {} links, in {:.2} s",
-            out.0.samples,
-            (out.0.samples as u64) * (out.0.samples as u64).saturating_sub(1) / 2,
-            out.0.links_total,
+            "{} samples compared ({} pairs; {} past pivot blocking, {} scored exactly), {} links, in {:.2} s",
+            j.view.samples,
+            j.links.pairs,
+            j.links.pairs_screened,
+            j.links.pairs_rescored,
+            j.view.links_total,
             t.elapsed().as_secs_f64()
         );
     }
-    Ok(out)
+    Ok(j)
 }
 
 fn print_rejected(v: &ForensicsV1) {
@@ -151,9 +152,13 @@ pub fn forensics(g: &Global, c: ForensicsCmd) -> anyhow::Result<ExitCode> {
             report,
             lang,
         } => {
-            let (v, cal) = job(g, &source)?;
+            let Job {
+                view: v,
+                calibration,
+                ..
+            } = job(g, &source)?;
             print_rejected(&v);
-            let Some(cal) = cal else {
+            let Some(cal) = calibration else {
                 anyhow::bail!(
                     "{}",
                     v.not_calibrated.unwrap_or_else(|| "not calibrated".into())
@@ -196,8 +201,9 @@ pub fn forensics(g: &Global, c: ForensicsCmd) -> anyhow::Result<ExitCode> {
             out,
             limit,
         } => {
-            let (v, _) = job(g, &source)?;
-            print_rejected(&v);
+            let j = job(g, &source)?;
+            let v = &j.view;
+            print_rejected(v);
             if let Some(n) = &v.not_calibrated {
                 anyhow::bail!("{n}");
             }
@@ -206,7 +212,7 @@ pub fn forensics(g: &Global, c: ForensicsCmd) -> anyhow::Result<ExitCode> {
                 .iter()
                 .filter(|l| sample.as_ref().is_none_or(|s| &l.a == s || &l.b == s))
                 .collect();
-            if let Some(p) = out {
+            if let (Some(p), Some(cal)) = (out, &j.calibration) {
                 let mut w = std::io::BufWriter::new(
                     std::fs::File::create(&p)
                         .with_context(|| format!("creating {}", p.display()))?,
@@ -215,17 +221,22 @@ pub fn forensics(g: &Global, c: ForensicsCmd) -> anyhow::Result<ExitCode> {
                     w,
                     "a,b,seizure_a,seizure_b,value,false_link_rate,true_link_rate"
                 )?;
-                for l in &links {
+                let prof = &j.casework.profiles;
+                for l in &j.links.links {
+                    let (a, b) = (&prof[l.a as usize], &prof[l.b as usize]);
+                    if sample.as_ref().is_some_and(|s| &a.id != s && &b.id != s) {
+                        continue;
+                    }
                     writeln!(
                         w,
                         "{},{},{},{},{},{},{}",
-                        l.a,
-                        l.b,
-                        l.seizure_a,
-                        l.seizure_b,
-                        l.value,
-                        l.false_link_rate,
-                        l.true_link_rate
+                        a.id,
+                        b.id,
+                        a.seizure.as_deref().unwrap_or(""),
+                        b.seizure.as_deref().unwrap_or(""),
+                        l.raw,
+                        cal.false_link_rate_at(l.score),
+                        cal.true_link_rate_at(l.score)
                     )?;
                 }
             }
@@ -255,8 +266,9 @@ pub fn forensics(g: &Global, c: ForensicsCmd) -> anyhow::Result<ExitCode> {
             }
         }
         ForensicsCmd::Groups { source } => {
-            let (v, _) = job(g, &source)?;
-            print_rejected(&v);
+            let j = job(g, &source)?;
+            let v = &j.view;
+            print_rejected(v);
             if let Some(n) = &v.not_calibrated {
                 anyhow::bail!("{n}");
             }
