@@ -5,7 +5,7 @@
 //! a score, a group or a count.
 
 use crate::guard::Guard;
-use crate::views::LeadForensicV1;
+use crate::views::{LeadForensicV1, LeadV1};
 use crate::AppError;
 use rastro_core::geo::haversine_m;
 use rastro_core::{Consignment, Kind, Record, Report, ReportKind, Sample, Tlp};
@@ -317,34 +317,38 @@ impl Guard<'_> {
         Ok(job)
     }
 
-    /// The forensic groups tied to one of the caller's leads (its explanation and packages).
-    pub(crate) fn lead_forensics(&mut self, lead: &str) -> Result<Vec<LeadForensicV1>, AppError> {
+    /// Fills each lead's forensic groups (its explanation and packages) from one linkage over
+    /// what the caller sees.
+    pub(crate) fn fill_forensics(&mut self, leads: &mut [LeadV1]) -> Result<(), AppError> {
         let job = self.forensics_job()?;
         let Some(c) = &job.view.calibration else {
-            return Ok(Vec::new());
+            return Ok(());
         };
         let method = format!(
             "{} + {} {} {:.4}",
             c.pretreatment, c.distance, c.comparator, c.threshold
         );
-        Ok(job
-            .view
-            .groups
-            .iter()
-            .filter_map(|g| {
-                let t = g.leads.iter().find(|t| t.lead == lead)?;
-                Some(LeadForensicV1 {
-                    group: g.id.clone(),
-                    seizures: g.seizures.clone(),
-                    samples: g.samples.len(),
-                    seizure: t.seizure.clone(),
-                    distance_m: t.distance_m,
-                    mean_value: g.mean_value,
-                    method: method.clone(),
-                    summary: g.summary.clone(),
+        for l in leads.iter_mut() {
+            l.forensic_groups = job
+                .view
+                .groups
+                .iter()
+                .filter_map(|g| {
+                    let t = g.leads.iter().find(|t| t.lead == l.id)?;
+                    Some(LeadForensicV1 {
+                        group: g.id.clone(),
+                        seizures: g.seizures.clone(),
+                        samples: g.samples.len(),
+                        seizure: t.seizure.clone(),
+                        distance_m: t.distance_m,
+                        mean_value: g.mean_value,
+                        method: method.clone(),
+                        summary: g.summary.clone(),
+                    })
                 })
-            })
-            .collect())
+                .collect();
+        }
+        Ok(())
     }
 
     /// Ties each group to the caller's leads by place and time, and through them to the

@@ -82,8 +82,20 @@ impl Guard<'_> {
         Ok(out)
     }
 
-    /// One of the viewer's leads.
+    /// One of the viewer's leads, with the forensic groups tied to it.
     pub fn lead(&mut self, id: &str) -> Result<Option<LeadV1>, AppError> {
+        let Some(l) = self.lead_plain(id)? else {
+            return Ok(None);
+        };
+        let mut one = [l];
+        self.fill_forensics(&mut one)?;
+        let [l] = one;
+        Ok(Some(l))
+    }
+
+    /// One of the viewer's leads without its forensic groups (a package fills those once for
+    /// all its leads: one linkage, not one per lead).
+    pub(crate) fn lead_plain(&mut self, id: &str) -> Result<Option<LeadV1>, AppError> {
         let Some(vid) = self.vid() else {
             return Ok(None);
         };
@@ -94,8 +106,7 @@ impl Guard<'_> {
         let decisions = self.store().lead_decisions(&org)?;
         let releases = self.store().releases()?;
         let rates = self.hit_rates()?;
-        let mut v = self.lead_view(&l, &decisions, &releases, &rates);
-        v.forensic_groups = self.lead_forensics(&l.id)?;
+        let v = self.lead_view(&l, &decisions, &releases, &rates);
         let mut ids = vec![l.id.clone()];
         ids.extend(l.evidence.iter().map(|c| c.evidence.origin.clone()));
         self.log_read("lead", ids)?;

@@ -142,11 +142,12 @@ impl Guard<'_> {
         }
         let mut leads = Vec::new();
         for id in lead_ids {
-            match self.lead(id)? {
+            match self.lead_plain(id)? {
                 Some(l) => leads.push(l),
                 None => return Err(AppError::Invalid(format!("no lead {id:?} in your view"))),
             }
         }
+        self.fill_forensics(&mut leads)?;
         let vid = self.vid();
         let mut marking: Marking = Marking::new(Tlp::Clear);
         let mut alerts = Vec::new();

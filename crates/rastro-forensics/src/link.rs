@@ -91,27 +91,39 @@ fn lanes<F: Fn(f32, f32) -> f32>(a: &[f32], b: &[f32], f: F) -> f32 {
     acc.iter().sum()
 }
 
-/// One row tile against one column tile: the pairs passing the screen, as (i, j) positions in
-/// the sorted order. Generic over the kernel so each one's loop is compiled on its own.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn tile_with<F: Fn(f32, f32) -> f32 + Copy>(
-    f: F,
-    dot: bool,
+/// The f32 rows of one job and what the screen compares them with.
+struct Screen<'a> {
+    kernel: Kernel,
     bound: f32,
-    rows: &[f32],
+    /// Rows padded to `w` lanes, in pivot order.
+    rows: &'a [f32],
     w: usize,
+    avx2: bool,
+}
+
+/// One row tile against one column tile (`same`: the tile with itself, pairs above the
+/// diagonal): the pairs passing the screen, as (i, j) positions in pivot order.
+struct TilePair {
     ri: std::ops::Range<usize>,
     cj: std::ops::Range<usize>,
     same: bool,
+}
+
+/// Generic over the kernel so each one's loop is compiled on its own.
+#[inline(always)]
+fn tile_with<F: Fn(f32, f32) -> f32 + Copy>(
+    f: F,
+    s: &Screen,
+    t: &TilePair,
     out: &mut Vec<(u32, u32)>,
 ) {
-    for i in ri {
-        let a = &rows[i * w..(i + 1) * w];
-        let start = if same { i + 1 } else { cj.start };
-        for j in start..cj.end {
-            let v = lanes(a, &rows[j * w..(j + 1) * w], f);
-            if (dot && v >= bound) || (!dot && v <= bound) {
+    let (w, dot) = (s.w, s.kernel == Kernel::Dot);
+    for i in t.ri.clone() {
+        let a = &s.rows[i * w..(i + 1) * w];
+        let start = if t.same { i + 1 } else { t.cj.start };
+        for j in start..t.cj.end {
+            let v = lanes(a, &s.rows[j * w..(j + 1) * w], f);
+            if (dot && v >= s.bound) || (!dot && v <= s.bound) {
                 out.push((i as u32, j as u32));
             }
         }
@@ -119,41 +131,11 @@ fn tile_with<F: Fn(f32, f32) -> f32 + Copy>(
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn screen_tile(
-    k: Kernel,
-    bound: f32,
-    rows: &[f32],
-    w: usize,
-    ri: std::ops::Range<usize>,
-    cj: std::ops::Range<usize>,
-    same: bool,
-    out: &mut Vec<(u32, u32)>,
-) {
-    match k {
-        Kernel::Dot => tile_with(|x, y| x * y, true, bound, rows, w, ri, cj, same, out),
-        Kernel::SquaredEuclidean => tile_with(
-            |x, y| (x - y) * (x - y),
-            false,
-            bound,
-            rows,
-            w,
-            ri,
-            cj,
-            same,
-            out,
-        ),
-        Kernel::Manhattan => tile_with(
-            |x, y| (x - y).abs(),
-            false,
-            bound,
-            rows,
-            w,
-            ri,
-            cj,
-            same,
-            out,
-        ),
+fn screen_tile(s: &Screen, t: &TilePair, out: &mut Vec<(u32, u32)>) {
+    match s.kernel {
+        Kernel::Dot => tile_with(|x, y| x * y, s, t, out),
+        Kernel::SquaredEuclidean => tile_with(|x, y| (x - y) * (x - y), s, t, out),
+        Kernel::Manhattan => tile_with(|x, y| (x - y).abs(), s, t, out),
         Kernel::Canberra => tile_with(
             |x, y| {
                 let d = x.abs() + y.abs();
@@ -164,13 +146,8 @@ fn screen_tile(
                     0.0
                 }
             },
-            false,
-            bound,
-            rows,
-            w,
-            ri,
-            cj,
-            same,
+            s,
+            t,
             out,
         ),
     }
@@ -178,41 +155,19 @@ fn screen_tile(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn screen_tile_avx2(
-    k: Kernel,
-    bound: f32,
-    rows: &[f32],
-    w: usize,
-    ri: std::ops::Range<usize>,
-    cj: std::ops::Range<usize>,
-    same: bool,
-    out: &mut Vec<(u32, u32)>,
-) {
-    screen_tile(k, bound, rows, w, ri, cj, same, out)
+unsafe fn screen_tile_avx2(s: &Screen, t: &TilePair, out: &mut Vec<(u32, u32)>) {
+    screen_tile(s, t, out)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn screen(
-    avx2: bool,
-    k: Kernel,
-    bound: f32,
-    rows: &[f32],
-    w: usize,
-    ri: std::ops::Range<usize>,
-    cj: std::ops::Range<usize>,
-    same: bool,
-    out: &mut Vec<(u32, u32)>,
-) {
+fn screen(s: &Screen, t: &TilePair, out: &mut Vec<(u32, u32)>) {
     #[cfg(target_arch = "x86_64")]
-    if avx2 {
+    if s.avx2 {
         // SAFETY: `avx2` is true only when the running processor reports AVX2 and FMA
-        // (`is_x86_feature_detected!` in `link_with`), which is all the target feature needs.
-        unsafe { screen_tile_avx2(k, bound, rows, w, ri, cj, same, out) };
+        // (`has_avx2`), which is all the target feature needs.
+        unsafe { screen_tile_avx2(s, t, out) };
         return;
     }
-    let _ = avx2;
-    screen_tile(k, bound, rows, w, ri, cj, same, out)
+    screen_tile(s, t, out)
 }
 
 fn has_avx2() -> bool {
@@ -299,7 +254,13 @@ pub fn link_with(
     let key: Vec<f64> = order[..live].iter().map(|o| o.0).collect();
     let ntiles = live.div_ceil(TILE);
     let span = |t: usize| t * TILE..((t + 1) * TILE).min(live);
-    let avx2 = has_avx2();
+    let scr = Screen {
+        kernel,
+        bound,
+        rows: &rows,
+        w,
+        avx2: has_avx2(),
+    };
     let count = AtomicUsize::new(0);
     let screened = AtomicUsize::new(0);
     let rescored = AtomicUsize::new(0);
@@ -321,17 +282,12 @@ pub fn link_with(
                     break;
                 }
                 let before = cand.len();
-                screen(
-                    avx2,
-                    kernel,
-                    bound,
-                    &rows,
-                    w,
-                    ri.clone(),
-                    cj.clone(),
-                    ti == tj,
-                    &mut cand,
-                );
+                let tile = TilePair {
+                    ri: ri.clone(),
+                    cj: cj.clone(),
+                    same: ti == tj,
+                };
+                screen(&scr, &tile, &mut cand);
                 let tile_pairs = if ti == tj {
                     ri.len() * (ri.len() - 1) / 2
                 } else {
