@@ -23,6 +23,7 @@ function t(id, args) {
 function translatePage() {
   document.documentElement.lang = lang;
   document.querySelectorAll("[data-l10n]").forEach((el) => { el.textContent = t(el.dataset.l10n); });
+  document.querySelectorAll("[data-l10n-label]").forEach((el) => { el.setAttribute("aria-label", t(el.dataset.l10nLabel)); });
 }
 
 const $ = (s) => document.querySelector(s);
@@ -61,7 +62,7 @@ function button(label, onclick) {
 }
 
 // ---- map ----
-let map, layers, alertsCache = [], leadsCache = [], portsCache = [];
+let map, layers, layerControl, legend, fitted = false, alertsCache = [], leadsCache = [], portsCache = [];
 async function showMap() {
   if (!map) {
     map = L.map("map", { zoomControl: true, attributionControl: false, preferCanvas: false }).setView([23.5, -102], 5);
@@ -71,9 +72,24 @@ async function showMap() {
       style: (f) => ({ color: "#6b7c93", weight: f.id === "484" ? 1.5 : 0.6, fillColor: f.id === "484" ? "#f7f3e8" : "#e3e6ea", fillOpacity: 1 }),
       interactive: false,
     }).addTo(map);
+    // Leads sit above alerts, so a click on a lead's centre opens the lead.
+    map.createPane("leads").style.zIndex = 450;
     layers = { ports: L.layerGroup().addTo(map), tracks: L.layerGroup().addTo(map), alerts: L.layerGroup().addTo(map), leads: L.layerGroup().addTo(map) };
-    L.control.layers(null, { [t("layer-ports")]: layers.ports, [t("layer-tracks")]: layers.tracks, [t("layer-alerts")]: layers.alerts, [t("layer-leads")]: layers.leads }, { collapsed: false }).addTo(map);
+    L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+    fitted = false;
   }
+  // The layer box and the legend are rebuilt on every visit, so they follow the language.
+  if (layerControl) layerControl.remove();
+  layerControl = L.control.layers(null, { [t("layer-ports")]: layers.ports, [t("layer-tracks")]: layers.tracks, [t("layer-alerts")]: layers.alerts, [t("layer-leads")]: layers.leads }, { collapsed: false }).addTo(map);
+  if (legend) legend.remove();
+  legend = L.control({ position: "bottomright" });
+  legend.onAdd = () => {
+    const box = el("div", "legend");
+    const item = (cls, key) => { const r = el("div"); r.append(el("span", "swatch " + cls), t(key)); box.append(r); };
+    item("sw-port", "legend-port"); item("sw-alert", "legend-alert"); item("sw-lead", "legend-lead"); item("sw-track", "legend-track");
+    return box;
+  };
+  legend.addTo(map);
   const [ports, alerts, leadsGeo] = await Promise.all([
     api("/ports"),
     api("/alerts?limit=1000"),
@@ -87,6 +103,7 @@ async function showMap() {
   }
   layers.leads.clearLayers();
   L.geoJSON(leadsGeo, {
+    pane: "leads",
     style: () => ({ color: "#c2410c", weight: 1, fillColor: "#f97316", fillOpacity: 0.55, className: "lead-cell" }),
     onEachFeature: (f, l) => l.on("click", () => showDetails("lead", f.properties, f.id)),
   }).addTo(layers.leads);
@@ -94,7 +111,7 @@ async function showMap() {
   // gets a ring at its centre, numbered by rank.
   for (const f of leadsGeo.features) {
     const [lon, lat] = f.properties.centre;
-    L.circleMarker([lat, lon], { radius: 11, color: "#c2410c", weight: 3, fill: false, className: "lead-centre" })
+    L.circleMarker([lat, lon], { pane: "leads", radius: 11, color: "#c2410c", weight: 3, fillColor: "#f97316", fillOpacity: 0.35, className: "lead-centre" })
       .bindTooltip("#" + f.properties.rank, { permanent: true, direction: "right", className: "lead-rank" })
       .on("click", () => showDetails("lead", f.properties, f.id))
       .addTo(layers.leads);
@@ -105,11 +122,17 @@ async function showMap() {
   slider.max = times.length ? Math.max(...times) : 1;
   slider.value = slider.max;
   drawAlerts();
+  // Fit to what the viewer may see, once; later visits keep the analyst's view.
+  if (!fitted) {
+    const pts = [...ports.map((p) => [p.lat, p.lon]), ...alerts.filter((a) => a.lat != null).map((a) => [a.lat, a.lon]), ...leadsGeo.features.map((f) => [f.properties.centre[1], f.properties.centre[0]])];
+    if (pts.length > 1) map.fitBounds(L.latLngBounds(pts), { padding: [24, 24], maxZoom: 8 });
+    fitted = true;
+  }
   document.body.dataset.mapReady = "1";
 }
 function drawAlerts() {
   const until = Number($("#time").value);
-  $("#time-label").textContent = new Date(until).toISOString().slice(0, 10);
+  $("#time-label").textContent = alertsCache.some((a) => a.time) ? fmtTime(new Date(until).toISOString()) : t("time-no-alerts");
   layers.alerts.clearLayers();
   let n = 0;
   for (const a of alertsCache) {
@@ -138,11 +161,12 @@ function showDetails(kind, x, id) {
   h.textContent = kind === "lead" ? (id + " · #" + x.rank) : t("typology-" + x.typology);
   d.append(h, tlp(kind === "lead" ? { tlp: x.tlp, releasable_to: [] } : x.marking));
   const p = document.createElement("p");
-  p.textContent = kind === "lead" ? x.summary : (x.summary + " — " + x.subject);
+  p.textContent = kind === "lead" ? t("lead-rank-score", { rank: x.rank, score: fmtNum(x.score, 2) }) : (alertSentence(x) + " — " + x.subject);
+  if (kind === "lead") { const go = document.createElement("a"); go.href = "#/lead/" + encodeURIComponent(id); go.textContent = t("open-lead"); d.append(p, go); return; }
   d.append(p);
   if (kind === "alert") {
     const ev = document.createElement("p");
-    ev.textContent = t("evidence") + ": " + x.evidence.join(", ");
+    ev.append(t("evidence") + ": ", el("span", "raw", x.evidence.join(", ")));
     d.append(ev);
   }
 }
@@ -160,14 +184,19 @@ async function showConsignments() {
   for (const { consignment: c, status } of list) {
     const tr = document.createElement("tr");
     tr.className = "consignment-row";
+    tr.dataset.id = c.id;
+    tr.tabIndex = 0;
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter") location.hash = "#/consignment/" + encodeURIComponent(c.id); });
     tr.append(td(c.id), td(c.description + " (" + c.cas + ")"), td(c.quantity + " " + c.unit), td(c.destination), td(status ? t("status-" + status) : ""), td(tlp(c.marking)));
-    tr.addEventListener("click", () => consignmentDetail(c.id));
+    tr.addEventListener("click", () => { location.hash = "#/consignment/" + encodeURIComponent(c.id); });
     rows.append(tr);
   }
 }
 async function consignmentDetail(id) {
   const d = $("#consignment-detail");
-  const x = await api("/consignments/" + encodeURIComponent(id));
+  document.querySelectorAll(".consignment-row").forEach((r) => r.classList.toggle("selected", r.dataset.id === id));
+  let x;
+  try { x = await api("/consignments/" + encodeURIComponent(id)); } catch (e) { banner(e); return; }
   d.replaceChildren();
   const h = document.createElement("h3");
   h.textContent = id;
@@ -182,10 +211,11 @@ async function consignmentDetail(id) {
   const table = document.createElement("table");
   for (const e of x.custody) {
     const tr = document.createElement("tr");
-    tr.append(td(e.time_ms), td(e.event), td(e.place || ""), td(tlp(e.marking)));
+    tr.append(timeCell(new Date(e.time_ms).toISOString()), td(code("custody-", e.event)), td(e.place || ""), td(tlp(e.marking)));
     table.append(tr);
   }
   d.append(h2, table);
+  d.scrollIntoView({ block: "nearest" });
   const who = document.createElement("p");
   who.append(t("col-consignee") + ": " + x.consignment.consignee + " ", button(t("entity-of-consignee"), () => openEntity(x.consignment.consignee)));
   d.append(who);
@@ -194,7 +224,7 @@ async function consignmentDetail(id) {
   d.append(h3);
   for (const a of x.alerts) {
     const p = document.createElement("p");
-    p.append(tlp(a.marking), " " + t("typology-" + a.typology) + " (" + a.score.toFixed(2) + "): " + a.summary + " — " + t("evidence") + ": " + a.evidence.join(", "));
+    p.append(tlp(a.marking), " " + t("typology-" + a.typology) + " (" + fmtNum(a.score, 2) + "): " + alertSentence(a) + " — " + t("evidence") + ": ", el("span", "raw", a.evidence.join(", ")));
     d.append(p);
   }
 }
@@ -208,36 +238,136 @@ async function showTrack(x) {
   showDetails("track", x);
 }
 
-// ---- alerts ----
+// ---- export: every row carries its marking, the file starts with the highest one ----
+const TLP_ORDER = ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"];
+function highestTlp(markings) {
+  let i = 0;
+  for (const m of markings) i = Math.max(i, TLP_ORDER.indexOf((m && m.tlp) || "RED"));
+  return TLP_ORDER[i];
+}
+function csvField(x) {
+  const v = x == null ? "" : String(x);
+  return /[",\n\r]/.test(v) ? '"' + v.replaceAll('"', '""') + '"' : v;
+}
+function exportAlertsCsv(list) {
+  const lines = ["# TLP:" + highestTlp(list.map((a) => a.marking)) + " " + t("export-marking-note"),
+    ["id", "typology", "subject", "time_utc", "score", "lat", "lon", "triage", "tlp", "releasable_to", "summary"].join(",")];
+  for (const a of list) lines.push([a.id, a.typology, a.subject, a.time, a.score, a.lat, a.lon, alertState(a), a.marking.tlp, (a.marking.releasable_to || []).join(";"), a.summary].map(csvField).join(","));
+  const url = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/csv" }));
+  const link = document.createElement("a");
+  link.href = url; link.download = "rastro-alerts.csv"; link.click();
+  document.body.dataset.exportRows = String(list.length);
+  document.body.dataset.exportHead = lines[0];
+}
+
+// ---- alerts: the triage surface ----
+// One state object for the queue: what was fetched, the filters, the sort and the selection.
+const queue = { alerts: [], triage: {}, sort: "score", desc: true, selected: null };
 async function showAlerts() {
-  const q = await api("/alert-queue?limit=200");
-  const rows = $("#alerts-rows");
-  rows.replaceChildren();
-  if (!q.alerts.length) {
-    const tr = document.createElement("tr");
-    const c = td(t("alerts-none")); c.colSpan = 7; tr.append(c); rows.append(tr);
-  }
-  for (const a of q.alerts) {
-    const tr = document.createElement("tr");
-    tr.className = "alert-row";
-    const tri = q.triage[a.id];
-    const state = td(tri ? t("triage-" + tri.state) + (tri.reason ? ": " + tri.reason : "") : "");
-    state.className = "triage";
-    const actions = document.createElement("td");
-    const act = async (s, reason) => {
-      try { await api("/alerts/" + encodeURIComponent(a.id) + "/triage", { method: "POST", body: JSON.stringify({ state: s, reason }) }); showAlerts(); }
-      catch (e) { alert(e.message); }
-    };
-    actions.append(
-      button(t("acknowledge"), () => act("acknowledged")),
-      button(t("dismiss"), () => { const r = prompt(t("dismiss-reason")); if (r) act("dismissed", r); }),
-      button(t("escalate"), () => act("escalated")),
-    );
-    tr.append(td(a.score.toFixed(2)), td(t("typology-" + a.typology)), td(a.subject), td(a.time), td(tlp(a.marking)), state, actions);
-    rows.append(tr);
-  }
+  const q = await api("/alert-queue?limit=1000");
+  queue.alerts = q.alerts; queue.triage = q.triage;
+  const sel = $("#af-typology");
+  const keep = sel.value;
+  sel.replaceChildren(new Option(t("status-any"), ""));
+  for (const ty of [...new Set(q.alerts.map((a) => a.typology))].sort()) sel.append(new Option(codeText("typology-", ty), ty));
+  sel.value = keep;
+  renderAlerts();
+  // A re-render (new language, new triage) keeps the selected alert's detail, said anew.
+  const sel2 = queue.selected && q.alerts.find((x) => x.id === queue.selected);
+  if (sel2) selectAlert(sel2); else $("#alert-detail").replaceChildren();
   plotAlerts(q.alerts);
   plotScores(q.alerts);
+}
+function alertState(a) { const tri = queue.triage[a.id]; return tri ? tri.state : "new"; }
+function filteredAlerts() {
+  const ty = $("#af-typology").value, st = $("#af-state").value, loc = $("#af-location").value;
+  const min = Number($("#af-min-score").value || 0), hide = $("#af-hide-dismissed").checked;
+  const text = $("#af-text").value.trim().toLowerCase();
+  const out = queue.alerts.filter((a) => {
+    const s = alertState(a);
+    if (hide && s === "dismissed" && st !== "dismissed") return false;
+    if (ty && a.typology !== ty) return false;
+    if (st && s !== st) return false;
+    if (loc === "yes" && a.lat == null) return false;
+    if (loc === "no" && a.lat != null) return false;
+    if (a.score < min) return false;
+    if (text && !(a.subject.toLowerCase().includes(text) || a.id.toLowerCase().includes(text))) return false;
+    return true;
+  });
+  const key = queue.sort, dir = queue.desc ? -1 : 1;
+  const val = (a) => key === "score" ? a.score : key === "time" ? Date.parse(a.time) : key === "typology" ? codeText("typology-", a.typology) : key === "state" ? alertState(a) : a.subject;
+  out.sort((x, y) => { const u = val(x), v = val(y); return (u < v ? -1 : u > v ? 1 : 0) * dir; });
+  return out;
+}
+function renderAlerts() {
+  const list = filteredAlerts();
+  const rows = $("#alerts-rows");
+  rows.replaceChildren();
+  const located = list.filter((a) => a.lat != null).length;
+  $("#alerts-total").textContent = t("alerts-total", { shown: list.length, total: queue.alerts.length, located });
+  document.querySelectorAll("#alerts-view th[data-sort]").forEach((th) => {
+    th.setAttribute("aria-sort", th.dataset.sort === queue.sort ? (queue.desc ? "descending" : "ascending") : "none");
+  });
+  if (!list.length) {
+    const tr = document.createElement("tr");
+    const c = td(t(queue.alerts.length ? "alerts-none-filtered" : "alerts-none")); c.colSpan = 9; tr.append(c); rows.append(tr);
+  }
+  for (const a of list) {
+    const tr = document.createElement("tr");
+    tr.className = "alert-row" + (queue.selected === a.id ? " selected" : "");
+    tr.dataset.id = a.id;
+    tr.tabIndex = 0;
+    const tri = queue.triage[a.id];
+    const state = td(tri ? t("triage-" + tri.state) + (tri.reason ? ": " + tri.reason : "") : t("triage-new"));
+    state.className = "triage";
+    const pick = document.createElement("input");
+    pick.type = "checkbox"; pick.className = "alert-pick"; pick.value = a.id;
+    pick.setAttribute("aria-label", t("select-alert", { id: a.id }));
+    const actions = document.createElement("td");
+    actions.append(
+      button(t("acknowledge"), () => triage([a.id], "acknowledged")),
+      button(t("dismiss"), () => { const r = prompt(t("dismiss-reason")); if (r) triage([a.id], "dismissed", r); }),
+      button(t("escalate"), () => triage([a.id], "escalated")),
+    );
+    const subject = document.createElement("a");
+    subject.className = "raw";
+    subject.textContent = a.subject;
+    if (!a.subject.startsWith("cell:")) subject.href = "#/consignment/" + encodeURIComponent(a.subject);
+    tr.append(td(pick), td(fmtNum(a.score, 2)), td(t("typology-" + a.typology)), td(alertSentence(a)), td(subject), timeCell(a.time), td(tlp(a.marking)), state, actions);
+    const open = (e) => { if (!["BUTTON", "INPUT", "A"].includes(e.target.tagName)) selectAlert(a); };
+    tr.addEventListener("click", open);
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter") open(e); });
+    rows.append(tr);
+  }
+}
+// An alert said in the user's language: its typology's sentence with the figures the server
+// sends as facts; the server's English summary is kept for the detail pane's hover.
+function alertSentence(a) {
+  const m = bundles[lang].getMessage("alert-sentence-" + a.typology);
+  if (!m) return codeText("typology-", a.typology);
+  return t("alert-sentence-" + a.typology, { evidence: a.evidence.length, score: fmtNum(a.score, 2) });
+}
+function selectAlert(a) {
+  queue.selected = a.id;
+  document.querySelectorAll(".alert-row").forEach((r) => r.classList.toggle("selected", r.dataset.id === a.id));
+  const d = $("#alert-detail");
+  d.replaceChildren();
+  d.append(el("h3", null, t("typology-" + a.typology)), tlp(a.marking));
+  const p = el("p", null, alertSentence(a));
+  p.title = a.summary;
+  d.append(p);
+  d.append(el("p", null, t("evidence") + ": "));
+  d.lastChild.append(el("span", "raw", a.evidence.join(", ")));
+  if (a.lat != null) d.append(button(t("show-on-map"), async () => { await show("map"); map.setView([a.lat, a.lon], 11); showDetails("alert", a); }));
+  else d.append(el("p", "hidden-facet", t("alert-no-location")));
+  if (!a.subject.startsWith("cell:")) d.append(button(t("open-consignment"), () => { location.hash = "#/consignment/" + encodeURIComponent(a.subject); }));
+  d.scrollIntoView({ block: "nearest" });
+}
+async function triage(ids, s, reason) {
+  try {
+    for (const id of ids) await api("/alerts/" + encodeURIComponent(id) + "/triage", { method: "POST", body: JSON.stringify({ state: s, reason }) });
+  } catch (e) { banner(e); }
+  await showAlerts();
 }
 function plotScores(alerts) {
   // The score distribution: how sure the detectors are, in tenths.
@@ -305,12 +435,16 @@ async function showLeads() {
         const to = prompt(t(l.marking.tlp === "RED" ? "release-to-red" : "release-to"));
         if (!to) return;
         const recipients = to.split(/[,;\s]+/).map((x) => x.trim().toUpperCase()).filter(Boolean);
+        // The two most restricted markings ask once more, naming what goes where.
+        if (["RED", "AMBER+STRICT"].includes(l.marking.tlp) && !confirm(t("release-confirm", { tlp: l.marking.tlp, id: l.id, to: recipients.join(", "), n: l.evidence.length }))) return;
         try {
           const r = await api("/leads/" + encodeURIComponent(l.id) + "/release", { method: "POST", body: JSON.stringify({ to: recipients }) });
-          alert(t("release-done", { to: r.recipients.join(", "), sha: r.sha256.slice(0, 12) }));
+          // The organisation's decision follows the release (an audited status change).
+          if (l.status === "new" || l.status === "under_review") await api("/leads/" + encodeURIComponent(l.id) + "/status", { method: "POST", body: JSON.stringify({ status: "released", note: recipients.join(", ") }) });
+          notice(t("release-done", { to: r.recipients.join(", "), sha: r.sha256.slice(0, 12) }));
           await showLeads();
           await showReleases();
-        } catch (e) { alert(e.message); }
+        } catch (e) { banner(e); }
       }));
     }
     actions.append(button(t("package"), () => createPackage(l)));
@@ -321,8 +455,11 @@ async function showLeads() {
       warn.textContent = " " + t("changed-since-release");
       actions.append(warn);
     }
-    tr.append(td(String(l.rank)), td(l.score.toFixed(2)), td(l.summary), td(t("status-" + l.status)), td(tlp(l.marking)), actions);
-    tr.addEventListener("click", (e) => { if (e.target.tagName !== "BUTTON") leadDetail(l); });
+    tr.dataset.id = l.id;
+    tr.tabIndex = 0;
+    tr.append(td(String(l.rank)), td(fmtNum(l.score, 2)), td(leadSummary(l)), td(t("status-" + l.status)), td(tlp(l.marking)), actions);
+    tr.addEventListener("click", (e) => { if (e.target.tagName !== "BUTTON") location.hash = "#/lead/" + encodeURIComponent(l.id); });
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.target === tr) location.hash = "#/lead/" + encodeURIComponent(l.id); });
     rows.append(tr);
   }
 }
@@ -341,15 +478,16 @@ async function showReleases() {
     if (r.revoked) actions.append(t("release-revoked"));
     else if (me.role === "commander" && r.released_by === me.org) {
       actions.append(button(t("revoke"), async () => {
-        try { await api("/releases/" + r.release + "/revoke", { method: "POST", body: "{}" }); await showLeads(); await showReleases(); } catch (e) { alert(e.message); }
+        try { await api("/releases/" + r.release + "/revoke", { method: "POST", body: "{}" }); await showLeads(); await showReleases(); } catch (e) { banner(e); }
       }));
     }
-    tr.append(td(String(r.release)), td(r.released_by), td(r.recipients.join(", ")), td(r.time), td(r.lead.summary), td(r.sha256.slice(0, 12)), actions);
+    tr.append(td(String(r.release)), td(r.released_by), td(r.recipients.join(", ")), timeCell(r.time), td(leadSummary(r.lead)), td(r.sha256.slice(0, 12)), actions);
     tr.addEventListener("click", (e) => { if (e.target.tagName !== "BUTTON") leadDetail(r.lead); });
     rows.append(tr);
   }
 }
 function leadDetail(l) {
+  document.querySelectorAll(".lead-row").forEach((r) => r.classList.toggle("selected", r.dataset.id === l.id));
   const d = $("#lead-detail");
   d.replaceChildren();
   const h = document.createElement("h3");
@@ -358,10 +496,11 @@ function leadDetail(l) {
   const table = document.createElement("table");
   for (const c of l.evidence) {
     const tr = document.createElement("tr");
-    tr.append(td(c.contribution.toFixed(3)), td(c.kind), td(c.detail), td(c.time), td(tlp(c.marking)), td(c.origin));
+    tr.append(td(fmtNum(c.contribution, 3)), td(code("evkind-", c.kind)), td(c.kind === "alert" ? code("typology-", c.detail) : c.detail), timeCell(c.time), td(tlp(c.marking)), td(el("span", "raw", c.origin)));
     table.append(tr);
   }
   d.append(table);
+  d.scrollIntoView({ block: "nearest" });
   // The lead's own view carries the forensic groups tied to it (lists leave them out).
   api("/leads/" + encodeURIComponent(l.id)).then((full) => {
     const groups = (full && full.forensic_groups) || [];
@@ -377,7 +516,7 @@ function leadDetail(l) {
       ft.append(tr);
     }
     d.append(ft);
-  }).catch((e) => console.error(e));
+  }).catch(banner);
 }
 
 // ---- forensic linkage: the calibration's two plots (SVG from the API) ----
@@ -410,11 +549,60 @@ async function showForensics() {
 // ---- operations ----
 const OP_STATES = ["draft", "proposed", "approved", "executed", "closed", "cancelled"];
 let opsMap = null, selectedOp = null;
+
+// Times are shown in the host nation's zone (the command is Mexican), with UTC on hover.
+const HOST_TZ = "America/Mexico_City";
 function fmtTime(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   if (isNaN(d)) return iso;
-  return d.toLocaleString(lang === "es" ? "es-MX" : "en-GB", { timeZone: "UTC", dateStyle: "medium", timeStyle: "short" }) + " UTC";
+  return d.toLocaleString(lang === "es" ? "es-MX" : "en-GB", { timeZone: HOST_TZ, dateStyle: "medium", timeStyle: "short" });
+}
+function fmtNum(x, digits) {
+  return Number(x).toLocaleString(lang === "es" ? "es-MX" : "en-GB", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+function timeCell(iso) {
+  const c = td(fmtTime(iso));
+  if (iso) c.title = "UTC " + new Date(iso).toISOString().replace("T", " ").slice(0, 19);
+  return c;
+}
+// A code from the server said in the user's language; a code the locale does not know is
+// shown as data (marked so the language walk in the browser test tells it from UI text).
+function code(prefix, key) {
+  const m = bundles[lang].getMessage(prefix + key);
+  if (m) return t(prefix + key);
+  const s = document.createElement("span");
+  s.className = "raw";
+  s.textContent = key;
+  return s;
+}
+function codeText(prefix, key) {
+  const m = bundles[lang].getMessage(prefix + key);
+  return m ? t(prefix + key) : key;
+}
+// Errors go to a banner in the user's language, never to window.alert or only the console.
+function banner(err) {
+  const b = $("#banner");
+  const msg = err instanceof Error ? err.message : String(err);
+  b.replaceChildren(el("span", null, t("error-banner", { message: msg })), button(t("close"), () => { b.hidden = true; }));
+  b.className = "error-banner";
+  b.hidden = false;
+}
+function notice(msg) {
+  const b = $("#banner");
+  b.replaceChildren(el("span", null, msg), button(t("close"), () => { b.hidden = true; }));
+  b.className = "notice-banner";
+  b.hidden = false;
+}
+// A lead's summary from its evidence, in the user's language (the server's sentence is English).
+function leadSummary(l) {
+  const counts = new Map();
+  for (const c of l.evidence || []) {
+    const k = c.kind === "alert" ? codeText("typology-", c.detail) : codeText("evkind-", c.kind);
+    counts.set(k, (counts.get(k) || 0) + 1);
+  }
+  const parts = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => n + " × " + k);
+  return t("lead-summary", { items: parts.join(", "), z: fmtNum(l.z_max || 0, 1) });
 }
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -575,13 +763,13 @@ async function operationDetail(id) {
 async function opAction(o, body) {
   try {
     await api("/operations/" + encodeURIComponent(o.id) + "/actions", { method: "POST", body: JSON.stringify({ version: o.version, ...body }) });
-  } catch (e) { alert(e.message); }
+  } catch (e) { banner(e); }
   await showOperations();
 }
 async function openPackage(id) {
   // The package page needs the token, so it is fetched here and opened as a blob.
   const r = await fetch("/api/v1/packages/" + encodeURIComponent(id) + "/html", { headers: { Authorization: "Bearer " + token } });
-  if (!r.ok) { alert(t("package-missing")); return; }
+  if (!r.ok) { banner(t("package-missing")); return; }
   const url = URL.createObjectURL(new Blob([await r.text()], { type: "text/html" }));
   window.open(url, "_blank");
 }
@@ -589,7 +777,7 @@ async function createPackage(l) {
   try {
     const p = await api("/packages", { method: "POST", body: JSON.stringify({ leads: [l.id], lang, pap: "PAP:AMBER" }) });
     await openPackage(p.id);
-  } catch (e) { alert(e.message); }
+  } catch (e) { banner(e); }
 }
 
 // ---- audit ----
@@ -598,7 +786,7 @@ async function showAudit() {
   rows.replaceChildren();
   for (const e of await api("/audit?limit=200&newest_first=true")) {
     const tr = document.createElement("tr");
-    tr.append(td(String(e.seq)), td(e.time), td(e.actor), td(e.action), td((e.records || []).slice(0, 5).join(", ") + ((e.records || []).length > 5 ? " …" : "")));
+    tr.append(td(String(e.seq)), timeCell(e.time), td(e.actor), td(code("action-", e.action.replaceAll(".", "-"))), td(el("span", "raw", (e.records || []).slice(0, 5).join(", ") + ((e.records || []).length > 5 ? " …" : ""))));
     rows.append(tr);
   }
 }
@@ -609,8 +797,7 @@ const NODE_COLOURS = { ENT: "#7c3aed", party: "#a78bfa", consignment: "#2563eb",
 function nodeKind(id) { return id.startsWith("ENT-") ? "ENT" : id.split(":")[0]; }
 function nodeLabel(id) { return id.startsWith("ENT-") ? id : id.slice(id.indexOf(":") + 1); }
 async function openEntity(id) {
-  $("#entity-id").value = id;
-  await show("entities");
+  location.hash = "#/entity/" + encodeURIComponent(id);
 }
 async function showEntities() {
   const id = $("#entity-id").value.trim();
@@ -670,8 +857,24 @@ async function showEntities() {
 }
 
 // ---- shell ----
-async function show(v) {
+// Hash routes give every view and item a URL: #/alerts, #/consignment/ID, #/lead/ID, #/entity/ID.
+async function route() {
+  if (!me) return;
+  const [, v, id] = (location.hash || "#/map").split("/").map(decodeURIComponent);
+  if (v === "consignment" && id) { await show("consignments", true); await consignmentDetail(id); return; }
+  if (v === "entity" && id) { $("#entity-id").value = id; await show("entities", true); return; }
+  if (v === "operation" && id) { selectedOp = id; await show("operations", true); return; }
+  if (v === "lead" && id) {
+    await show("leads", true);
+    try { leadDetail(await api("/leads/" + encodeURIComponent(id))); } catch (e) { banner(e); }
+    return;
+  }
+  await show(VIEWS.includes(v) ? v : "map", true);
+}
+const VIEWS = ["map", "consignments", "alerts", "leads", "entities", "operations", "audit"];
+async function show(v, fromRoute) {
   view = v;
+  if (!fromRoute && location.hash !== "#/" + v) history.replaceState(null, "", "#/" + v);
   document.querySelectorAll(".view").forEach((s) => { s.hidden = true; });
   document.querySelectorAll("#nav button").forEach((b) => b.classList.toggle("active", b.dataset.view === v));
   $("#" + v + "-view").hidden = false;
@@ -683,7 +886,7 @@ async function show(v) {
     if (v === "operations") await showOperations();
     if (v === "entities") await showEntities();
     if (v === "audit") await showAudit();
-  } catch (e) { console.error(e); }
+  } catch (e) { banner(e); }
 }
 async function login(tok) {
   token = tok.trim();
@@ -700,12 +903,12 @@ async function login(tok) {
   $("#logout").hidden = false;
   $("#who").textContent = me.user + " · " + me.org + " (" + me.nation + ")";
   $("#nav [data-view=audit]").hidden = !(me.role === "auditor" || me.role === "admin");
-  show("map");
+  route();
 }
 function logout() {
   token = null; me = null;
   sessionStorage.removeItem("rastro-token");
-  if (map) { map.remove(); map = null; }
+  if (map) { map.remove(); map = null; layerControl = null; legend = null; }
   delete document.body.dataset.mapReady;
   document.querySelectorAll(".view").forEach((s) => { s.hidden = true; });
   $("#login").hidden = false;
@@ -719,12 +922,30 @@ $("#lang").addEventListener("change", (e) => {
   lang = e.target.value;
   localStorage.setItem("rastro-lang", lang);
   translatePage();
-  if (me) show(view);
+  $("#details").replaceChildren();
+  if (me) route();
 });
 $("#login-form").addEventListener("submit", (e) => { e.preventDefault(); login($("#token").value); });
 $("#logout").addEventListener("click", logout);
-document.querySelectorAll("#nav button").forEach((b) => b.addEventListener("click", () => show(b.dataset.view)));
+document.querySelectorAll("#nav button").forEach((b) => b.addEventListener("click", () => {
+  if (location.hash === "#/" + b.dataset.view) route(); else location.hash = "#/" + b.dataset.view;
+}));
 $("#time").addEventListener("input", drawAlerts);
+for (const id of ["#af-typology", "#af-state", "#af-location", "#af-min-score", "#af-text", "#af-hide-dismissed"]) $(id).addEventListener("input", renderAlerts);
+$("#alert-filters").addEventListener("submit", (e) => e.preventDefault());
+document.querySelectorAll("#alerts-view th[data-sort]").forEach((th) => {
+  const go = () => { if (queue.sort === th.dataset.sort) queue.desc = !queue.desc; else { queue.sort = th.dataset.sort; queue.desc = th.dataset.sort === "score" || th.dataset.sort === "time"; } renderAlerts(); };
+  th.addEventListener("click", go);
+  th.addEventListener("keydown", (e) => { if (e.key === "Enter") go(); });
+});
+$("#af-all").addEventListener("change", (e) => document.querySelectorAll(".alert-pick").forEach((c) => { c.checked = e.target.checked; }));
+$("#af-bulk-ack").addEventListener("click", () => {
+  const ids = [...document.querySelectorAll(".alert-pick:checked")].map((c) => c.value);
+  if (!ids.length) { notice(t("bulk-none")); return; }
+  triage(ids, "acknowledged");
+});
+$("#af-export").addEventListener("click", () => exportAlertsCsv(filteredAlerts()));
+window.addEventListener("hashchange", route);
 $("#status-filter").addEventListener("change", () => showConsignments());
 $("#entity-form").addEventListener("submit", (e) => { e.preventDefault(); showEntities(); });
 translatePage();

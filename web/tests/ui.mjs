@@ -5,6 +5,45 @@
 // Usage: node tests/ui.mjs BASE_URL TOKENS_FILE OUT_DIR
 import { chromium } from "playwright-core";
 import { readFileSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+// The language walk: every visible text node outside data (ids, names, markings: `.raw`,
+// `.tlp`, user input) must not contain a message of the other language. Messages without
+// arguments that differ between the locales and are long enough to be unambiguous.
+function messages(file) {
+  const m = new Map();
+  for (const line of readFileSync(fileURLToPath(new URL("../src/locales/" + file, import.meta.url)), "utf8").split("\n")) {
+    const i = line.indexOf(" = ");
+    if (i > 0 && !line.startsWith("#")) m.set(line.slice(0, i).trim(), line.slice(i + 3).trim());
+  }
+  return m;
+}
+const ftl = { es: messages("es.ftl"), en: messages("en.ftl") };
+function foreign(langShown) {
+  const other = langShown === "es" ? "en" : "es";
+  const out = [];
+  for (const [k, v] of ftl[other]) {
+    if (v.includes("{") || v.length < 6 || ftl[langShown].get(k) === v) continue;
+    out.push(v);
+  }
+  return out;
+}
+async function languageWalk(page, langShown, where) {
+  const bad = await page.evaluate((needles) => {
+    const found = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const p = n.parentElement;
+      if (!p || p.closest(".raw, .tlp, script, style, option:not(:checked), [hidden], .leaflet-tooltip, #who, #lang")) continue;
+      if (!p.checkVisibility || !p.checkVisibility()) continue;
+      const text = n.textContent.trim();
+      if (!text) continue;
+      for (const x of needles) if (text.includes(x)) found.push(text.slice(0, 80) + "  ⇐ " + x);
+    }
+    return found;
+  }, foreign(langShown));
+  check(bad.length === 0, `${where}: no visible text in the other language` + (bad.length ? ": " + bad.slice(0, 5).join(" | ") : ""));
+}
 
 const [base, tokensFile, out] = process.argv.slice(2);
 if (!base || !tokensFile || !out) {
@@ -86,17 +125,59 @@ try {
   await page.waitForFunction(() => document.querySelector("tr.alert-row td.triage")?.textContent.includes("reconocida"));
   check(true, "acknowledging an alert records its triage");
   await page.screenshot({ path: `${out}/alerts-analyst-es-1366x768.png` });
+  // The why, in the user's language; a click opens the alert's detail beside the queue.
+  check(!(await page.textContent("#alerts-rows")).includes("route_deviation"), "alert rows carry no raw typology codes");
+  await page.locator("tr.alert-row td").nth(3).click();
+  await page.waitForSelector("#alert-detail h3");
+  check(await page.locator("tr.alert-row.selected").count() === 1, "the clicked alert is highlighted and its detail shown");
+  // Filters: one typology, then the totals say how many of how many.
+  const typologies = await page.$$eval("#af-typology option", (os) => os.map((o) => o.value).filter(Boolean));
+  check(typologies.length > 0, `the typology filter offers what the queue holds (${typologies.length})`);
+  await page.selectOption("#af-typology", typologies[0]);
+  const shownTy = await page.$$eval("tr.alert-row", (rs) => rs.length);
+  check(shownTy > 0 && shownTy <= rows, `filtering by ${typologies[0]} keeps ${shownTy} of ${rows}`);
+  check((await page.textContent("#alerts-total")).includes(String(shownTy)), "the totals line says how many are shown");
+  await page.selectOption("#af-typology", "");
+  await page.fill("#af-min-score", "1.01");
+  await page.waitForFunction(() => document.querySelectorAll("tr.alert-row").length === 0);
+  check((await page.textContent("#alerts-rows")).includes("filtros"), "an empty filter result says so, not a permission problem");
+  await page.fill("#af-min-score", "0");
+  await page.waitForFunction((n) => document.querySelectorAll("tr.alert-row").length === n, rows);
+  await page.click("#af-export");
+  await page.waitForFunction(() => document.body.dataset.exportRows);
+  check((await page.evaluate(() => document.body.dataset.exportHead)).startsWith("# TLP:"), "the CSV export starts with its marking line");
+  await languageWalk(page, "es", "alert queue (es)");
+  // Every item has a URL: a consignment opens from its hash, its row highlighted.
+  const cid = await page.evaluate(() => [...document.querySelectorAll("tr.alert-row td:nth-child(5) a[href]")].map((x) => x.textContent)[0]);
+  if (cid) {
+    await page.goto(base + "/#/consignment/" + encodeURIComponent(cid));
+    await page.waitForSelector("#consignment-detail h3");
+    check((await page.textContent("#consignment-detail h3")) === cid, `#/consignment/${cid} opens that consignment`);
+    await page.click("#nav [data-view=alerts]");
+    await page.waitForSelector("tr.alert-row");
+  }
 
   await page.selectOption("#lang", "en");
   await page.waitForFunction(() => document.querySelector("#nav [data-view=alerts]").textContent === "Alerts");
   await page.waitForFunction(() => document.querySelector("tr.alert-row td.triage")?.textContent.includes("acknowledged"));
   check(true, "switching to English translates navigation and lists");
+  await languageWalk(page, "en", "alert queue (en)");
+  await page.click("#nav [data-view=map]");
+  await page.waitForSelector(".legend");
+  check((await page.textContent(".leaflet-control-layers")).includes("Ports"), "the map's layer box follows the language");
+  check(await page.locator(".leaflet-control-scale").count() === 1, "the map has a scale bar and a legend");
+  await languageWalk(page, "en", "map (en)");
   await page.click("#nav [data-view=leads]");
   await page.waitForSelector("tr.lead-row");
   check(await page.locator("tr.lead-row").count() === a.leads, "the leads list matches the map");
   await page.waitForSelector("#forensics-plots img.forensic-plot:nth-of-type(2)");
   const plots = await page.$$eval("#forensics-plots img.forensic-plot", (xs) => xs.map((x) => x.src.slice(0, 24)));
   check(plots.length === 2 && plots.every((s) => s === "data:image/svg+xml;chars"), `the forensic calibration's two plots are drawn (${plots.length})`);
+  check(!(await page.textContent("#leads-rows")).includes("alert route_deviation"), "lead summaries are said in the user's language, not the server's codes");
+  await page.locator("tr.lead-row td").nth(2).click();
+  await page.waitForSelector("#lead-detail h3");
+  check(page.url().includes("#/lead/"), "a lead has its own URL");
+  await languageWalk(page, "en", "leads (en)");
   await page.screenshot({ path: `${out}/leads-analyst-en-1366x768.png`, fullPage: true });
 
   // Commander: releases the top lead to DEA by name (the lead is TLP:RED); the release is a
@@ -108,11 +189,17 @@ try {
   const dialogs = [];
   const onDialog = async (d) => { dialogs.push(d.type() + ": " + d.message()); if (d.type() === "prompt") await d.accept("DEA"); else await d.accept(); };
   page.on("dialog", onDialog);
+  const before = await page.textContent("tr.lead-row td:nth-child(4)");
   await page.locator("tr.lead-row button").first().click();
   await page.waitForSelector("tr.release-row");
   page.off("dialog", onDialog);
   check(dialogs.some((d) => d.startsWith("prompt") && d.includes("TLP:RED")), "a RED lead asks for named organisations: " + dialogs.join(" | "));
-  check(dialogs.some((d) => d.startsWith("alert") && d.includes("DEA")), "the release names its recipient");
+  check((await page.textContent("#banner")).includes("DEA"), "the release names its recipient in the notice banner");
+  check(dialogs.some((d) => d.startsWith("confirm") && d.includes("TLP:RED")), "a RED release asks for confirmation first");
+  const relStatus = await page.textContent("tr.lead-row td:nth-child(4)");
+  // A new or under-review lead becomes released; a decided one (closed, actioned) keeps its decision.
+  const expect = ["nueva", "new", "en revisión", "under review"].includes(before) ? ["liberada", "released"] : [before];
+  check(expect.includes(relStatus), `the lead's status after release follows the decision (${before} → ${relStatus})`);
   check((await page.locator("tr.release-row").first().textContent()).includes("DEA"), "the release is listed with its recipient");
 
   // The commander builds a package from the UI: it opens in a new tab, self-contained.
@@ -205,9 +292,12 @@ try {
   // Auditor: the audit screen shows the analyst's triage.
   await page.click("#logout");
   await login("auditora");
+  await page.selectOption("#lang", "es");
   await page.click("#nav [data-view=audit]");
   await page.waitForSelector("#audit-rows tr");
-  check((await page.textContent("#audit-rows")).includes("alert.triage"), "the auditor sees the triage in the log");
+  await page.waitForFunction(() => document.querySelector("#nav [data-view=audit]").textContent !== "Audit");
+  check((await page.textContent("#audit-rows")).includes("clasificación de alerta"), "the auditor sees the triage in the log, in Spanish");
+  await languageWalk(page, "es", "audit (es)");
   await page.screenshot({ path: `${out}/audit-1366x768.png` });
 
   check(errors.length === 0, "no script errors: " + errors.join("; "));

@@ -353,6 +353,10 @@ pub struct AuditQuery {
     since: Option<String>,
     /// Only entries naming this record id.
     record: Option<String>,
+    /// Only entries of this action (`lead.release`, `alert.triage`, `read`, ...).
+    action: Option<String>,
+    /// Only entries with a lower sequence number: with `newest_first`, the next page.
+    before: Option<u64>,
     /// At most this many (default 100, at most 1000).
     limit: Option<u32>,
     /// `true`: the latest entries, newest first.
@@ -370,6 +374,8 @@ pub async fn audit(
         actor: q.who.map(|w| bounded(&w, 200)),
         since_ms: time_param("since", q.since.as_deref())?,
         record: q.record.map(|r| bounded(&r, 200)),
+        action: q.action.map(|a| bounded(&a, 80)),
+        before_seq: q.before,
         limit: Some(page(q.limit)),
         newest_first: q.newest_first.unwrap_or(false),
     };

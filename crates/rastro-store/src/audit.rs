@@ -33,6 +33,10 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     pub since_ms: Option<i64>,
     pub record: Option<String>,
+    /// Only entries of this action (`lead.release`, `read`, ...).
+    pub action: Option<String>,
+    /// Only entries before this sequence number: the next page when reading newest first.
+    pub before_seq: Option<u64>,
     pub limit: Option<u32>,
     /// Newest entries first (with a limit: the latest ones).
     pub newest_first: bool,
@@ -274,6 +278,8 @@ impl Store {
             crate::query::Filtered::new("SELECT e.leaf, e.leaf_hash FROM audit_entry e")
                 .and("e.actor = ?", f.actor.clone())
                 .and("e.t_ms >= ?", f.since_ms)
+                .and("e.action = ?", f.action.clone())
+                .and("e.seq < ?", f.before_seq.map(|s| s.min(i64::MAX as u64) as i64))
                 .and_twice(
                     "e.seq IN (SELECT seq FROM audit_record WHERE record = ? UNION SELECT se.seq FROM audit_set_record sr JOIN audit_set_entry se ON se.hash = sr.hash WHERE sr.record = ?)",
                     f.record.clone(),

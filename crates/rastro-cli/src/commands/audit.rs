@@ -193,6 +193,7 @@ pub fn audit(g: &Global, cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                 record,
                 limit: None,
                 newest_first: false,
+                ..Default::default()
             })?;
             if json {
                 print_json(&rows)?;
