@@ -186,9 +186,10 @@ async function showConsignments() {
     tr.className = "consignment-row";
     tr.dataset.id = c.id;
     tr.tabIndex = 0;
-    tr.addEventListener("keydown", (e) => { if (e.key === "Enter") location.hash = "#/consignment/" + encodeURIComponent(c.id); });
+    const open = () => { location.hash = "#/consignment/" + encodeURIComponent(c.id); };
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter") open(); });
     tr.append(td(c.id), td(c.description + " (" + c.cas + ")"), td(c.quantity + " " + c.unit), td(c.destination), td(status ? t("status-" + status) : ""), td(tlp(c.marking)));
-    tr.addEventListener("click", () => { location.hash = "#/consignment/" + encodeURIComponent(c.id); });
+    tr.addEventListener("click", open);
     rows.append(tr);
   }
 }
@@ -242,7 +243,8 @@ async function showTrack(x) {
 const TLP_ORDER = ["CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED"];
 function highestTlp(markings) {
   let i = 0;
-  for (const m of markings) i = Math.max(i, TLP_ORDER.indexOf((m && m.tlp) || "RED"));
+  // A marking this page does not know counts as RED: the header never understates a row.
+  for (const m of markings) { const j = TLP_ORDER.indexOf(m && m.tlp); i = Math.max(i, j < 0 ? TLP_ORDER.length - 1 : j); }
   return TLP_ORDER[i];
 }
 function csvField(x) {
@@ -343,8 +345,7 @@ function renderAlerts() {
 // An alert said in the user's language: its typology's sentence with the figures the server
 // sends as facts; the server's English summary is kept for the detail pane's hover.
 function alertSentence(a) {
-  const m = bundles[lang].getMessage("alert-sentence-" + a.typology);
-  if (!m) return codeText("typology-", a.typology);
+  if (!known("alert-sentence-" + a.typology)) return codeText("typology-", a.typology);
   return t("alert-sentence-" + a.typology, { evidence: a.evidence.length, score: fmtNum(a.score, 2) });
 }
 function selectAlert(a) {
@@ -458,8 +459,9 @@ async function showLeads() {
     tr.dataset.id = l.id;
     tr.tabIndex = 0;
     tr.append(td(String(l.rank)), td(fmtNum(l.score, 2)), td(leadSummary(l)), td(t("status-" + l.status)), td(tlp(l.marking)), actions);
-    tr.addEventListener("click", (e) => { if (e.target.tagName !== "BUTTON") location.hash = "#/lead/" + encodeURIComponent(l.id); });
-    tr.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.target === tr) location.hash = "#/lead/" + encodeURIComponent(l.id); });
+    const open = () => { location.hash = "#/lead/" + encodeURIComponent(l.id); };
+    tr.addEventListener("click", (e) => { if (e.target.tagName !== "BUTTON") open(); });
+    tr.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.target === tr) open(); });
     rows.append(tr);
   }
 }
@@ -568,32 +570,19 @@ function timeCell(iso) {
 }
 // A code from the server said in the user's language; a code the locale does not know is
 // shown as data (marked so the language walk in the browser test tells it from UI text).
-function code(prefix, key) {
-  const m = bundles[lang].getMessage(prefix + key);
-  if (m) return t(prefix + key);
-  const s = document.createElement("span");
-  s.className = "raw";
-  s.textContent = key;
-  return s;
-}
-function codeText(prefix, key) {
-  const m = bundles[lang].getMessage(prefix + key);
-  return m ? t(prefix + key) : key;
-}
+function known(id) { return bundles[lang].hasMessage(id); }
+function code(prefix, key) { return known(prefix + key) ? t(prefix + key) : el("span", "raw", key); }
+// The same as text (law-file task names, option labels), where no element can be marked.
+function codeText(prefix, key) { return known(prefix + key) ? t(prefix + key) : key; }
 // Errors go to a banner in the user's language, never to window.alert or only the console.
-function banner(err) {
+function showBanner(text, cls) {
   const b = $("#banner");
-  const msg = err instanceof Error ? err.message : String(err);
-  b.replaceChildren(el("span", null, t("error-banner", { message: msg })), button(t("close"), () => { b.hidden = true; }));
-  b.className = "error-banner";
+  b.replaceChildren(el("span", null, text), button(t("close"), () => { b.hidden = true; }));
+  b.className = cls;
   b.hidden = false;
 }
-function notice(msg) {
-  const b = $("#banner");
-  b.replaceChildren(el("span", null, msg), button(t("close"), () => { b.hidden = true; }));
-  b.className = "notice-banner";
-  b.hidden = false;
-}
+function banner(err) { showBanner(t("error-banner", { message: err instanceof Error ? err.message : String(err) }), "error-banner"); }
+function notice(msg) { showBanner(msg, "notice-banner"); }
 // A lead's summary from its evidence, in the user's language (the server's sentence is English).
 function leadSummary(l) {
   const counts = new Map();
@@ -609,11 +598,6 @@ function el(tag, cls, text) {
   if (cls) e.className = cls;
   if (text != null) e.textContent = text;
   return e;
-}
-// A name from the law file, translated when the UI knows it (the default law's tasks).
-function lawName(prefix, name) {
-  const m = bundles[lang].getMessage(prefix + name);
-  return m ? t(prefix + name) : name;
 }
 function hiddenFacet() { return el("span", "hidden-facet", t("op-hidden")); }
 async function showOperations() {
@@ -689,7 +673,7 @@ async function operationDetail(id) {
       const state = k.done_by ? el("span", "task-done", "✓ " + k.done_by + " · " + fmtTime(k.done_time) + (k.note ? " — " + k.note : "")) : el("span", "task-open", t("op-task-open"));
       const act = document.createElement("td");
       if (!k.done_by && o.view === "full") act.append(button(t("op-do-task"), () => { const n = prompt(t("op-task-note")); if (n) opAction(o, { action: "task", name: k.name, note: n }); }));
-      tr.append(td(lawName("task-", k.name)), td(k.mandatory ? t("op-mandatory") : t("op-optional")), td(t("op-role-" + k.done_by_role)), td(state), act);
+      tr.append(td(codeText("task-", k.name)), td(k.mandatory ? t("op-mandatory") : t("op-optional")), td(t("op-role-" + k.done_by_role)), td(state), act);
       tb.append(tr);
     }
     left.append(tb);
@@ -860,7 +844,9 @@ async function showEntities() {
 // Hash routes give every view and item a URL: #/alerts, #/consignment/ID, #/lead/ID, #/entity/ID.
 async function route() {
   if (!me) return;
-  const [, v, id] = (location.hash || "#/map").split("/").map(decodeURIComponent);
+  let v, id;
+  try { [, v, id] = (location.hash || "#/map").split("/").map(decodeURIComponent); }
+  catch { banner(t("bad-link", { link: location.hash.slice(0, 80) })); v = "map"; id = undefined; }
   if (v === "consignment" && id) { await show("consignments", true); await consignmentDetail(id); return; }
   if (v === "entity" && id) { $("#entity-id").value = id; await show("entities", true); return; }
   if (v === "operation" && id) { selectedOp = id; await show("operations", true); return; }
