@@ -305,7 +305,10 @@ fn the_log_filters_by_action_and_pages_backwards_without_gaps_or_repeats() {
         before = page.last().map(|r| r.entry.seq);
         seen.extend(page.iter().map(|r| r.entry.seq));
     }
-    let mut all: Vec<u64> = log(Default::default()).iter().map(|r| r.entry.seq).collect();
+    let mut all: Vec<u64> = log(Default::default())
+        .iter()
+        .map(|r| r.entry.seq)
+        .collect();
     all.reverse();
     assert_eq!(seen, all, "pages cover the log once each, newest first");
 }
