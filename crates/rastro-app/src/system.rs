@@ -74,6 +74,25 @@ impl<'a> System<'a> {
         )?)
     }
 
+    /// Writes a batch of records parsed and validated elsewhere (taken off the ingest bus)
+    /// under the name of the file they came from; see [`rastro_pipeline::ingest_items`].
+    pub fn ingest_items(
+        &mut self,
+        source: &str,
+        records: Vec<(u64, rastro_core::Record)>,
+        quarantine: &[rastro_core::Quarantine],
+        opts: &IngestOptions,
+    ) -> Result<FileReport, AppError> {
+        Ok(rastro_pipeline::ingest_items(
+            self.store,
+            &self.actor,
+            source,
+            records,
+            quarantine,
+            opts,
+        )?)
+    }
+
     /// Signs the current tree head with the key beside the database (created on first use,
     /// mode 0600) or at `key`, and stores it.
     pub fn sign_head(

@@ -85,14 +85,6 @@ impl Drop for Killed {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts medallion (memory backend) serving `objects` in one collection, all added at one
 /// time, 100 a page; returns the process and the collection URL once it answers.
 fn start_medallion(dir: &Path, objects: &[Value]) -> (Killed, String) {

@@ -78,6 +78,22 @@ pub struct FileReport {
     pub flag_examples: Vec<String>,
 }
 
+impl FileReport {
+    fn new(source: &str, kind: Option<Kind>) -> FileReport {
+        FileReport {
+            source: source.to_string(),
+            kind,
+            lines: 0,
+            stats: BatchStats::default(),
+            rejected: 0,
+            examples: Vec::new(),
+            collected_under_request: 0,
+            collection_flagged: 0,
+            flag_examples: Vec::new(),
+        }
+    }
+}
+
 struct Batch {
     records: Vec<Prepared>,
     quarantine: Vec<Quarantine>,
@@ -133,6 +149,94 @@ pub fn ingest_path(
     )
 }
 
+/// Writes one batch and checks its records against the approved collection requests, adding
+/// to `report`: the one write step of file, feed and bus ingest. `kill_at(n)` is the fault
+/// hook, asked after each of the batch's `n` rows is written.
+#[allow(clippy::too_many_arguments)]
+fn write_one(
+    store: &mut Store,
+    actor: &Actor,
+    src_id: i64,
+    records: &[Prepared],
+    quarantine: &[Quarantine],
+    collection: &crate::collection::CollectionCheck,
+    report: &mut FileReport,
+    kill_at: impl Fn(u64) -> bool,
+) -> Result<(), PipelineError> {
+    report.lines += (records.len() + quarantine.len()) as u64;
+    report.rejected += quarantine.len() as u64;
+    for q in quarantine
+        .iter()
+        .take(EXAMPLES.saturating_sub(report.examples.len()))
+    {
+        report.examples.push(q.clone());
+    }
+    let stats = store.write_batch_with(actor, src_id, records, quarantine, |n| {
+        if kill_at(n) {
+            kill_self();
+        }
+    })?;
+    // After the batch: a kill in between leaves the records, and the re-run, whose records
+    // are duplicates, still checks them (the first verdict stands).
+    let verdicts: Vec<_> = records
+        .iter()
+        .filter_map(|p| collection.check(&p.record))
+        .collect();
+    for v in &verdicts {
+        match &v.flag {
+            None => report.collected_under_request += 1,
+            Some(why) => {
+                report.collection_flagged += 1;
+                if report.flag_examples.len() < EXAMPLES {
+                    report
+                        .flag_examples
+                        .push(format!("{} {}: {why}", v.originator, v.obs_id));
+                }
+            }
+        }
+    }
+    store.put_collection(&verdicts)?;
+    report.rejected += stats.conflicts;
+    report.stats.add(stats);
+    Ok(())
+}
+
+/// Ingests records already parsed and validated elsewhere (a batch taken off the ingest bus):
+/// the same store write, idempotency, quarantine and collection check as a file, under the
+/// name of the file they came from. Applying the same batch again only finds duplicates, so
+/// a redelivered batch is harmless.
+pub fn ingest_items(
+    store: &mut Store,
+    actor: &Actor,
+    source: &str,
+    records: Vec<(u64, rastro_core::Record)>,
+    quarantine: &[Quarantine],
+    opts: &IngestOptions,
+) -> Result<FileReport, PipelineError> {
+    let started = now_ms();
+    let src_id = store.source_id(source, None, started)?;
+    let mut report = FileReport::new(source, records.first().map(|(_, r)| r.kind()).or(opts.kind));
+    let collection = crate::collection::CollectionCheck::load(store, &crate::load_policy(store)?)?;
+    let mut anchor = rastro_core::grid::Anchor::new(rastro_store::CELL_RESOLUTION);
+    let prepared: Vec<Prepared> = records
+        .into_iter()
+        .map(|(line, r)| Prepared::with_anchor(line, r, &mut anchor))
+        .collect();
+    let kill_at = opts.kill_after_rows;
+    write_one(
+        store,
+        actor,
+        src_id,
+        &prepared,
+        quarantine,
+        &collection,
+        &mut report,
+        |n| kill_at.is_some_and(|k| n >= k),
+    )?;
+    store.log_run(started, now_ms(), source, &report.stats, "done")?;
+    Ok(report)
+}
+
 /// Ingests one stream named `source` (a canonical path, or `api:<user>:<sha256>` for a body
 /// posted to the HTTP API): the same validation, quarantine, idempotency and batching as a
 /// file, because it is the same code.
@@ -150,17 +254,7 @@ pub fn ingest_stream<R: std::io::BufRead + Send>(
     let source = source.to_string();
     let started = now_ms();
     let src_id = store.source_id(&source, submitter, started)?;
-    let mut report = FileReport {
-        source: source.clone(),
-        kind: opts.kind,
-        lines: 0,
-        stats: BatchStats::default(),
-        rejected: 0,
-        examples: Vec::new(),
-        collected_under_request: 0,
-        collection_flagged: 0,
-        flag_examples: Vec::new(),
-    };
+    let mut report = FileReport::new(&source, opts.kind);
     // Read once: requests decided during this ingest apply to the next one.
     let collection = crate::collection::CollectionCheck::load(store, &crate::load_policy(store)?)?;
     progress.start(&source, total);
@@ -188,150 +282,120 @@ pub fn ingest_stream<R: std::io::BufRead + Send>(
     // threads validate and prepare them, and this thread writes. Run `i` goes to parser
     // `i % parsers` and is taken back in the same order, so the store sees the file's lines in
     // file order whatever the thread timing, and the same file always gives the same database.
-    let result = std::thread::scope(|s| -> Result<(), PipelineError> {
-        let (raw_back_tx, raw_back_rx) = sync_channel::<RawLines>(2 * parsers + 2);
-        let mut to_parser = Vec::with_capacity(parsers);
-        let mut from_parser = Vec::with_capacity(parsers);
-        let mut batch_back = Vec::with_capacity(parsers);
-        let mut threads = Vec::with_capacity(parsers + 1);
-        for _ in 0..parsers {
-            let (raw_tx, raw_rx) = sync_channel::<std::io::Result<RawLines>>(2);
-            let (out_tx, out_rx) = sync_channel::<Result<Batch, std::io::Error>>(2);
-            let (back_tx, back_rx) = sync_channel::<Batch>(2);
-            to_parser.push(raw_tx);
-            from_parser.push(out_rx);
-            batch_back.push(back_tx);
-            let mut parser = reader.parser();
-            let raw_back = raw_back_tx.clone();
-            threads.push(s.spawn(move || {
-                let mut anchor = rastro_core::grid::Anchor::new(rastro_store::CELL_RESOLUTION);
-                for raw in raw_rx.iter() {
-                    let raw = match raw {
-                        Ok(raw) => raw,
-                        Err(e) => {
-                            let _ = out_tx.send(Err(e));
+    let result =
+        std::thread::scope(|s| -> Result<(), PipelineError> {
+            let (raw_back_tx, raw_back_rx) = sync_channel::<RawLines>(2 * parsers + 2);
+            let mut to_parser = Vec::with_capacity(parsers);
+            let mut from_parser = Vec::with_capacity(parsers);
+            let mut batch_back = Vec::with_capacity(parsers);
+            let mut threads = Vec::with_capacity(parsers + 1);
+            for _ in 0..parsers {
+                let (raw_tx, raw_rx) = sync_channel::<std::io::Result<RawLines>>(2);
+                let (out_tx, out_rx) = sync_channel::<Result<Batch, std::io::Error>>(2);
+                let (back_tx, back_rx) = sync_channel::<Batch>(2);
+                to_parser.push(raw_tx);
+                from_parser.push(out_rx);
+                batch_back.push(back_tx);
+                let mut parser = reader.parser();
+                let raw_back = raw_back_tx.clone();
+                threads.push(s.spawn(move || {
+                    let mut anchor = rastro_core::grid::Anchor::new(rastro_store::CELL_RESOLUTION);
+                    for raw in raw_rx.iter() {
+                        let raw = match raw {
+                            Ok(raw) => raw,
+                            Err(e) => {
+                                let _ = out_tx.send(Err(e));
+                                return;
+                            }
+                        };
+                        let mut batch = back_rx.try_recv().unwrap_or_else(|_| Batch {
+                            records: Vec::with_capacity(raw.len()),
+                            quarantine: Vec::new(),
+                            bytes: 0,
+                        });
+                        batch.records.clear();
+                        batch.quarantine.clear();
+                        // Each run starts afresh, so the cells found do not depend on which thread
+                        // parsed what before.
+                        anchor.reset();
+                        parser.parse_lines(&raw, |item| match item {
+                            Item::Record { line, record } => batch
+                                .records
+                                .push(Prepared::with_anchor(line, record, &mut anchor)),
+                            Item::Quarantine(q) => batch.quarantine.push(q),
+                        });
+                        batch.bytes = raw.bytes_read;
+                        // A full or closed recycle channel just drops the buffer.
+                        let _ = raw_back.try_send(raw);
+                        if out_tx.send(Ok(batch)).is_err() {
                             return;
                         }
-                    };
-                    let mut batch = back_rx.try_recv().unwrap_or_else(|_| Batch {
-                        records: Vec::with_capacity(raw.len()),
-                        quarantine: Vec::new(),
-                        bytes: 0,
-                    });
-                    batch.records.clear();
-                    batch.quarantine.clear();
-                    // Each run starts afresh, so the cells found do not depend on which thread
-                    // parsed what before.
-                    anchor.reset();
-                    parser.parse_lines(&raw, |item| match item {
-                        Item::Record { line, record } => {
-                            batch
-                                .records
-                                .push(Prepared::with_anchor(line, record, &mut anchor))
+                    }
+                }));
+            }
+            drop(raw_back_tx);
+            threads.push(s.spawn(move || {
+                let mut reader = reader;
+                // `sent` counts runs handed out, not reads: run `sent` must go to parser
+                // `sent % parsers` for the writer to find it there, even if a read came back empty.
+                let mut sent = 0usize;
+                loop {
+                    let mut raw = raw_back_rx.try_recv().unwrap_or_default();
+                    let to = &to_parser[sent % parsers];
+                    match reader.next_lines(&mut raw, batch_rows) {
+                        Ok(more) => {
+                            if !raw.is_empty() {
+                                if to.send(Ok(raw)).is_err() {
+                                    return;
+                                }
+                                sent += 1;
+                            }
+                            if !more {
+                                return;
+                            }
                         }
-                        Item::Quarantine(q) => batch.quarantine.push(q),
-                    });
-                    batch.bytes = raw.bytes_read;
-                    // A full or closed recycle channel just drops the buffer.
-                    let _ = raw_back.try_send(raw);
-                    if out_tx.send(Ok(batch)).is_err() {
-                        return;
+                        Err(e) => {
+                            let _ = to.send(Err(e));
+                            return;
+                        }
                     }
                 }
             }));
-        }
-        drop(raw_back_tx);
-        threads.push(s.spawn(move || {
-            let mut reader = reader;
-            // `sent` counts runs handed out, not reads: run `sent` must go to parser
-            // `sent % parsers` for the writer to find it there, even if a read came back empty.
-            let mut sent = 0usize;
-            loop {
-                let mut raw = raw_back_rx.try_recv().unwrap_or_default();
-                let to = &to_parser[sent % parsers];
-                match reader.next_lines(&mut raw, batch_rows) {
-                    Ok(more) => {
-                        if !raw.is_empty() {
-                            if to.send(Ok(raw)).is_err() {
-                                return;
-                            }
-                            sent += 1;
-                        }
-                        if !more {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        let _ = to.send(Err(e));
-                        return;
-                    }
-                }
-            }
-        }));
 
-        let mut written = 0u64;
-        for i in 0.. {
-            // A closed channel in turn means the reader sent no run `i`: the file is done.
-            let Ok(msg) = from_parser[i % parsers].recv() else {
-                break;
-            };
-            let batch = msg.map_err(|err| PipelineError::Io {
-                path: source.clone(),
-                err,
-            })?;
-            report.lines += (batch.records.len() + batch.quarantine.len()) as u64;
-            report.rejected += batch.quarantine.len() as u64;
-            for q in batch
-                .quarantine
-                .iter()
-                .take(EXAMPLES.saturating_sub(report.examples.len()))
-            {
-                report.examples.push(q.clone());
-            }
-            let kill_at = opts.kill_after_rows;
-            let base = written;
-            let stats =
-                store.write_batch_with(actor, src_id, &batch.records, &batch.quarantine, |n| {
-                    if kill_at.is_some_and(|k| base + n >= k) {
-                        kill_self();
-                    }
+            let mut written = 0u64;
+            for i in 0.. {
+                // A closed channel in turn means the reader sent no run `i`: the file is done.
+                let Ok(msg) = from_parser[i % parsers].recv() else {
+                    break;
+                };
+                let batch = msg.map_err(|err| PipelineError::Io {
+                    path: source.clone(),
+                    err,
                 })?;
-            written += batch.records.len() as u64;
-            // After the batch: a kill in between leaves the records, and the re-run, whose
-            // records are duplicates, still checks them (the first verdict stands).
-            let verdicts: Vec<_> = batch
-                .records
-                .iter()
-                .filter_map(|p| collection.check(&p.record))
-                .collect();
-            for v in &verdicts {
-                match &v.flag {
-                    None => report.collected_under_request += 1,
-                    Some(why) => {
-                        report.collection_flagged += 1;
-                        if report.flag_examples.len() < EXAMPLES {
-                            report
-                                .flag_examples
-                                .push(format!("{} {}: {why}", v.originator, v.obs_id));
-                        }
-                    }
-                }
+                let kill_at = opts.kill_after_rows;
+                write_one(
+                    store,
+                    actor,
+                    src_id,
+                    &batch.records,
+                    &batch.quarantine,
+                    &collection,
+                    &mut report,
+                    |n| kill_at.is_some_and(|k| written + n >= k),
+                )?;
+                written += batch.records.len() as u64;
+                progress.advance(batch.bytes);
+                let _ = batch_back[i % parsers].try_send(batch);
             }
-            store.put_collection(&verdicts)?;
-            report.rejected += stats.conflicts;
-            report.stats.add(stats);
-            progress.advance(batch.bytes);
-            let _ = batch_back[i % parsers].try_send(batch);
-        }
-        // A thread that died closed its channel early, which looks like the end of the file:
-        // say so instead of reporting a complete run.
-        drop(from_parser);
-        for t in threads {
-            t.join()
-                .map_err(|_| PipelineError::ReaderDied(source.clone()))?;
-        }
-        Ok(())
-    });
+            // A thread that died closed its channel early, which looks like the end of the file:
+            // say so instead of reporting a complete run.
+            drop(from_parser);
+            for t in threads {
+                t.join()
+                    .map_err(|_| PipelineError::ReaderDied(source.clone()))?;
+            }
+            Ok(())
+        });
     progress.finish();
     result?;
     if report.stats.conflicts > 0 && report.examples.len() < EXAMPLES {

@@ -23,7 +23,9 @@ pub mod settings;
 pub mod views;
 
 pub use analyze::{analyze, AnalyzeError, AnalyzeOptions, AnalyzeReport, ViewReport};
-pub use ingest::{ingest_path, ingest_stream, FileReport, IngestOptions, PipelineError, Progress};
+pub use ingest::{
+    ingest_items, ingest_path, ingest_stream, FileReport, IngestOptions, PipelineError, Progress,
+};
 pub use leads::{LeadsError, LeadsReport};
 pub use policy::{load_policy, DEFAULT_HOST_NATION, HOST_NATION_SETTING};
 pub use rastro_detect::Config as DetectConfig;

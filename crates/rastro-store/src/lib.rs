@@ -229,8 +229,24 @@ impl Store {
             path: path.display().to_string(),
             err: e.to_string(),
         })?;
-        let conn = Connection::open(path)?;
-        Self::init(conn, &path.display().to_string())
+        // Two processes opening a new file at once (bus workers started together) can find it
+        // locked while the other switches it to WAL, a step SQLite does not wait on; a bounded
+        // retry (at most ~10 s) makes the second wait its turn.
+        let mut attempt = 0u32;
+        loop {
+            let conn = Connection::open(path)?;
+            match Self::init(conn, &path.display().to_string()) {
+                Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && attempt < 100 =>
+                {
+                    attempt += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(
+                        10 + 2 * u64::from(attempt),
+                    ));
+                }
+                r => return r,
+            }
+        }
     }
 
     /// A second connection to the same database file, for reading beside this one (WAL
@@ -278,6 +294,9 @@ impl Store {
     }
 
     fn init(conn: Connection, name: &str) -> Result<Store> {
+        // First, so that a second process opening the file (another bus worker, the server)
+        // waits for the lock instead of failing on the pragmas below.
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
         // 16 KiB pages make index maintenance during bulk ingest about 30% cheaper than the
         // default 4 KiB (fewer, shallower pages). It only takes effect on a new database, and
         // must precede the switch to WAL.
@@ -294,7 +313,6 @@ impl Store {
         // ingest. Servers lower it (`set_wal_autocheckpoint`).
         conn.pragma_update(None, "wal_autocheckpoint", 65536)?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         let mut store = Store {
             conn,
             classes: std::collections::HashMap::new(),

@@ -608,7 +608,14 @@ pub(crate) fn migrate_to(conn: &mut Connection, name: &str, version: i64) -> Res
         .skip(found as usize)
         .take((version - found).max(0) as usize)
     {
-        let tx = conn.transaction()?;
+        // IMMEDIATE, and the version read again under the lock: two processes opening a new
+        // database at once (bus workers) then take turns, and the second skips what the first
+        // applied instead of failing on a stale snapshot.
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now > i as i64 {
+            continue;
+        }
         tx.execute_batch(sql)?;
         if i + 1 == OBS_BLOCKS {
             crate::obs::migrate_rows(&tx)?;

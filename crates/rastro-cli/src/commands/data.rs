@@ -10,7 +10,7 @@ use rastro_core::{Kind, Record};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-fn parse_kind(s: &str) -> Result<Kind, String> {
+pub(super) fn parse_kind(s: &str) -> Result<Kind, String> {
     Kind::parse(s).ok_or_else(|| {
         format!(
             "unknown kind {s:?}; one of: {}",

@@ -3,6 +3,7 @@
 mod access;
 mod analysis;
 mod audit;
+mod bus;
 mod ctx;
 mod data;
 mod demo;
@@ -64,6 +65,10 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Ingest CSV or JSON Lines files (kind detected from the header unless --kind is given).
     Ingest(data::IngestArgs),
+    /// Publish files to the ingest bus (NATS JetStream), validated, in batches per partition.
+    Publish(bus::PublishArgs),
+    /// Apply batches from the ingest bus to the store; any number run side by side.
+    Worker(bus::WorkerArgs),
     /// List quarantined records: what was rejected, where, and why.
     Quarantine(data::QuarantineArgs),
     /// Counts of what the database holds.
@@ -148,6 +153,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo(a) => demo::demo(&cli.global, a),
         Command::Ingest(a) => data::ingest(&cli.global, a),
+        Command::Publish(a) => bus::publish(&cli.global, a),
+        Command::Worker(a) => bus::worker(&cli.global, a),
         Command::Quarantine(a) => data::quarantine(&cli.global, a),
         Command::Stats(a) => data::stats(&cli.global, a),
         Command::Observations(a) => data::observations(&cli.global, a),

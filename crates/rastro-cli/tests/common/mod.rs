@@ -87,3 +87,13 @@ pub fn token_of(demo: &Path, user: &str) -> String {
         .trim()
         .to_string()
 }
+
+/// A loopback port free at the moment of asking, for a server a test starts.
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
