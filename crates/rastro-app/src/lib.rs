@@ -27,12 +27,14 @@ pub mod leads;
 pub mod ops;
 pub mod ops_views;
 pub mod package;
+pub mod pg;
 pub mod share;
 pub mod system;
 pub mod taxii;
 pub mod views;
 
 pub use guard::{Guard, ObservationQuery};
+pub use pg::PgIngest;
 pub use rastro_pipeline::{
     AnalysisSettings, AnalyzeOptions, AnalyzeReport, FileReport, IngestOptions, Progress,
 };
@@ -150,6 +152,12 @@ impl Node {
             db: db.to_path_buf(),
             cache: None,
         })
+    }
+
+    /// The backend-neutral digest of the stored data (equal to [`PgIngest::keyed_digest`] for
+    /// the same data): how a bus run into PostgreSQL is compared with an embedded ingest.
+    pub fn keyed_digest(&self) -> Result<String, AppError> {
+        Ok(self.store.keyed_digest()?)
     }
 
     /// The policy as of now, from the cache when nothing that decides it has changed.

@@ -14,6 +14,9 @@ pub struct PublishOptions {
     pub kind: Option<Kind>,
     /// Records per batch (at most [`MAX_ENVELOPE_RECORDS`]).
     pub batch_records: usize,
+    /// Hold publishing to about this many records per second (a steady load for latency
+    /// measurements); as fast as the bus takes them when `None`.
+    pub rate_per_s: Option<u64>,
 }
 
 impl Default for PublishOptions {
@@ -21,6 +24,7 @@ impl Default for PublishOptions {
         PublishOptions {
             kind: None,
             batch_records: MAX_ENVELOPE_RECORDS,
+            rate_per_s: None,
         }
     }
 }
@@ -96,6 +100,7 @@ pub async fn publish_file(
         })
         .collect();
     let mut raw = RawLines::default();
+    let started = std::time::Instant::now();
     loop {
         let more = reader
             .next_lines(&mut raw, 8192)
@@ -135,6 +140,7 @@ pub async fn publish_file(
                     quarantine: std::mem::take(&mut buf.quarantine),
                 };
                 send(bus, env, &mut report).await?;
+                pace(opts.rate_per_s, started, report.records).await;
             }
         }
         if !more {
@@ -142,6 +148,16 @@ pub async fn publish_file(
         }
     }
     Ok(report)
+}
+
+/// Waits until `sent` records are due at `rate` records a second since `started`.
+async fn pace(rate: Option<u64>, started: std::time::Instant, sent: u64) {
+    if let Some(rate) = rate.filter(|&r| r > 0) {
+        let due = std::time::Duration::from_secs_f64(sent as f64 / rate as f64);
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+    }
 }
 
 impl Pending {

@@ -9,6 +9,16 @@ use std::time::Duration;
 /// The ingest stream.
 pub const STREAM: &str = "RASTRO_INGEST";
 
+/// Header with the publish time (Unix ms), from which workers measure latency.
+pub const PUBLISHED_MS_HEADER: &str = "Rastro-Published-Ms";
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// How the stream and its consumers are set up.
 #[derive(Debug, Clone)]
 pub struct BusConfig {
@@ -137,8 +147,13 @@ impl Bus {
         let mut delay_ms = 50u64;
         let mut last = String::new();
         for _ in 0..ATTEMPTS {
+            // The publish time travels as a header, outside the payload, so the payload (and
+            // with it the de-duplication id) stays a function of the data alone.
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(PUBLISHED_MS_HEADER, now_ms().to_string().as_str());
             let msg = jetstream::message::PublishMessage::build()
                 .payload(payload.clone())
+                .headers(headers)
                 .message_id(&id);
             match self.js.send_publish(subject.to_string(), msg).await {
                 Ok(ack) => match ack.await {

@@ -93,6 +93,24 @@ pub struct WorkerReport {
     pub duplicates: u64,
     pub rejected: u64,
     pub secs: f64,
+    /// From publish to committed in the store, per batch: median and 99th percentile (ms).
+    pub stored_ms_p50: Option<u64>,
+    pub stored_ms_p99: Option<u64>,
+    /// From publish to the end of the analysis that included the batch (with `--analyze`).
+    pub analysed_ms_p50: Option<u64>,
+    pub analysed_ms_p99: Option<u64>,
+}
+
+/// Most latency samples kept (one per batch); later batches are not sampled.
+const MAX_SAMPLES: usize = 1 << 20;
+
+fn percentile(v: &mut [u64], q: f64) -> Option<u64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_unstable();
+    let i = ((v.len() as f64 - 1.0) * q).round() as usize;
+    Some(v[i.min(v.len() - 1)])
 }
 
 /// Where a worker's batches go: the store write, and what to do once the queue is drained.
@@ -101,9 +119,9 @@ pub trait Sink {
     /// the batch unacknowledged, so it is delivered again.
     fn apply(&mut self, d: Delivery) -> Result<Applied, String>;
     /// Called when a round that applied batches is followed by an empty one: the moment for
-    /// incremental analysis of what arrived.
-    fn drained(&mut self) -> Result<(), String> {
-        Ok(())
+    /// incremental analysis of what arrived. Returns whether it analysed.
+    fn drained(&mut self) -> Result<bool, String> {
+        Ok(false)
     }
 }
 
@@ -126,6 +144,7 @@ pub async fn run_worker(
     let mut last_batch = Instant::now();
     let mut idle_round = 0u32;
     let mut dirty = false;
+    let (mut stored, mut analysed_ms, mut awaiting) = (Vec::new(), Vec::new(), Vec::new());
     loop {
         let mut got = 0u64;
         for c in &consumers {
@@ -149,6 +168,11 @@ pub async fn run_worker(
                     }
                 };
                 let seq = m.info().map(|i| i.stream_sequence).unwrap_or(0);
+                let published_ms: Option<i64> = m
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get(crate::transport::PUBLISHED_MS_HEADER))
+                    .and_then(|v| v.as_str().parse().ok());
                 let subject = m.subject.to_string();
                 let delivery = match Envelope::decode(&m.payload) {
                     Ok(env) => Delivery::Batch(env),
@@ -170,6 +194,12 @@ pub async fn run_worker(
                 report.inserted += a.inserted;
                 report.duplicates += a.duplicates;
                 report.rejected += a.rejected;
+                if let Some(p) = published_ms {
+                    if stored.len() < MAX_SAMPLES {
+                        stored.push(crate::transport::now_ms().saturating_sub(p).max(0) as u64);
+                        awaiting.push(p);
+                    }
+                }
                 if opts
                     .kill_before_ack_after
                     .is_some_and(|k| report.batches >= k)
@@ -191,7 +221,17 @@ pub async fn run_worker(
             continue;
         }
         if dirty {
-            tokio::task::block_in_place(|| sink.drained()).map_err(BusError::Apply)?;
+            let analysed =
+                tokio::task::block_in_place(|| sink.drained()).map_err(BusError::Apply)?;
+            if analysed {
+                let now = crate::transport::now_ms();
+                analysed_ms.extend(
+                    awaiting
+                        .iter()
+                        .map(|p| now.saturating_sub(*p).max(0) as u64),
+                );
+            }
+            awaiting.clear();
             dirty = false;
             continue;
         }
@@ -205,6 +245,10 @@ pub async fn run_worker(
         tokio::time::sleep(Duration::from_millis(25 << idle_round.min(3))).await;
     }
     report.secs = started.elapsed().as_secs_f64();
+    report.stored_ms_p50 = percentile(&mut stored, 0.5);
+    report.stored_ms_p99 = percentile(&mut stored, 0.99);
+    report.analysed_ms_p50 = percentile(&mut analysed_ms, 0.5);
+    report.analysed_ms_p99 = percentile(&mut analysed_ms, 0.99);
     Ok(report)
 }
 

@@ -232,6 +232,8 @@ fn two_workers_store_what_a_direct_ingest_stores() {
         a["duplicates"].as_u64().unwrap() + b["duplicates"].as_u64().unwrap(),
         0
     );
+    // Every batch carried its publish time: the workers measured each one's latency.
+    assert!(a["stored_ms_p50"].as_u64().is_some() && b["stored_ms_p99"].as_u64().is_some());
     let got = stats(&db);
     assert_eq!(
         got["digest"], expected["digest"],
@@ -269,15 +271,13 @@ fn a_worker_killed_inside_a_batch_or_before_its_ack_loses_nothing_and_doubles_no
     // Killed in the middle of a store transaction: that batch is rolled back and unacked.
     let mut c = worker(&db, &nats, "0/1", "30");
     c.env("RASTRO_FAULT_KILL_AFTER_ROWS", "250");
-    let st = c.status().unwrap();
-    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&st), Some(9));
+    killed(c);
 
     // Killed after committing its third batch and before acknowledging it: applied once,
     // delivered again.
     let mut c = worker(&db, &nats, "0/1", "30");
     c.env("RASTRO_FAULT_KILL_BEFORE_ACK", "3");
-    let st = c.status().unwrap();
-    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&st), Some(9));
+    killed(c);
 
     // The idle limit is well above the 1 s redelivery wait, so the unacknowledged batches
     // come back to this worker.
@@ -333,6 +333,91 @@ fn a_publisher_rides_out_a_server_restart() {
     let db = dir.path().join("bus.db");
     run_ok(worker(&db, &nats, "0/1", "2"));
     assert_eq!(stats(&db)["digest"], expected["digest"]);
+}
+
+fn pg_url() -> String {
+    std::env::var("RASTRO_TEST_PG")
+        .unwrap_or_else(|_| "postgres://rastro:rastro@127.0.0.1/rastro_test".into())
+}
+
+/// Drops a test's PostgreSQL schema on the way out.
+struct PgSchema(String);
+
+impl Drop for PgSchema {
+    fn drop(&mut self) {
+        // The schema's owner may drop it; psql is PostgreSQL's own client.
+        let _ = Command::new("psql")
+            .args([
+                &pg_url(),
+                "-qc",
+                &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.0),
+            ])
+            .output();
+    }
+}
+
+/// `rastro digest ARGS` (with `--store`, `--db` names a file it never opens).
+fn digest_of(db: &Path, args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["digest"];
+    a.extend_from_slice(args);
+    json(&rastro(db, &a))
+}
+
+/// Runs a worker that must die by its fault hook (SIGKILL).
+fn killed(mut c: Command) {
+    let st = c.status().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&st),
+        Some(9),
+        "the fault hook killed the worker"
+    );
+}
+
+#[test]
+fn workers_writing_to_postgresql_store_what_a_direct_ingest_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = inputs(dir.path());
+    let direct_db = dir.path().join("direct.db");
+    direct(dir.path(), &files);
+    let expected = digest_of(&direct_db, &[]);
+    let nats = Nats::start(dir.path());
+    assert!(publish(&nats, &files, "500")
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let schema = PgSchema(format!("bus_{}", std::process::id()));
+    let pg = |share: &str, idle: &str| {
+        let mut c = worker(&dir.path().join("unused.db"), &nats, share, idle);
+        c.args(["--store", &pg_url(), "--pg-schema", &schema.0]);
+        c
+    };
+    // One worker dies between a commit and its acknowledgement; two more finish the queue.
+    let mut k = pg("0/2", "30");
+    k.env("RASTRO_FAULT_KILL_BEFORE_ACK", "2");
+    killed(k);
+    let a = pg("0/2", "4")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let b = run_ok(pg("1/2", "4"));
+    let a = a.wait_with_output().unwrap();
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let a = json(&a);
+    assert!(a["duplicates"].as_u64().unwrap() > 0, "redelivered: {a}");
+    assert!(b["batches"].as_u64().unwrap() > 0);
+    let unused = dir.path().join("unused.db");
+    let got = digest_of(&unused, &["--store", &pg_url(), "--pg-schema", &schema.0]);
+    assert_eq!(
+        got["digest"], expected["digest"],
+        "postgres {got} vs direct {expected}"
+    );
+    assert_eq!(got["audit"]["ok"], true, "{got}");
+    assert!(
+        !dir.path().join("unused.db").exists(),
+        "--store writes no SQLite file"
+    );
 }
 
 #[test]

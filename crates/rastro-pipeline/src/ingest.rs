@@ -201,6 +201,16 @@ fn write_one(
     Ok(())
 }
 
+/// Hashes and places records parsed elsewhere, with one anchor for the batch (a bus batch
+/// holds whole runs of one subject's fixes, as a file's run does).
+fn prepare_all(records: Vec<(u64, rastro_core::Record)>) -> Vec<Prepared> {
+    let mut anchor = rastro_core::grid::Anchor::new(rastro_store::CELL_RESOLUTION);
+    records
+        .into_iter()
+        .map(|(line, r)| Prepared::with_anchor(line, r, &mut anchor))
+        .collect()
+}
+
 /// Ingests records already parsed and validated elsewhere (a batch taken off the ingest bus):
 /// the same store write, idempotency, quarantine and collection check as a file, under the
 /// name of the file they came from. Applying the same batch again only finds duplicates, so
@@ -217,11 +227,7 @@ pub fn ingest_items(
     let src_id = store.source_id(source, None, started)?;
     let mut report = FileReport::new(source, records.first().map(|(_, r)| r.kind()).or(opts.kind));
     let collection = crate::collection::CollectionCheck::load(store, &crate::load_policy(store)?)?;
-    let mut anchor = rastro_core::grid::Anchor::new(rastro_store::CELL_RESOLUTION);
-    let prepared: Vec<Prepared> = records
-        .into_iter()
-        .map(|(line, r)| Prepared::with_anchor(line, r, &mut anchor))
-        .collect();
+    let prepared = prepare_all(records);
     let kill_at = opts.kill_after_rows;
     write_one(
         store,
@@ -234,6 +240,36 @@ pub fn ingest_items(
         |n| kill_at.is_some_and(|k| n >= k),
     )?;
     store.log_run(started, now_ms(), source, &report.stats, "done")?;
+    Ok(report)
+}
+
+/// As [`ingest_items`], into the PostgreSQL store: the same preparation, keys, idempotency
+/// and quarantine. Partner observations are not checked against collection requests here,
+/// because the requests live in the SQLite store; the report's collection counts stay 0.
+pub fn ingest_items_pg(
+    pg: &mut rastro_store::PgStore,
+    actor: &Actor,
+    source: &str,
+    records: Vec<(u64, rastro_core::Record)>,
+    quarantine: &[Quarantine],
+    opts: &IngestOptions,
+) -> Result<FileReport, PipelineError> {
+    let started = now_ms();
+    let src_id = pg.source_id(source, started)?;
+    let mut report = FileReport::new(source, records.first().map(|(_, r)| r.kind()).or(opts.kind));
+    let prepared = prepare_all(records);
+    report.lines = (prepared.len() + quarantine.len()) as u64;
+    report.rejected = quarantine.len() as u64;
+    report.examples = quarantine.iter().take(EXAMPLES).cloned().collect();
+    let kill_at = opts.kill_after_rows;
+    let stats = pg.write_batch_with(actor, src_id, &prepared, quarantine, |n| {
+        if kill_at.is_some_and(|k| n >= k) {
+            kill_self();
+        }
+    })?;
+    report.rejected += stats.conflicts;
+    report.stats.add(stats);
+    pg.log_run(started, now_ms(), source, &report.stats, "done")?;
     Ok(report)
 }
 

@@ -24,6 +24,7 @@ mod collection;
 mod leads;
 mod obs;
 mod ops;
+mod pg;
 mod query;
 mod records;
 mod schema;
@@ -39,6 +40,7 @@ pub use collection::{CollectionRow, MAX_COLLECTION_ROWS};
 pub use leads::{LeadDecision, LeadStatusChange, ReleaseRow};
 pub use obs::{key_of, BLOCK_ROWS, CELL_RESOLUTION, MIN_QUERY_RESOLUTION};
 pub use ops::{DocKind, DocRow};
+pub use pg::{PgStore, PG_SCHEMA_VERSION, PG_WRITER_ROLE};
 pub use records::{
     ClassRow, GpsPoint, QuarantineFilter, QuarantineRow, StoredObs, StoredRecord, Submitter,
     TrackObs,
@@ -58,6 +60,10 @@ pub use schema::SCHEMA_VERSION;
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("PostgreSQL error: {}", pg_message(.0))]
+    Postgres(#[from] postgres::Error),
+    #[error("{0}")]
+    Invalid(String),
     #[error("database {path} has schema version {found}, newer than this rastro ({supported}); upgrade rastro")]
     TooNew {
         path: String,
@@ -344,5 +350,16 @@ impl Store {
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
+    }
+}
+
+/// PostgreSQL's own message (with its detail) rather than the driver's "db error".
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => match d.detail() {
+            Some(detail) => format!("{} ({detail})", d.message()),
+            None => d.message().to_string(),
+        },
+        None => e.to_string(),
     }
 }

@@ -69,6 +69,8 @@ pub enum Command {
     Publish(bus::PublishArgs),
     /// Apply batches from the ingest bus to the store; any number run side by side.
     Worker(bus::WorkerArgs),
+    /// The digest of what a store holds, the same for the embedded and the PostgreSQL store.
+    Digest(bus::DigestArgs),
     /// List quarantined records: what was rejected, where, and why.
     Quarantine(data::QuarantineArgs),
     /// Counts of what the database holds.
@@ -155,6 +157,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => data::ingest(&cli.global, a),
         Command::Publish(a) => bus::publish(&cli.global, a),
         Command::Worker(a) => bus::worker(&cli.global, a),
+        Command::Digest(a) => bus::digest(&cli.global, a),
         Command::Quarantine(a) => data::quarantine(&cli.global, a),
         Command::Stats(a) => data::stats(&cli.global, a),
         Command::Observations(a) => data::observations(&cli.global, a),
