@@ -10,17 +10,24 @@ use rastro_store::{Actor, PgStore};
 pub struct PgIngest {
     store: PgStore,
     actor: Actor,
+    url: String,
 }
+
+/// Most reconnection attempts after the server goes away, about 60 s in all.
+const RECONNECT_ATTEMPTS: u32 = 60;
 
 impl PgIngest {
     pub fn connect(url: &str, schema: &str, actor: &str) -> Result<PgIngest, AppError> {
         Ok(PgIngest {
             store: PgStore::connect(url, schema)?,
             actor: Actor::new(format!("system:{actor}")),
+            url: url.to_string(),
         })
     }
 
     /// Writes a batch parsed and validated elsewhere; see [`rastro_pipeline::ingest_items_pg`].
+    /// When the connection breaks (a server restart), reconnects with backoff and writes the
+    /// batch again: whatever of it committed before the break is found as duplicates.
     pub fn ingest_items(
         &mut self,
         source: &str,
@@ -28,14 +35,45 @@ impl PgIngest {
         quarantine: &[rastro_core::Quarantine],
         opts: &IngestOptions,
     ) -> Result<FileReport, AppError> {
-        Ok(rastro_pipeline::ingest_items_pg(
-            &mut self.store,
-            &self.actor,
-            source,
-            records,
-            quarantine,
-            opts,
-        )?)
+        let mut attempt = 0u32;
+        loop {
+            let r = rastro_pipeline::ingest_items_pg(
+                &mut self.store,
+                &self.actor,
+                source,
+                records.clone(),
+                quarantine,
+                opts,
+            );
+            match r {
+                Ok(report) => return Ok(report),
+                Err(e) if self.store.is_closed() && attempt < RECONNECT_ATTEMPTS => {
+                    attempt += 1;
+                    tracing::warn!(err = %e, attempt, "PostgreSQL connection lost; reconnecting");
+                    self.reconnect(&mut attempt)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn reconnect(&mut self, attempt: &mut u32) -> Result<(), AppError> {
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(
+                250 + 50 * u64::from(*attempt),
+            ));
+            match PgStore::connect(&self.url, self.store.schema()) {
+                Ok(s) => {
+                    self.store = s;
+                    return Ok(());
+                }
+                Err(e) if *attempt < RECONNECT_ATTEMPTS => {
+                    *attempt += 1;
+                    tracing::warn!(err = %e, attempt = *attempt, "PostgreSQL not back yet");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// The digest of the stored data that the SQLite store computes alike

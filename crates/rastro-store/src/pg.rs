@@ -179,6 +179,12 @@ impl PgStore {
         &self.schema
     }
 
+    /// Whether the connection has broken (the server restarted or went away): the caller
+    /// reconnects and retries the batch, which is harmless because writes are keyed.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
     /// The id of a named source, registering it on first use.
     pub fn source_id(&mut self, name: &str, now_ms: i64) -> Result<i64> {
         self.client.execute(
