@@ -255,10 +255,13 @@ function exportAlertsCsv(list) {
   const lines = ["# TLP:" + highestTlp(list.map((a) => a.marking)) + " " + t("export-marking-note"),
     ["id", "typology", "subject", "time_utc", "score", "lat", "lon", "triage", "tlp", "releasable_to", "summary"].join(",")];
   for (const a of list) lines.push([a.id, a.typology, a.subject, a.time, a.score, a.lat, a.lon, alertState(a), a.marking.tlp, (a.marking.releasable_to || []).join(";"), a.summary].map(csvField).join(","));
+  downloadCsv(lines, "rastro-alerts.csv");
+}
+function downloadCsv(lines, name) {
   const url = URL.createObjectURL(new Blob([lines.join("\n") + "\n"], { type: "text/csv" }));
   const link = document.createElement("a");
-  link.href = url; link.download = "rastro-alerts.csv"; link.click();
-  document.body.dataset.exportRows = String(list.length);
+  link.href = url; link.download = name; link.click();
+  document.body.dataset.exportRows = String(lines.length - 2);
   document.body.dataset.exportHead = lines[0];
 }
 
@@ -765,14 +768,94 @@ async function createPackage(l) {
 }
 
 // ---- audit ----
+// The log is paged newest first by sequence number (`before`), with the server's filters; the
+// detail pane shows everything an entry says (recipients, triage state and reason, what was
+// read), and a host-nation auditor can have the whole chain recomputed.
+const AUDIT_PAGE = 100;
+const audit = { rows: [], done: false, selected: null, actions: new Set() };
+function auditQuery(before) {
+  const p = new URLSearchParams({ newest_first: "true", limit: String(AUDIT_PAGE) });
+  const v = (id) => $(id).value.trim();
+  if (v("#au-who")) p.set("who", v("#au-who"));
+  if (v("#au-action")) p.set("action", v("#au-action"));
+  if (v("#au-record")) p.set("record", v("#au-record"));
+  if (v("#au-since")) p.set("since", v("#au-since") + "T00:00:00Z");
+  if (before != null) p.set("before", String(before));
+  return "/audit?" + p;
+}
 async function showAudit() {
+  audit.rows = []; audit.done = false; audit.selected = null;
+  await loadAuditPage();
+}
+async function loadAuditPage() {
+  const last = audit.rows[audit.rows.length - 1];
+  let page;
+  try { page = await api(auditQuery(last ? last.seq : null)); } catch (e) { banner(e); return; }
+  audit.rows.push(...page);
+  audit.done = page.length < AUDIT_PAGE;
+  for (const e of page) audit.actions.add(e.action);
+  renderAudit();
+}
+// The detail's values are data (ids, reasons written by users): shown as such, never translated.
+function detailPairs(e) {
+  const d = e.detail && typeof e.detail === "object" ? e.detail : {};
+  return Object.entries(d).map(([k, v]) => [k, v === null ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v)]);
+}
+function renderAudit() {
   const rows = $("#audit-rows");
   rows.replaceChildren();
-  for (const e of await api("/audit?limit=200&newest_first=true")) {
+  $("#au-actions").replaceChildren(...[...audit.actions].sort().map((a) => { const o = document.createElement("option"); o.value = a; return o; }));
+  for (const e of audit.rows) {
     const tr = document.createElement("tr");
-    tr.append(td(String(e.seq)), timeCell(e.time), td(e.actor), td(code("action-", e.action.replaceAll(".", "-"))), td(el("span", "raw", (e.records || []).slice(0, 5).join(", ") + ((e.records || []).length > 5 ? " …" : ""))));
+    tr.tabIndex = 0;
+    tr.classList.toggle("selected", audit.selected === e.seq);
+    const summary = detailPairs(e).slice(0, 3).map(([k, v]) => k + ": " + (v.length > 40 ? v.slice(0, 40) + "…" : v)).join(" · ");
+    const recs = e.records || [];
+    tr.append(td(String(e.seq)), timeCell(e.time), td(el("span", "raw", e.actor)), td(code("action-", e.action.replaceAll(".", "-"))),
+      td(el("span", "raw", summary)), td(el("span", "raw", recs.slice(0, 5).join(", ") + (recs.length > 5 ? " …" : ""))));
+    const open = () => { audit.selected = e.seq; renderAudit(); };
+    tr.addEventListener("click", open);
+    tr.addEventListener("keydown", (ev) => { if (ev.key === "Enter") open(); });
     rows.append(tr);
   }
+  $("#audit-total").textContent = audit.rows.length === 0 ? t("audit-empty")
+    : t(audit.done ? "audit-total-all" : "audit-total-more", { shown: audit.rows.length });
+  $("#au-older").hidden = audit.done;
+  document.body.dataset.auditRows = String(audit.rows.length);
+  renderAuditDetail();
+}
+function renderAuditDetail() {
+  const pane = $("#audit-detail");
+  pane.replaceChildren();
+  const e = audit.rows.find((r) => r.seq === audit.selected);
+  if (!e) return;
+  const h = el("h3", null, "#" + e.seq + " · ");
+  h.append(code("action-", e.action.replaceAll(".", "-")));
+  pane.append(h);
+  const dl = document.createElement("dl");
+  const add = (label, value) => { dl.append(el("dt", null, label), el("dd", "raw", value)); };
+  add(t("col-time"), fmtTime(e.time) + " (" + e.time + ")");
+  add(t("col-actor"), e.actor);
+  if (e.from) add(t("audit-from"), e.from);
+  for (const [k, v] of detailPairs(e)) { dl.append(el("dt", null, "")); dl.lastChild.append(code("detail-", k.replaceAll("_", "-"))); dl.append(el("dd", "raw", v)); }
+  if ((e.records || []).length) add(t("col-records"), e.records.join(", "));
+  add(t("audit-leaf"), e.leaf_hash);
+  pane.append(dl);
+}
+async function verifyAudit() {
+  const out = $("#audit-verify-result");
+  try {
+    const r = await api("/audit/verify");
+    out.textContent = r.ok ? t("audit-verify-ok", { entries: r.entries, heads: r.heads_checked, root: r.root_hash.slice(0, 16) })
+      : t("audit-verify-bad", { entry: r.first_bad_entry == null ? "?" : r.first_bad_entry, problem: r.problems[0] || "" });
+    out.className = r.ok ? "ok" : "error-banner";
+    document.body.dataset.auditVerified = String(r.ok);
+  } catch (e) { banner(e); }
+}
+function exportAuditCsv() {
+  const lines = ["# " + t("audit-export-note", { query: auditQuery(null) }), ["seq", "time_utc", "actor", "action", "from", "records", "detail", "leaf_hash"].join(",")];
+  for (const e of audit.rows) lines.push([e.seq, e.time, e.actor, e.action, e.from, (e.records || []).join(";"), JSON.stringify(e.detail), e.leaf_hash].map(csvField).join(","));
+  downloadCsv(lines, "rastro-audit.csv");
 }
 
 // ---- entities and links ----
@@ -931,6 +1014,10 @@ $("#af-bulk-ack").addEventListener("click", () => {
   triage(ids, "acknowledged");
 });
 $("#af-export").addEventListener("click", () => exportAlertsCsv(filteredAlerts()));
+$("#audit-filters").addEventListener("submit", (e) => { e.preventDefault(); showAudit(); });
+$("#au-older").addEventListener("click", () => loadAuditPage());
+$("#au-verify").addEventListener("click", () => verifyAudit());
+$("#au-export").addEventListener("click", () => exportAuditCsv());
 window.addEventListener("hashchange", route);
 $("#status-filter").addEventListener("change", () => showConsignments());
 $("#entity-form").addEventListener("submit", (e) => { e.preventDefault(); showEntities(); });

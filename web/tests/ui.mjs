@@ -299,6 +299,31 @@ try {
   check((await page.textContent("#audit-rows")).includes("clasificación de alerta"), "the auditor sees the triage in the log, in Spanish");
   await languageWalk(page, "es", "audit (es)");
   await page.screenshot({ path: `${out}/audit-1366x768.png` });
+  // Paging: older entries continue the newest page with no entry twice and none skipped.
+  const seqs = async () => (await page.$$eval("#audit-rows tr td:first-child", (tds) => tds.map((x) => Number(x.textContent))));
+  const first = await seqs();
+  if (!(await page.locator("#au-older").isHidden())) {
+    await page.click("#au-older");
+    await page.waitForFunction((n) => Number(document.body.dataset.auditRows) > n, first.length);
+    const both = await seqs();
+    check(both.slice(0, first.length).join() === first.join(), "older entries come after the newest page");
+    check(both.every((x, i) => i === 0 || both[i - 1] - x === 1), "pages are consecutive, newest first, none repeated or skipped");
+  } else {
+    check(first.every((x, i) => i === 0 || first[i - 1] > x), "one page, newest first");
+  }
+  // Filter by action: every row is a triage; its detail shows the state and the reason.
+  await page.fill("#au-action", "alert.triage");
+  await page.click("#audit-filters button[type=submit]");
+  await page.waitForFunction(() => [...document.querySelectorAll("#audit-rows tr td:nth-child(4)")].every((x) => x.textContent === "clasificación de alerta") && document.querySelectorAll("#audit-rows tr").length > 0);
+  await page.click("#audit-rows tr");
+  const detail = await page.textContent("#audit-detail");
+  check(detail.includes("Estado") && detail.includes("acknowledged") && detail.includes("Hash de hoja"), "the detail shows what the entry recorded: " + detail.slice(0, 200));
+  await page.click("#au-verify");
+  await page.waitForFunction(() => document.body.dataset.auditVerified !== undefined);
+  check(await page.evaluate(() => document.body.dataset.auditVerified === "true"), "the chain verifies: " + (await page.textContent("#audit-verify-result")));
+  check((await page.textContent("#audit-verify-result")).startsWith("Cadena verificada"), "the verification speaks Spanish");
+  await languageWalk(page, "es", "audit filtered (es)");
+  await page.screenshot({ path: `${out}/audit-filtered-es.png` });
 
   check(errors.length === 0, "no script errors: " + errors.join("; "));
   check(external.length === 0, "no request left the server: " + external.join(", "));

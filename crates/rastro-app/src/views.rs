@@ -374,6 +374,20 @@ pub struct AuditEntryV1 {
     pub leaf_hash: String,
 }
 
+/// The audit chain recomputed from its stored bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditVerifyV1 {
+    pub ok: bool,
+    pub entries: u64,
+    /// Signed tree heads stored by the node and checked against the recomputed tree.
+    pub heads_checked: u64,
+    pub root_hash: String,
+    /// The first entry found bad, if any.
+    pub first_bad_entry: Option<u64>,
+    /// What was wrong (at most 20).
+    pub problems: Vec<String>,
+}
+
 /// A public port.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PortV1 {

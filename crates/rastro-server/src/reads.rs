@@ -382,6 +382,15 @@ pub async fn audit(
     Ok(Json(s.guarded(c, move |g| Ok(g.audit_log(&f)?)).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/audit/verify", security(("token" = [])),
+    responses((status = 200, description = "The whole audit chain recomputed from its stored bytes and checked against the stored signed heads (host-nation auditors and administrators)", body = AuditVerifyV1), Errors))]
+pub async fn audit_verify(
+    State(s): State<AppState>,
+    c: Caller,
+) -> Result<Json<AuditVerifyV1>, ApiError> {
+    Ok(Json(s.guarded(c, |g| Ok(g.audit_verify()?)).await?))
+}
+
 #[utoipa::path(get, path = "/api/v1/ports", security(("token" = [])),
     responses((status = 200, description = "The host nation's container ports (public facts)", body = Vec<PortV1>), Errors))]
 pub async fn ports(State(s): State<AppState>, c: Caller) -> Result<Json<Vec<PortV1>>, ApiError> {

@@ -478,6 +478,24 @@ async fn case_2_a_release_is_a_frozen_snapshot_to_named_recipients() {
         "{log}"
     );
 
+    // The host nation's auditor can have the whole chain recomputed; nobody else can.
+    let (st, v) = send(
+        &w.app,
+        Call::get("/api/v1/audit/verify").token(&w.tokens["eve"]),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["ok"], true, "{v}");
+    assert!(v["entries"].as_u64().unwrap() > 0);
+    for u in ["ana", "bob"] {
+        let (st, _) = send(
+            &w.app,
+            Call::get("/api/v1/audit/verify").token(&w.tokens[u]),
+        )
+        .await;
+        assert_eq!(st, 403, "{u} may not verify the whole chain");
+    }
+
     // Revoked: the recipient no longer sees it, exactly as if it had never been.
     let (s, _) = send(
         &w.app,

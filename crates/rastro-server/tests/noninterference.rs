@@ -434,6 +434,15 @@ fn app_answers(db: &Db, user: &str, ids: &Ids) -> BTreeMap<String, serde_json::V
                 .map_err(|e| e.to_string())
         )),
     );
+    // The chain's size and root cover everyone's entries: refused alike to all but the host
+    // nation's auditors (whose answer differs by design, as the log does).
+    put(
+        "audit/verify".into(),
+        serde_json::Value::String(format!(
+            "{:?}",
+            g.audit_verify().map(|_| ()).map_err(|e| e.to_string())
+        )),
+    );
     out
 }
 
@@ -476,6 +485,7 @@ async fn http_answers(
         "/api/v1/quarantine",
         "/api/v1/ports",
         "/api/v1/audit",
+        "/api/v1/audit/verify",
         "/api/v1/observations?subject=V-0",
         "/api/v1/observations?cell=8749a9a8affffff",
         "/api/v1/operations",

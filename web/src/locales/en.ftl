@@ -262,3 +262,36 @@ action-share-export = STIX export
 action-share-import = STIX import
 release-confirm = { $id } is TLP:{ $tlp }. Release it, with its { $n } pieces of evidence, to { $to }? They will see it as it is now.
 bad-link = This link is not valid: { $link }
+filter-since = Since
+filter-apply = Apply
+col-detail = Detail
+audit-verify = Verify the chain
+audit-older = Older entries
+audit-total-more = { $shown } entries shown, newest first; older ones: “Older entries”
+audit-total-all = { $shown ->
+    [one] 1 entry: the only one that matches these filters
+   *[other] { $shown } entries: every entry that matches these filters
+}
+audit-empty = No entry matches these filters.
+audit-verify-ok = Chain verified: { $entries } entries recomputed from their stored bytes, { $heads } signed heads checked, root { $root }…
+audit-verify-bad = The chain does NOT verify: first bad entry { $entry }: { $problem }
+audit-from = From
+audit-leaf = Leaf hash
+audit-export-note = Rastro audit log export ({ $query })
+detail-org = Organisation
+detail-state = State
+detail-reason = Reason
+detail-what = What was read
+detail-entries = Entries
+detail-to = Recipients
+detail-purpose = Purpose
+detail-inserted = Inserted
+detail-duplicates = Duplicates
+detail-conflicts = Conflicts
+detail-quarantined = Quarantined
+detail-status = Status
+detail-note = Note
+detail-first-line = First line
+detail-last-line = Last line
+detail-records-sha256 = SHA-256 of the records added
+detail-ok = Verified

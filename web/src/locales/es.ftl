@@ -262,3 +262,36 @@ action-share-export = exportación STIX
 action-share-import = importación STIX
 release-confirm = { $id } es TLP:{ $tlp }. ¿Liberarla, con sus { $n } elementos de evidencia, a { $to }? La verán tal como está ahora.
 bad-link = Este enlace no es válido: { $link }
+filter-since = Desde
+filter-apply = Aplicar
+col-detail = Detalle
+audit-verify = Verificar la cadena
+audit-older = Entradas anteriores
+audit-total-more = { $shown } entradas, las más recientes primero; las anteriores: «Entradas anteriores»
+audit-total-all = { $shown ->
+    [one] 1 entrada: la única que cumple estos filtros
+   *[other] { $shown } entradas: todas las que cumplen estos filtros
+}
+audit-empty = Ninguna entrada cumple estos filtros.
+audit-verify-ok = Cadena verificada: { $entries } entradas recalculadas a partir de sus bytes guardados, { $heads } cabeceras firmadas comprobadas, raíz { $root }…
+audit-verify-bad = La cadena NO se verifica: primera entrada errónea { $entry }: { $problem }
+audit-from = Origen
+audit-leaf = Hash de hoja
+audit-export-note = Exportación del registro de auditoría de Rastro ({ $query })
+detail-org = Organización
+detail-state = Estado
+detail-reason = Motivo
+detail-what = Qué se leyó
+detail-entries = Entradas
+detail-to = Destinatarios
+detail-purpose = Propósito
+detail-inserted = Insertados
+detail-duplicates = Duplicados
+detail-conflicts = Conflictos
+detail-quarantined = En cuarentena
+detail-status = Estado de la pista
+detail-note = Nota
+detail-first-line = Primera línea
+detail-last-line = Última línea
+detail-records-sha256 = SHA-256 de los registros añadidos
+detail-ok = Verificada
