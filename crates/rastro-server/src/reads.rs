@@ -378,6 +378,8 @@ pub async fn audit(
         before_seq: q.before,
         limit: Some(page(q.limit)),
         newest_first: q.newest_first.unwrap_or(false),
+        // The guard sets it from the caller; a caller never chooses it.
+        actor_org: None,
     };
     Ok(Json(s.guarded(c, move |g| Ok(g.audit_log(&f)?)).await?))
 }

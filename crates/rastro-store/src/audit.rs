@@ -37,6 +37,9 @@ pub struct AuditFilter {
     pub action: Option<String>,
     /// Only entries before this sequence number: the next page when reading newest first.
     pub before_seq: Option<u64>,
+    /// Only entries by users of this organisation (in SQL, before the limit, so a page is full
+    /// whenever older matching entries exist).
+    pub actor_org: Option<String>,
     pub limit: Option<u32>,
     /// Newest entries first (with a limit: the latest ones).
     pub newest_first: bool,
@@ -279,6 +282,10 @@ impl Store {
                 .and("e.actor = ?", f.actor.clone())
                 .and("e.t_ms >= ?", f.since_ms)
                 .and("e.action = ?", f.action.clone())
+                .and(
+                    "e.actor IN (SELECT name FROM app_user WHERE org = ?)",
+                    f.actor_org.clone(),
+                )
                 .and("e.seq < ?", f.before_seq.map(|s| s.min(i64::MAX as u64) as i64))
                 .and_twice(
                     "e.seq IN (SELECT seq FROM audit_record WHERE record = ? UNION SELECT se.seq FROM audit_set_record sr JOIN audit_set_entry se ON se.hash = sr.hash WHERE sr.record = ?)",
