@@ -435,12 +435,9 @@ async function showLeads() {
     const actions = document.createElement("td");
     if (me.role === "commander") {
       actions.append(button(t("release"), async () => {
-        // TLP:RED goes to named organisations only; below RED a nation may be named too.
-        const to = prompt(t(l.marking.tlp === "RED" ? "release-to-red" : "release-to"));
-        if (!to) return;
-        const recipients = to.split(/[,;\s]+/).map((x) => x.trim().toUpperCase()).filter(Boolean);
-        // The two most restricted markings ask once more, naming what goes where.
-        if (["RED", "AMBER+STRICT"].includes(l.marking.tlp) && !confirm(t("release-confirm", { tlp: l.marking.tlp, id: l.id, to: recipients.join(", "), n: l.evidence.length }))) return;
+        let recipients;
+        try { recipients = await releaseDialog(l); } catch (e) { banner(e); return; }
+        if (!recipients) return;
         try {
           const r = await api("/leads/" + encodeURIComponent(l.id) + "/release", { method: "POST", body: JSON.stringify({ to: recipients }) });
           // The organisation's decision follows the release (an audited status change).
@@ -765,6 +762,45 @@ async function createPackage(l) {
     const p = await api("/packages", { method: "POST", body: JSON.stringify({ leads: [l.id], lang, pap: "PAP:AMBER" }) });
     await openPackage(p.id);
   } catch (e) { banner(e); }
+}
+
+// ---- release: recipients chosen from the registry, with a preview of what goes ----
+let orgsCache = null;
+async function releaseDialog(l) {
+  if (!orgsCache) orgsCache = await api("/orgs");
+  const d = $("#release-dialog");
+  const strict = ["RED", "AMBER+STRICT"].includes(l.marking.tlp);
+  $("#rd-title").textContent = t("release-title", { id: l.id, tlp: l.marking.tlp });
+  const prev = $("#rd-preview");
+  prev.replaceChildren(el("p", null, t("release-preview", { rank: l.rank, score: fmtNum(l.score, 2), n: (l.evidence || []).length })),
+    el("p", "raw-summary", leadSummary(l)), el("p", null, t("release-frozen")));
+  // TLP:RED goes to named organisations only; below RED a whole nation may be named too.
+  const choices = orgsCache.filter((o) => o.code !== me.org).map((o) => [o.code, o.code + " — " + o.name + " (" + o.nation + ")"]);
+  if (l.marking.tlp !== "RED") {
+    for (const n of [...new Set(orgsCache.map((o) => o.nation))].filter((n) => n !== me.host_nation).sort()) choices.push([n, t("release-nation", { nation: n })]);
+  }
+  const list = $("#rd-orgs");
+  list.replaceChildren(...choices.map(([code, label]) => {
+    const lab = document.createElement("label");
+    const cb = document.createElement("input");
+    cb.type = "checkbox"; cb.value = code;
+    lab.append(cb, " ", label);
+    return lab;
+  }));
+  $("#rd-strict").hidden = !strict;
+  $("#rd-strict input").checked = false;
+  $("#rd-msg").textContent = "";
+  return new Promise((resolve) => {
+    const done = (v) => { $("#rd-ok").onclick = null; $("#rd-cancel").onclick = null; d.close(); resolve(v); };
+    $("#rd-ok").onclick = () => {
+      const to = [...list.querySelectorAll("input:checked")].map((x) => x.value);
+      if (!to.length) { $("#rd-msg").textContent = t("release-pick"); return; }
+      if (strict && !$("#rd-strict input").checked) { $("#rd-msg").textContent = t("release-strict-needed", { tlp: l.marking.tlp }); return; }
+      done(to);
+    };
+    $("#rd-cancel").onclick = () => done(null);
+    d.showModal();
+  });
 }
 
 // ---- audit ----

@@ -186,16 +186,24 @@ try {
   await login("comandante");
   await page.click("#nav [data-view=leads]");
   await page.waitForSelector("tr.lead-row");
-  const dialogs = [];
-  const onDialog = async (d) => { dialogs.push(d.type() + ": " + d.message()); if (d.type() === "prompt") await d.accept("DEA"); else await d.accept(); };
-  page.on("dialog", onDialog);
   const before = await page.textContent("tr.lead-row td:nth-child(4)");
   await page.locator("tr.lead-row button").first().click();
+  await page.waitForSelector("#release-dialog[open]");
+  const dlg = await page.textContent("#release-dialog");
+  check(dlg.includes("TLP:RED") && dlg.includes("SHA-256"), "the release dialog previews what goes and says it is a frozen copy");
+  const choices = await page.$$eval("#rd-orgs input", (xs) => xs.map((x) => x.value));
+  check(choices.includes("DEA") && !choices.includes("US"), "a RED lead offers named organisations only, from the registry: " + choices.join(","));
+  // Nothing chosen, then the confirmation missing: the dialog says what is wanted and stays.
+  await page.click("#rd-ok");
+  check((await page.textContent("#rd-msg")).length > 0 && await page.locator("#release-dialog[open]").count() === 1, "a release with no recipient is not sent");
+  await page.check("#rd-orgs input[value=DEA]");
+  await page.click("#rd-ok");
+  check((await page.textContent("#rd-msg")).includes("TLP:RED"), "a RED release asks for explicit confirmation first");
+  await page.check("#rd-strict input");
+  await page.screenshot({ path: `${out}/release-dialog-en.png` });
+  await page.click("#rd-ok");
   await page.waitForSelector("tr.release-row");
-  page.off("dialog", onDialog);
-  check(dialogs.some((d) => d.startsWith("prompt") && d.includes("TLP:RED")), "a RED lead asks for named organisations: " + dialogs.join(" | "));
   check((await page.textContent("#banner")).includes("DEA"), "the release names its recipient in the notice banner");
-  check(dialogs.some((d) => d.startsWith("confirm") && d.includes("TLP:RED")), "a RED release asks for confirmation first");
   const relStatus = await page.textContent("tr.lead-row td:nth-child(4)");
   // A new or under-review lead becomes released; a decided one (closed, actioned) keeps its decision.
   const expect = ["nueva", "new", "en revisión", "under review"].includes(before) ? ["liberada", "released"] : [before];

@@ -172,6 +172,24 @@ impl<'a> Guard<'a> {
     }
 
     /// Who the caller is.
+    /// The registered organisations, for choosing release recipients: the host nation's
+    /// commanders (who release) and the operator only. The registry is configuration, not
+    /// records, so it is the same whatever data is hidden.
+    pub fn orgs(&self) -> Result<Vec<OrgV1>, AppError> {
+        self.require_host_role(&[Role::Commander, Role::Admin])?;
+        Ok(self
+            .store
+            .orgs()?
+            .into_iter()
+            .map(|o| OrgV1 {
+                code: o.code,
+                name: o.name,
+                nation: o.nation,
+                kind: o.kind,
+            })
+            .collect())
+    }
+
     pub fn me(&self) -> Result<MeV1, AppError> {
         let v = self.viewer.as_ref();
         Ok(MeV1 {

@@ -317,6 +317,15 @@ pub struct StatsV1 {
     pub visible: BTreeMap<String, u64>,
 }
 
+/// A registered organisation, as a host-nation commander picks release recipients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OrgV1 {
+    pub code: String,
+    pub name: String,
+    pub nation: String,
+    pub kind: String,
+}
+
 /// Who the caller is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MeV1 {

@@ -218,6 +218,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(reads::quarantine))
         .routes(routes!(reads::audit))
         .routes(routes!(reads::audit_verify))
+        .routes(routes!(reads::orgs))
         .routes(routes!(reads::ports))
         .routes(routes!(writes::alert_triage))
         .routes(routes!(writes::lead_status))

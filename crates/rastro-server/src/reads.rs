@@ -63,6 +63,12 @@ pub async fn me(State(s): State<AppState>, c: Caller) -> Result<Json<MeV1>, ApiE
     Ok(Json(s.guarded(c, |g| Ok(g.me()?)).await?))
 }
 
+#[utoipa::path(get, path = "/api/v1/orgs", security(("token" = [])),
+    responses((status = 200, description = "Registered organisations, for choosing release recipients (host-nation commanders and administrators)", body = Vec<OrgV1>), Errors))]
+pub async fn orgs(State(s): State<AppState>, c: Caller) -> Result<Json<Vec<OrgV1>>, ApiError> {
+    Ok(Json(s.guarded(c, |g| Ok(g.orgs()?)).await?))
+}
+
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AlertsQuery {

@@ -496,6 +496,24 @@ async fn case_2_a_release_is_a_frozen_snapshot_to_named_recipients() {
         assert_eq!(st, 403, "{u} may not verify the whole chain");
     }
 
+    // Release recipients come from the registry, for the host nation's commanders only.
+    let (st, orgs) = send(&w.app, Call::get("/api/v1/orgs").token(&w.tokens["carla"])).await;
+    assert_eq!(st, 200, "{orgs}");
+    assert!(
+        orgs.as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["code"] == "DEA" && o["nation"] == "US"),
+        "{orgs}"
+    );
+    for u in ["ana", "bob", "eve"] {
+        let (st, _) = send(&w.app, Call::get("/api/v1/orgs").token(&w.tokens[u])).await;
+        assert_eq!(
+            st, 403,
+            "{u} does not release, so does not list the registry"
+        );
+    }
+
     // Revoked: the recipient no longer sees it, exactly as if it had never been.
     let (s, _) = send(
         &w.app,

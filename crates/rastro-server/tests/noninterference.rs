@@ -486,6 +486,7 @@ async fn http_answers(
         "/api/v1/ports",
         "/api/v1/audit",
         "/api/v1/audit/verify",
+        "/api/v1/orgs",
         "/api/v1/observations?subject=V-0",
         "/api/v1/observations?cell=8749a9a8affffff",
         "/api/v1/operations",
