@@ -63,6 +63,20 @@ function button(label, onclick) {
 
 // ---- map ----
 let map, layers, layerControl, legend, fitted = false, alertsCache = [], leadsCache = [], portsCache = [];
+// The map fits what the viewer may see until the analyst moves it; a resize refits it then.
+let fitPoints = null, userMoved = false, fitting = false, fits = 0;
+function fitToData() {
+  if (!map || !fitPoints || fitPoints.length < 2) return;
+  fitting = true;
+  map.fitBounds(L.latLngBounds(fitPoints), { padding: [24, 24], maxZoom: 8, animate: false });
+  fitting = false;
+  document.body.dataset.mapFits = String(++fits);
+}
+window.addEventListener("resize", () => {
+  if (!map) return;
+  map.invalidateSize();
+  if (!userMoved) fitToData();
+});
 async function showMap() {
   if (!map) {
     map = L.map("map", { zoomControl: true, attributionControl: false, preferCanvas: false }).setView([23.5, -102], 5);
@@ -76,6 +90,7 @@ async function showMap() {
     map.createPane("leads").style.zIndex = 450;
     layers = { ports: L.layerGroup().addTo(map), tracks: L.layerGroup().addTo(map), alerts: L.layerGroup().addTo(map), leads: L.layerGroup().addTo(map) };
     L.control.scale({ imperial: false, position: "bottomleft" }).addTo(map);
+    map.on("dragstart zoomstart", () => { if (!fitting) userMoved = true; });
     fitted = false;
   }
   // The layer box and the legend are rebuilt on every visit, so they follow the language.
@@ -124,8 +139,8 @@ async function showMap() {
   drawAlerts();
   // Fit to what the viewer may see, once; later visits keep the analyst's view.
   if (!fitted) {
-    const pts = [...ports.map((p) => [p.lat, p.lon]), ...alerts.filter((a) => a.lat != null).map((a) => [a.lat, a.lon]), ...leadsGeo.features.map((f) => [f.properties.centre[1], f.properties.centre[0]])];
-    if (pts.length > 1) map.fitBounds(L.latLngBounds(pts), { padding: [24, 24], maxZoom: 8 });
+    fitPoints = [...ports.map((p) => [p.lat, p.lon]), ...alerts.filter((a) => a.lat != null).map((a) => [a.lat, a.lon]), ...leadsGeo.features.map((f) => [f.properties.centre[1], f.properties.centre[0]])];
+    fitToData();
     fitted = true;
   }
   document.body.dataset.mapReady = "1";

@@ -88,7 +88,10 @@ try {
   check(await page.locator("path.port").count() >= 5, "ports are drawn");
   check((await page.textContent("#nav [data-view=alerts]")) === "Alertas", "Spanish by default");
   await page.screenshot({ path: `${out}/map-analyst-1366x768.png` });
+  const fitsBefore = await page.evaluate(() => Number(document.body.dataset.mapFits || 0));
   await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.waitForFunction((n) => Number(document.body.dataset.mapFits || 0) > n, fitsBefore);
+  check(true, "a larger window refits the map to the data the analyst has not moved away from");
   await page.screenshot({ path: `${out}/map-analyst-1920x1080.png` });
   await page.setViewportSize({ width: 1366, height: 768 });
 
