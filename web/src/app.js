@@ -150,20 +150,54 @@ function drawAlerts() {
   $("#time-label").textContent = alertsCache.some((a) => a.time) ? fmtTime(new Date(until).toISOString()) : t("time-no-alerts");
   layers.alerts.clearLayers();
   let n = 0;
+  // Alerts within about 100 m of each other are one marker with their count, so a stack of
+  // alerts at one stop does not look like one alert; its panel lists them all.
+  const stacks = new Map();
   for (const a of alertsCache) {
     if (a.lat == null || Date.parse(a.time) > until) continue;
     n++;
-    L.circleMarker([a.lat, a.lon], { radius: 4 + 4 * a.score, color: "#7f1d1d", fillColor: "#dc2626", fillOpacity: 0.8, weight: 1, className: "alert-marker" })
-      .on("click", () => showDetails("alert", a))
-      .addTo(layers.alerts);
+    const key = a.lat.toFixed(3) + "," + a.lon.toFixed(3);
+    if (!stacks.has(key)) stacks.set(key, []);
+    stacks.get(key).push(a);
   }
+  let stacked = 0;
+  for (const group of stacks.values()) {
+    const a = group[0];
+    const top = Math.max(...group.map((x) => x.score));
+    const m = L.circleMarker([a.lat, a.lon], { radius: 4 + 4 * top, color: "#7f1d1d", fillColor: "#dc2626", fillOpacity: 0.8, weight: group.length > 1 ? 2 : 1, className: group.length > 1 ? "alert-marker alert-stack" : "alert-marker" })
+      .on("click", () => (group.length > 1 ? showDetails("stack", group) : showDetails("alert", a)))
+      .addTo(layers.alerts);
+    if (group.length > 1) {
+      stacked++;
+      m.bindTooltip("×" + group.length, { permanent: true, direction: "center", className: "stack-count" });
+    }
+  }
+  document.body.dataset.alertStacks = String(stacked);
+  // The panel never keeps showing an alert the slider has hidden.
+  if (shownAlert && !(Date.parse(shownAlert.time) <= until)) $("#details").replaceChildren();
   $("#map-stats").textContent = t("map-stats", { alerts: n, leads: leadsCache.length, ports: portsCache.length });
   $("#map-stats").dataset.alerts = n;
   $("#map-stats").dataset.leads = leadsCache.length;
 }
+let shownAlert = null;
 function showDetails(kind, x, id) {
   const d = $("#details");
   d.replaceChildren();
+  shownAlert = kind === "alert" ? x : kind === "stack" ? x.reduce((a, b) => (Date.parse(a.time) > Date.parse(b.time) ? a : b)) : null;
+  if (kind === "stack") {
+    d.append(el("h3", null, t("alert-stack", { n: x.length })));
+    const ul = document.createElement("ul");
+    for (const a of [...x].sort((p, q) => q.score - p.score)) {
+      const li = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = "#"; link.textContent = alertSentence(a) + " — " + fmtTime(a.time);
+      link.addEventListener("click", (e) => { e.preventDefault(); showDetails("alert", a); });
+      li.append(link, " ", el("span", "raw", a.subject));
+      ul.append(li);
+    }
+    d.append(ul);
+    return;
+  }
   if (kind === "track") {
     const h = document.createElement("h3");
     h.textContent = x.consignment.id;

@@ -302,3 +302,4 @@ release-pick = Choose at least one recipient.
 release-strict-needed = This lead is TLP:{ $tlp }: tick the confirmation first.
 release-send = Release
 cancel = Cancel
+alert-stack = { $n } alerts at this place (within about 100 m)

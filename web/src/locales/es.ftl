@@ -302,3 +302,4 @@ release-pick = Elija al menos un destinatario.
 release-strict-needed = Esta pista es TLP:{ $tlp }: marque antes la confirmación.
 release-send = Liberar
 cancel = Cancelar
+alert-stack = { $n } alertas en este lugar (a unos 100 m)
