@@ -25,7 +25,7 @@ impl PgIngest {
         })
     }
 
-    /// Writes a batch parsed and validated elsewhere; see [`rastro_pipeline::ingest_items_pg`].
+    /// Writes a batch parsed and validated elsewhere; see [`rastro_pipeline::ingest_prepared_pg`].
     /// When the connection breaks (a server restart), reconnects with backoff and writes the
     /// batch again: whatever of it committed before the break is found as duplicates.
     pub fn ingest_items(
@@ -35,13 +35,14 @@ impl PgIngest {
         quarantine: &[rastro_core::Quarantine],
         opts: &IngestOptions,
     ) -> Result<FileReport, AppError> {
+        let prepared = rastro_pipeline::prepare_all(records);
         let mut attempt = 0u32;
         loop {
-            let r = rastro_pipeline::ingest_items_pg(
+            let r = rastro_pipeline::ingest_prepared_pg(
                 &mut self.store,
                 &self.actor,
                 source,
-                records.clone(),
+                &prepared,
                 quarantine,
                 opts,
             );

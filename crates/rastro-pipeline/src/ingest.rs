@@ -203,7 +203,7 @@ fn write_one(
 
 /// Hashes and places records parsed elsewhere, with one anchor for the batch (a bus batch
 /// holds whole runs of one subject's fixes, as a file's run does).
-fn prepare_all(records: Vec<(u64, rastro_core::Record)>) -> Vec<Prepared> {
+pub fn prepare_all(records: Vec<(u64, rastro_core::Record)>) -> Vec<Prepared> {
     let mut anchor = rastro_core::grid::Anchor::new(rastro_store::CELL_RESOLUTION);
     records
         .into_iter()
@@ -244,25 +244,29 @@ pub fn ingest_items(
 }
 
 /// As [`ingest_items`], into the PostgreSQL store: the same preparation, keys, idempotency
-/// and quarantine. Partner observations are not checked against collection requests here,
-/// because the requests live in the SQLite store; the report's collection counts stay 0.
-pub fn ingest_items_pg(
+/// and quarantine, with records already prepared ([`prepare_all`]) so that a caller retrying
+/// after a lost connection prepares them once. Partner observations are not checked against
+/// collection requests here, because the requests live in the SQLite store; the report's
+/// collection counts stay 0.
+pub fn ingest_prepared_pg(
     pg: &mut rastro_store::PgStore,
     actor: &Actor,
     source: &str,
-    records: Vec<(u64, rastro_core::Record)>,
+    prepared: &[Prepared],
     quarantine: &[Quarantine],
     opts: &IngestOptions,
 ) -> Result<FileReport, PipelineError> {
     let started = now_ms();
     let src_id = pg.source_id(source, started)?;
-    let mut report = FileReport::new(source, records.first().map(|(_, r)| r.kind()).or(opts.kind));
-    let prepared = prepare_all(records);
+    let mut report = FileReport::new(
+        source,
+        prepared.first().map(|p| p.record.kind()).or(opts.kind),
+    );
     report.lines = (prepared.len() + quarantine.len()) as u64;
     report.rejected = quarantine.len() as u64;
     report.examples = quarantine.iter().take(EXAMPLES).cloned().collect();
     let kill_at = opts.kill_after_rows;
-    let stats = pg.write_batch_with(actor, src_id, &prepared, quarantine, |n| {
+    let stats = pg.write_batch_with(actor, src_id, prepared, quarantine, |n| {
         if kill_at.is_some_and(|k| n >= k) {
             kill_self();
         }

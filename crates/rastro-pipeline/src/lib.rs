@@ -24,8 +24,8 @@ pub mod views;
 
 pub use analyze::{analyze, AnalyzeError, AnalyzeOptions, AnalyzeReport, ViewReport};
 pub use ingest::{
-    ingest_items, ingest_items_pg, ingest_path, ingest_stream, FileReport, IngestOptions,
-    PipelineError, Progress,
+    ingest_items, ingest_path, ingest_prepared_pg, ingest_stream, prepare_all, FileReport,
+    IngestOptions, PipelineError, Progress,
 };
 pub use leads::{LeadsError, LeadsReport};
 pub use policy::{load_policy, DEFAULT_HOST_NATION, HOST_NATION_SETTING};

@@ -229,7 +229,24 @@ impl PgStore {
             Vec::with_capacity(n),
             Vec::with_capacity(n),
         );
-        for p in items {
+        // Only each key's first occurrence goes into the insert, so which of a batch's repeats
+        // is stored never depends on the order PostgreSQL reads the arrays in; the rest are
+        // judged against it below, as SQLite does.
+        let keys: Vec<(&str, &str, &str)> = items
+            .iter()
+            .map(|p| {
+                (
+                    p.record.kind().as_str(),
+                    p.record.originator(),
+                    p.record.id(),
+                )
+            })
+            .collect();
+        let mut seen: HashSet<(&str, &str, &str)> = HashSet::with_capacity(n);
+        for (p, key) in items.iter().zip(&keys) {
+            if !seen.insert(*key) {
+                continue;
+            }
             let r = &p.record;
             kinds.push(r.kind().as_str());
             origs.push(r.originator());
@@ -271,20 +288,15 @@ impl PgStore {
             .collect();
         // What is stored under the keys this statement did not insert, to tell a duplicate
         // from a conflict.
+        let owned = |k: &(&str, &str, &str)| (k.0.to_string(), k.1.to_string(), k.2.to_string());
         let others: Vec<usize> = (0..n)
-            .filter(|&i| {
-                !fresh.contains(&(
-                    kinds[i].to_string(),
-                    origs[i].to_string(),
-                    ids[i].to_string(),
-                ))
-            })
+            .filter(|&i| !fresh.contains(&owned(&keys[i])))
             .collect();
         let mut stored: HashMap<(String, String, String), i64> = HashMap::new();
         if !others.is_empty() {
-            let k: Vec<&str> = others.iter().map(|&i| kinds[i]).collect();
-            let o: Vec<&str> = others.iter().map(|&i| origs[i]).collect();
-            let d: Vec<&str> = others.iter().map(|&i| ids[i]).collect();
+            let k: Vec<&str> = others.iter().map(|&i| keys[i].0).collect();
+            let o: Vec<&str> = others.iter().map(|&i| keys[i].1).collect();
+            let d: Vec<&str> = others.iter().map(|&i| keys[i].2).collect();
             for r in tx.query(
                 "SELECT r.kind, r.originator, r.id, r.hash FROM record r
                  JOIN unnest($1::text[], $2::text[], $3::text[]) AS u(k, o, i)
@@ -297,19 +309,15 @@ impl PgStore {
         let mut added = <sha2::Sha256 as sha2::Digest>::new();
         let mut conflicts = Vec::new();
         for (i, p) in items.iter().enumerate() {
-            let key = (
-                kinds[i].to_string(),
-                origs[i].to_string(),
-                ids[i].to_string(),
-            );
+            let key = owned(&keys[i]);
             // The first item of a key this statement inserted is the new one; a later item of
             // the same key in the batch is judged against it.
             if fresh.remove(&key) {
                 stats.inserted += 1;
                 stored.insert(key, p.hash as i64);
-                sha2::Digest::update(&mut added, kinds[i].as_bytes());
-                sha2::Digest::update(&mut added, origs[i].as_bytes());
-                sha2::Digest::update(&mut added, ids[i].as_bytes());
+                sha2::Digest::update(&mut added, keys[i].0.as_bytes());
+                sha2::Digest::update(&mut added, keys[i].1.as_bytes());
+                sha2::Digest::update(&mut added, keys[i].2.as_bytes());
                 sha2::Digest::update(&mut added, p.hash.to_le_bytes());
             } else if stored.get(&key) == Some(&(p.hash as i64)) {
                 stats.duplicates += 1;
