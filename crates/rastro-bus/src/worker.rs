@@ -101,6 +101,9 @@ pub struct WorkerReport {
     pub analysed_ms_p99: Option<u64>,
 }
 
+/// Consecutive failed fetches (500 ms apart) before a worker gives up: a minute.
+const MAX_FETCH_FAILURES: u32 = 120;
+
 /// Most latency samples kept (one per batch); later batches are not sampled.
 const MAX_SAMPLES: usize = 1 << 20;
 
@@ -144,19 +147,36 @@ pub async fn run_worker(
     let mut last_batch = Instant::now();
     let mut idle_round = 0u32;
     let mut dirty = false;
+    let mut failures = 0u32;
     let (mut stored, mut analysed_ms, mut awaiting) = (Vec::new(), Vec::new(), Vec::new());
     loop {
         let mut got = 0u64;
         for c in &consumers {
-            let mut msgs = c
+            let mut msgs = match c
                 .fetch()
                 .max_messages(opts.fetch_batches.clamp(1, 256))
                 .messages()
                 .await
-                .map_err(|e| BusError::JetStream {
-                    what: "fetching batches".into(),
-                    err: e.to_string(),
-                })?;
+            {
+                Ok(m) => {
+                    failures = 0;
+                    m
+                }
+                // The server restarting: the client reconnects on its own; ask again after a
+                // pause, and give up only after a minute of failures.
+                Err(e) if failures < MAX_FETCH_FAILURES => {
+                    failures += 1;
+                    tracing::warn!(err = %e, failures, "cannot fetch batches; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
+                }
+                Err(e) => {
+                    return Err(BusError::JetStream {
+                        what: format!("fetching batches ({failures} attempts)"),
+                        err: e.to_string(),
+                    })
+                }
+            };
             while let Some(m) = msgs.next().await {
                 let m = match m {
                     Ok(m) => m,
