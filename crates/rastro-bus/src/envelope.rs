@@ -75,6 +75,25 @@ impl Envelope {
                 env.kind.as_str()
             ));
         }
+        // The worker trusts no publisher: each record is checked as a line of a file would
+        // be, and one that fails is quarantined with its file and line, the rest kept.
+        let mut env = env;
+        let (mut kept, mut refused) = (Vec::with_capacity(env.records.len()), Vec::new());
+        for l in std::mem::take(&mut env.records) {
+            match rastro_ingest::revalidate(&l.record) {
+                Ok(()) => kept.push(l),
+                Err(e) => refused.push(Quarantine {
+                    source: env.source.clone(),
+                    line: l.line,
+                    kind: Some(env.kind),
+                    field: Some(e.field),
+                    reason: format!("refused on the ingest bus: {}", e.reason),
+                    raw: String::new(),
+                }),
+            }
+        }
+        env.records = kept;
+        env.quarantine.extend(refused);
         Ok(env)
     }
 
@@ -118,6 +137,36 @@ mod tests {
             prop_assert_eq!(&back, &env);
             prop_assert_eq!(back.records[0].record.content_hash(), r.content_hash());
         }
+    }
+
+    #[test]
+    fn a_record_no_valid_line_gives_is_quarantined_and_the_rest_kept() {
+        let env = Envelope {
+            v: ENVELOPE_VERSION,
+            source: "/data/o.csv".into(),
+            kind: Kind::Observation,
+            partition: 0,
+            records: vec![
+                Line {
+                    line: 2,
+                    record: observation(95.0, -99.0, 5.0),
+                },
+                Line {
+                    line: 3,
+                    record: observation(19.0, -99.0, 5.0),
+                },
+            ],
+            quarantine: vec![],
+        };
+        let back = Envelope::decode(&env.encode()).unwrap();
+        assert_eq!(back.records.len(), 1);
+        assert_eq!(back.records[0].line, 3);
+        assert_eq!(back.quarantine.len(), 1);
+        let q = &back.quarantine[0];
+        assert_eq!(
+            (q.line, q.field.as_deref(), q.source.as_str()),
+            (2, Some("lat"), "/data/o.csv")
+        );
     }
 
     #[test]

@@ -14,4 +14,4 @@ pub mod writer;
 pub use format::{columns, detect_kind, parse_fields, FieldError, Fields};
 pub use rastro_core::Quarantine;
 pub use reader::{open, FileFormat, Item, OpenError, Parser, RawLines, Reader, MAX_LINE_BYTES};
-pub use writer::{record_to_row, CsvWriter};
+pub use writer::{record_to_row, revalidate, CsvWriter};

@@ -212,3 +212,34 @@ impl<W: Write> CsvWriter<W> {
         self.w
     }
 }
+
+/// Checks a record that arrived already built (a batch off the ingest bus) as strictly as a
+/// line of a file: it is written as an exchange row and parsed back with the readers'
+/// validation, and must come back unchanged. A record no valid line could give (a latitude of
+/// 95, an oversized id, text with stray spaces) is refused with the field and reason.
+pub fn revalidate(r: &Record) -> Result<(), crate::FieldError> {
+    struct Row<'a>(Vec<(&'static str, &'a str)>);
+    impl crate::Fields for Row<'_> {
+        fn get(&self, name: &str) -> Option<&str> {
+            self.0
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.trim())
+                .filter(|v| !v.is_empty())
+        }
+    }
+    let row = record_to_row(r);
+    let fields = Row(columns(r.kind())
+        .iter()
+        .copied()
+        .zip(row.iter().map(String::as_str))
+        .collect());
+    let back = crate::parse_fields(r.kind(), &fields)?;
+    if &back != r {
+        return Err(crate::FieldError::new(
+            "record",
+            "does not read back unchanged from the exchange format: no valid line gives it",
+        ));
+    }
+    Ok(())
+}
