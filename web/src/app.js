@@ -1063,6 +1063,9 @@ function logout() {
   token = null; me = null;
   sessionStorage.removeItem("rastro-token");
   if (map) { map.remove(); map = null; layerControl = null; legend = null; }
+  // Nothing of one user's session carries into the next one's.
+  fitPoints = null; userMoved = false; shownAlert = null; orgsCache = null;
+  audit.rows = []; audit.selected = null; audit.actions.clear();
   delete document.body.dataset.mapReady;
   document.querySelectorAll(".view").forEach((s) => { s.hidden = true; });
   $("#login").hidden = false;

@@ -88,11 +88,4 @@ impl PgIngest {
         let entries = self.store.audit_entries()?;
         Ok(rastro_audit::verify_log(&entries, &[], None, None))
     }
-
-    /// Runs one statement as the writer role, returning PostgreSQL's refusal (audit-tamper
-    /// tests only).
-    #[doc(hidden)]
-    pub fn try_execute(&mut self, sql: &str) -> Result<u64, String> {
-        self.store.try_execute(sql)
-    }
 }

@@ -39,12 +39,6 @@ pub enum BusError {
     },
     #[error("cannot read {path}: {err}; check the path and permissions")]
     Io { path: String, err: std::io::Error },
-    #[error("bad batch on {subject} (stream sequence {seq}): {reason}")]
-    BadEnvelope {
-        subject: String,
-        seq: u64,
-        reason: String,
-    },
     #[error("{0}")]
     Apply(String),
     #[error("bad worker share {0:?}: write I/N with 0 <= I < N <= {PARTITIONS}, e.g. 0/2")]

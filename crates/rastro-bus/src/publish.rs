@@ -173,11 +173,13 @@ async fn send(bus: &Bus, env: Envelope, report: &mut PublishReport) -> Result<()
         let bytes = env.encode();
         if bytes.len() > MAX_ENVELOPE_BYTES && env.records.len() > 1 {
             let mut first = env;
-            let second_half = first.records.split_off(first.records.len() / 2);
             let second = Envelope {
-                records: second_half,
+                v: first.v,
+                source: first.source.clone(),
+                kind: first.kind,
+                partition: first.partition,
+                records: first.records.split_off(first.records.len() / 2),
                 quarantine: Vec::new(),
-                ..first.clone()
             };
             // Second pushed first so the first half is published first: file order.
             stack.push(second);

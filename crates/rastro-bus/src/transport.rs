@@ -131,13 +131,6 @@ impl Bus {
             .map_err(|e| js_err(&format!("consumer {name}"), e))
     }
 
-    /// Batches waiting in the stream (published, not yet acknowledged by a worker).
-    pub async fn pending(&self) -> Result<u64, BusError> {
-        let mut s = self.ensure_stream().await?;
-        let info = s.info().await.map_err(|e| js_err("stream info", e))?;
-        Ok(info.state.messages)
-    }
-
     /// Publishes one encoded batch and waits for the stream to store it, retrying with
     /// backoff (the connection reconnects on its own; the id makes a retry harmless).
     pub async fn publish(&self, subject: &str, payload: Vec<u8>) -> Result<(), BusError> {

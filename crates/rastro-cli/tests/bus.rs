@@ -168,6 +168,26 @@ fn worker(db: &Path, nats: &Nats, share: &str, idle_s: &str) -> Command {
     c
 }
 
+/// Starts a command with its output kept, for [`finish`].
+fn spawn(mut c: Command) -> Child {
+    c.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for a [`spawn`]ed command, fails the test with its stderr unless it succeeded, and
+/// returns its stdout as JSON.
+fn finish(c: Child) -> serde_json::Value {
+    let out = c.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out)
+}
+
 fn run_ok(mut c: Command) -> serde_json::Value {
     let out = c.output().expect("run rastro worker");
     assert!(
@@ -218,15 +238,9 @@ fn two_workers_store_what_a_direct_ingest_stores() {
     );
 
     let db = dir.path().join("bus.db");
-    let a = worker(&db, &nats, "0/2", "2")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let a = spawn(worker(&db, &nats, "0/2", "2"));
     let b = run_ok(worker(&db, &nats, "1/2", "2"));
-    let a = a.wait_with_output().unwrap();
-    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
-    let a = json(&a);
+    let a = finish(a);
     assert!(a["batches"].as_u64().unwrap() > 0 && b["batches"].as_u64().unwrap() > 0);
     assert_eq!(
         a["duplicates"].as_u64().unwrap() + b["duplicates"].as_u64().unwrap(),
@@ -301,9 +315,7 @@ fn a_publisher_and_a_worker_ride_out_a_server_restart() {
     let expected = direct(dir.path(), &files);
     let mut nats = Nats::start(dir.path());
     // Small batches, so the publish is still going when the server stops.
-    let mut c = publish(&nats, &files, "20");
-    c.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let publisher = c.spawn().unwrap();
+    let publisher = spawn(publish(&nats, &files, "20"));
     let mut seen = 0;
     for _ in 0..4000 {
         seen = nats.messages();
@@ -315,11 +327,7 @@ fn a_publisher_and_a_worker_ride_out_a_server_restart() {
     assert!(seen > 0, "the publisher started publishing");
     // A worker already at work when the server goes away keeps going once it is back.
     let db = dir.path().join("bus.db");
-    let w = worker(&db, &nats, "0/1", "5")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let w = spawn(worker(&db, &nats, "0/1", "5"));
     nats.restart();
     let out = publisher.wait_with_output().unwrap();
     assert!(
@@ -408,15 +416,9 @@ fn workers_writing_to_postgresql_store_what_a_direct_ingest_stores() {
     let mut k = pg("0/2", "30");
     k.env("RASTRO_FAULT_KILL_BEFORE_ACK", "2");
     killed(k);
-    let a = pg("0/2", "4")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let a = spawn(pg("0/2", "4"));
     let b = run_ok(pg("1/2", "4"));
-    let a = a.wait_with_output().unwrap();
-    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
-    let a = json(&a);
+    let a = finish(a);
     assert!(a["duplicates"].as_u64().unwrap() > 0, "redelivered: {a}");
     assert!(b["batches"].as_u64().unwrap() > 0);
     let unused = dir.path().join("unused.db");
